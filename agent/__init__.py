@@ -1,0 +1,1 @@
+"""DISCO's LiveKit agent worker: the lobby session and the debate moderator."""

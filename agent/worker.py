@@ -1,0 +1,90 @@
+"""The DISCO agent worker: one livekit-agents `AgentServer` serving two roles.
+
+A job's metadata says its role (livekit-agents allows one `rtc_session` per server):
+  {"role": "lobby"}                       -> `agent.lobby_session.run`, identity `disco-lobby`
+  {"role": "moderator", ...match info...}  -> `agent.moderator.run`, identity `disco-moderator`
+
+Run it with the livekit-agents runner: `python -m agent.worker dev` (development) or
+`python -m agent.worker start` (production). Settings come from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, cli
+
+from lobby.settings import Settings
+
+logger = logging.getLogger("disco.worker")
+
+LOBBY_IDENTITY = "disco-lobby"
+MODERATOR_IDENTITY = "disco-moderator"
+_IDENTITIES = {"lobby": LOBBY_IDENTITY, "moderator": MODERATOR_IDENTITY}
+
+# Jobs one worker takes before it reports itself full. The default load function measures
+# CPU and refuses jobs past 0.7, which a 2-core machine reaches during a burst of joins
+# (DESIGN.md); DISCO's jobs are light, so load is the share of this capacity in use.
+JOB_CAPACITY = 200
+
+
+def job_role(metadata: str) -> str | None:
+    """The role named in a job's metadata, or None when the metadata is not ours."""
+    try:
+        data = json.loads(metadata or "{}")
+    except json.JSONDecodeError:
+        return None
+    role = data.get("role") if isinstance(data, dict) else None
+    return role if role in _IDENTITIES else None
+
+
+async def _on_request(req: JobRequest) -> None:
+    role = job_role(req.job.metadata)
+    if role is None:
+        logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
+        await req.reject()
+        return
+    await req.accept(identity=_IDENTITIES[role], name="DISCO")
+
+
+async def _entrypoint(ctx: JobContext) -> None:
+    settings = Settings.from_env()
+    role = job_role(ctx.job.metadata)
+    if role == "lobby":
+        from agent import lobby_session
+
+        await lobby_session.run(ctx, settings)
+    elif role == "moderator":
+        from agent import moderator
+
+        await moderator.run(ctx, settings)
+
+
+def _load(server: AgentServer) -> float:
+    return min(1.0, len(server.active_jobs) / JOB_CAPACITY)
+
+
+def build_server(settings: Settings) -> AgentServer:
+    server = AgentServer(
+        ws_url=settings.livekit_url,
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret,
+        # Thread executors: DISCO's jobs are I/O-bound and small; a process per discussion room
+        # would cost ~100 MB each on a 2-core machine.
+        job_executor_type=JobExecutorType.THREAD,
+        load_fnc=_load,
+        load_threshold=0.95,
+        num_idle_processes=0,
+        port=0,
+    )
+    server.rtc_session(_entrypoint, agent_name=settings.agent_name, on_request=_on_request)
+    return server
+
+
+def main() -> None:
+    cli.run_app(build_server(Settings.from_env()))
+
+
+if __name__ == "__main__":
+    main()

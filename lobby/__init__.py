@@ -1,0 +1,1 @@
+"""DISCO's matchmaking domain: tickets, pairing policy, match life cycle and their stores."""

@@ -1,0 +1,99 @@
+"""One `Settings` object for every DISCO process, read from the environment once.
+
+LiveKit variables keep the SDK's names (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET).
+Everything is passed down explicitly; nothing reads `os.environ` after `from_env`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    livekit_url: str
+    livekit_api_key: str
+    livekit_api_secret: str = field(repr=False)
+    redis_url: str
+    database_url: str = field(repr=False)
+    jwt_secret: str = field(repr=False)
+    # The public LiveKit URL handed to browsers (may differ from the one servers use).
+    livekit_public_url: str = ""
+    jwt_issuer: str = "disco"
+    jwt_audience: str = "disco-web"
+    access_token_ttl: int = 3600
+    lobby_room: str = "disco-lobby"
+    lobby_token_ttl: int = 600
+    room_token_ttl: int = 600
+    # Name every DISCO job is dispatched under; the job metadata says lobby or moderator.
+    agent_name: str = "disco"
+    accept_timeout: int = 20
+    rematch_cooldown: int = 600
+    redis_prefix: str = "disco"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    web_dir: str = "web/dist"
+    formats_file: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        url = _required(e, "LIVEKIT_URL")
+        if not url.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ConfigError(f"LIVEKIT_URL must be a ws(s):// or http(s):// URL, got {url!r}")
+        return cls(
+            livekit_url=url,
+            livekit_api_key=_required(e, "LIVEKIT_API_KEY"),
+            livekit_api_secret=_required(e, "LIVEKIT_API_SECRET"),
+            redis_url=_required(e, "REDIS_URL"),
+            database_url=_required(e, "DATABASE_URL"),
+            jwt_secret=_required(e, "DISCO_JWT_SECRET"),
+            livekit_public_url=e.get("DISCO_LIVEKIT_PUBLIC_URL", "") or url,
+            access_token_ttl=_int(e, "DISCO_ACCESS_TOKEN_TTL", 3600, minimum=60),
+            lobby_room=e.get("DISCO_LOBBY_ROOM", "") or "disco-lobby",
+            lobby_token_ttl=_int(e, "DISCO_LOBBY_TOKEN_TTL", 600, minimum=30),
+            room_token_ttl=_int(e, "DISCO_ROOM_TOKEN_TTL", 600, minimum=30),
+            agent_name=e.get("DISCO_AGENT_NAME", "") or "disco",
+            accept_timeout=_int(e, "DISCO_ACCEPT_TIMEOUT", 20, minimum=1),
+            rematch_cooldown=_int(e, "DISCO_REMATCH_COOLDOWN", 600),
+            redis_prefix=e.get("DISCO_REDIS_PREFIX", "") or "disco",
+            api_host=e.get("DISCO_API_HOST", "") or "127.0.0.1",
+            api_port=_int(e, "DISCO_API_PORT", 8080, minimum=1),
+            web_dir=e.get("DISCO_WEB_DIR", "") or "web/dist",
+            formats_file=e.get("DISCO_FORMATS_FILE", ""),
+        )
+
+    @property
+    def async_database_url(self) -> str:
+        """The SQLAlchemy URL with the asyncpg driver, whatever scheme was configured."""
+        url = self.database_url
+        for scheme in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(scheme):
+                return "postgresql+asyncpg://" + url[len(scheme) :]
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")

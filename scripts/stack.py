@@ -1,0 +1,237 @@
+"""Start and stop DISCO's real servers (LiveKit, Redis, Postgres) for local runs and tests.
+
+Each server runs privately: its own free port on loopback and its own folder under the run
+directory. A server named in the environment (REDIS_URL, DATABASE_URL, LIVEKIT_URL with
+LIVEKIT_API_KEY/SECRET) is used instead of a private one. `Stack.close()` stops what the
+stack started, and only that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIVEKIT_BIN = ROOT / ".tools" / "bin" / "livekit-server"
+LIVEKIT_KEY = "disco-local"
+LIVEKIT_SECRET = "disco-local-secret-0123456789abcdef0123456789abcdef"
+
+
+class StackError(RuntimeError):
+    """A server could not be started; the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _free_udp_range(size: int) -> int:
+    """First port of `size` consecutive free UDP ports, for LiveKit's ICE range."""
+    for _ in range(200):
+        start = free_port() // size * size
+        if start < 20000 or start + size > 65000:
+            continue
+        socks = []
+        try:
+            for p in range(start, start + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return start
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise StackError("no free UDP port range for LiveKit")
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path, t: float) -> None:
+    deadline = time.monotonic() + t
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"{name} exited with {proc.returncode}; see {log}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise StackError(f"{name} did not open port {port} within {t:.0f} s; see {log}")
+
+
+@dataclass
+class Stack:
+    run_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    _procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _cleanups: list[list[str]] = field(default_factory=list)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    def start(cls, run_dir: Path, base_env: Mapping[str, str], api_port: int) -> Stack:
+        run_dir = run_dir.resolve()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        stack = cls(run_dir=run_dir)
+        try:
+            stack.env["REDIS_URL"] = base_env.get("REDIS_URL") or stack._start_redis()
+            stack.env["DATABASE_URL"] = base_env.get("DATABASE_URL") or stack._start_postgres()
+            if base_env.get("LIVEKIT_URL"):
+                for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+                    stack.env[name] = base_env.get(name, "")
+            else:
+                stack.env.update(stack._start_livekit(api_port))
+            stack.migrate()
+        except BaseException:
+            stack.close()
+            raise
+        return stack
+
+    def close(self) -> None:
+        for name, proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+            del name
+        self._procs.clear()
+        for cmd in self._cleanups:
+            subprocess.run(cmd, capture_output=True, check=False)
+        self._cleanups.clear()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        """Run a process of ours (API, agent worker) owned and stopped by the stack."""
+        log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        proc = subprocess.Popen(argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
+                                cwd=ROOT, start_new_session=True)
+        log.close()
+        self._procs.append((name, proc))
+        return proc
+
+    # -- servers -------------------------------------------------------------------------
+    def _start_redis(self) -> str:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise StackError("redis-server is not installed (scripts/install.sh installs it)")
+        port = free_port()
+        folder = self.run_dir / "redis"
+        folder.mkdir(exist_ok=True)
+        log = folder / "redis.log"
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                "--save", "", "--appendonly", "no", "--logfile", str(log)]
+        proc = subprocess.Popen(argv, start_new_session=True)
+        self._procs.append(("redis", proc))
+        _wait_port(port, proc, "redis", log, 20)
+        return f"redis://127.0.0.1:{port}/0"
+
+    def _start_postgres(self) -> str:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise StackError("postgresql is not installed (scripts/install.sh installs it)")
+        bindir = Path(found[-1]).parent
+        port = free_port()
+        folder = self.run_dir / "postgres"
+        data = folder / "data"
+        log = folder / "postgres.log"
+        folder.mkdir(exist_ok=True)
+        # Postgres refuses to run as root: the cluster belongs to the `postgres` user.
+        as_pg: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres", "postgres")
+            as_pg = ["runuser", "-u", "postgres", "--"]
+        if not (data / "PG_VERSION").exists():
+            subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(data), "-U", "disco",
+                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+                           check=True, capture_output=True)
+        argv = [*as_pg, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={folder}",
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200"]
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        self._procs.append(("postgres", proc))
+        _wait_port(port, proc, "postgres", log, 60)
+        for _ in range(100):
+            ok = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                                capture_output=True, check=False)
+            if ok.returncode == 0:
+                break
+            time.sleep(0.1)
+        subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                        "disco", "disco"], capture_output=True, check=False)
+        return f"postgresql://disco@127.0.0.1:{port}/disco"
+
+    def _start_livekit(self, api_port: int) -> dict[str, str]:
+        if not LIVEKIT_BIN.exists():
+            raise StackError("livekit-server is not built (scripts/install.sh builds it)")
+        port, tcp_port, udp_start = free_port(), free_port(), _free_udp_range(100)
+        config = (ROOT / "livekit.yaml").read_text()
+        config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
+        config = re.sub(r"(?m)^  tcp_port: \d+", f"  tcp_port: {tcp_port}", config)
+        config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}",
+                        config)
+        config = re.sub(r"(?m)^  port_range_end: \d+", f"  port_range_end: {udp_start + 99}",
+                        config)
+        config = config.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{api_port}/")
+        folder = self.run_dir / "livekit"
+        folder.mkdir(exist_ok=True)
+        (folder / "livekit.yaml").write_text(config)
+        log = folder / "livekit.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([str(LIVEKIT_BIN), "--config", str(folder / "livekit.yaml")],
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self._procs.append(("livekit", proc))
+        _wait_port(port, proc, "livekit", log, 30)
+        _wait_http(f"http://127.0.0.1:{port}/", proc, log)
+        return {"LIVEKIT_URL": f"ws://127.0.0.1:{port}", "LIVEKIT_API_KEY": LIVEKIT_KEY,
+                "LIVEKIT_API_SECRET": LIVEKIT_SECRET}
+
+    def migrate(self) -> None:
+        env = {**os.environ, **self.env}
+        done = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StackError(f"alembic upgrade failed:\n{done.stdout}\n{done.stderr}")
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, t: float = 30) -> None:
+    deadline = time.monotonic() + t
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"{url} server exited; see {log}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        time.sleep(0.1)
+    raise StackError(f"{url} did not answer within {t:.0f} s; see {log}")
+
+
+@contextlib.contextmanager
+def running(run_dir: Path, api_port: int) -> Iterator[Stack]:
+    stack = Stack.start(run_dir, os.environ, api_port)
+    try:
+        yield stack
+    finally:
+        stack.close()
