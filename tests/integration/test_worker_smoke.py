@@ -1,0 +1,5 @@
+from tests.integration.conftest import Worker
+
+
+def test_worker_registers(worker: Worker) -> None:
+    assert worker.proc.poll() is None
