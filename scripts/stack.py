@@ -123,8 +123,14 @@ class Stack:
     def spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         """Run a process of ours (API, agent worker) owned and stopped by the stack."""
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-        proc = subprocess.Popen(argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
-                                cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         log.close()
         self._procs.append((name, proc))
         return proc
@@ -138,8 +144,21 @@ class Stack:
         folder = self.run_dir / "redis"
         folder.mkdir(exist_ok=True)
         log = folder / "redis.log"
-        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-                "--save", "", "--appendonly", "no", "--logfile", str(log)]
+        argv = [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(log),
+        ]
         proc = subprocess.Popen(argv, start_new_session=True)
         self._procs.append(("redis", proc))
         _wait_port(port, proc, "redis", log, 20)
@@ -161,25 +180,60 @@ class Stack:
             shutil.chown(folder, "postgres", "postgres")
             as_pg = ["runuser", "-u", "postgres", "--"]
         if not (data / "PG_VERSION").exists():
-            subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(data), "-U", "disco",
-                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-                           check=True, capture_output=True)
-        argv = [*as_pg, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={folder}",
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200"]
+            subprocess.run(
+                [
+                    *as_pg,
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "disco",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        argv = [
+            *as_pg,
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={folder}",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "max_connections=200",
+        ]
         with open(log, "ab") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._procs.append(("postgres", proc))
         _wait_port(port, proc, "postgres", log, 60)
         for _ in range(100):
-            ok = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                                capture_output=True, check=False)
+            ok = subprocess.run(
+                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                capture_output=True,
+                check=False,
+            )
             if ok.returncode == 0:
                 break
             time.sleep(0.1)
-        subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                        "disco", "disco"], capture_output=True, check=False)
+        subprocess.run(
+            [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "disco", "disco"],
+            capture_output=True,
+            check=False,
+        )
         return f"postgresql://disco@127.0.0.1:{port}/disco"
 
     def _start_livekit(self, api_port: int) -> dict[str, str]:
@@ -189,28 +243,41 @@ class Stack:
         config = (ROOT / "livekit.yaml").read_text()
         config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
         config = re.sub(r"(?m)^  tcp_port: \d+", f"  tcp_port: {tcp_port}", config)
-        config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}",
-                        config)
-        config = re.sub(r"(?m)^  port_range_end: \d+", f"  port_range_end: {udp_start + 99}",
-                        config)
+        config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}", config)
+        config = re.sub(
+            r"(?m)^  port_range_end: \d+", f"  port_range_end: {udp_start + 99}", config
+        )
         config = config.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{api_port}/")
         folder = self.run_dir / "livekit"
         folder.mkdir(exist_ok=True)
         (folder / "livekit.yaml").write_text(config)
         log = folder / "livekit.log"
         with open(log, "ab") as out:
-            proc = subprocess.Popen([str(LIVEKIT_BIN), "--config", str(folder / "livekit.yaml")],
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [str(LIVEKIT_BIN), "--config", str(folder / "livekit.yaml")],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._procs.append(("livekit", proc))
         _wait_port(port, proc, "livekit", log, 30)
         _wait_http(f"http://127.0.0.1:{port}/", proc, log)
-        return {"LIVEKIT_URL": f"ws://127.0.0.1:{port}", "LIVEKIT_API_KEY": LIVEKIT_KEY,
-                "LIVEKIT_API_SECRET": LIVEKIT_SECRET}
+        return {
+            "LIVEKIT_URL": f"ws://127.0.0.1:{port}",
+            "LIVEKIT_API_KEY": LIVEKIT_KEY,
+            "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
+        }
 
     def migrate(self) -> None:
         env = {**os.environ, **self.env}
-        done = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "alembic", "upgrade", "head"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise StackError(f"alembic upgrade failed:\n{done.stdout}\n{done.stderr}")
 
@@ -220,10 +287,9 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, t: float = 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"{url} server exited; see {log}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as r:
+            if r.status == 200:
+                return
         time.sleep(0.1)
     raise StackError(f"{url} did not answer within {t:.0f} s; see {log}")
 
