@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -171,14 +173,16 @@ class Stack:
         bindir = Path(found[-1]).parent
         port = free_port()
         folder = self.run_dir / "postgres"
-        data = folder / "data"
-        log = folder / "postgres.log"
-        folder.mkdir(exist_ok=True)
         # Postgres refuses to run as root: the cluster belongs to the `postgres` user.
         as_pg: list[str] = []
         if os.geteuid() == 0:
-            shutil.chown(folder, "postgres", "postgres")
             as_pg = ["runuser", "-u", "postgres", "--"]
+            folder = _postgres_folder(folder, as_pg)
+        folder.mkdir(exist_ok=True)
+        data = folder / "data"
+        log = folder / "postgres.log"
+        if as_pg:
+            shutil.chown(folder, "postgres", "postgres")
         if not (data / "PG_VERSION").exists():
             subprocess.run(
                 [
@@ -280,6 +284,16 @@ class Stack:
         )
         if done.returncode != 0:
             raise StackError(f"alembic upgrade failed:\n{done.stdout}\n{done.stderr}")
+
+
+def _postgres_folder(wanted: Path, as_pg: list[str]) -> Path:
+    """`wanted` when the postgres user can reach it, else a folder of its own under /tmp
+    (a checkout under a root-only home cannot hold a cluster the postgres user runs)."""
+    probe = subprocess.run([*as_pg, "test", "-x", str(wanted.parent)], check=False)
+    if probe.returncode == 0:
+        return wanted
+    digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"disco-postgres-{digest}"
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, t: float = 30) -> None:
