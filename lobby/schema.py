@@ -75,7 +75,9 @@ discussion_participants = sa.Table(
 ratings = sa.Table(
     "ratings",
     metadata,
-    sa.Column("discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("rater_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("ratee_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("score", sa.SmallInteger, nullable=False),

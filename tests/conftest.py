@@ -23,9 +23,11 @@ def api_port() -> int:
 
 @pytest.fixture(scope="session")
 def stack(api_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    run_dir = Path(os.environ.get("DISCO_TEST_RUN_DIR", "")) if os.environ.get(
-        "DISCO_TEST_RUN_DIR"
-    ) else ROOT / ".run" / f"test-{os.getpid()}"
+    run_dir = (
+        Path(os.environ.get("DISCO_TEST_RUN_DIR", ""))
+        if os.environ.get("DISCO_TEST_RUN_DIR")
+        else ROOT / ".run" / f"test-{os.getpid()}"
+    )
     with Stack.start(run_dir, os.environ, api_port) as running:
         yield running
 
@@ -50,8 +52,7 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     yield
     await asyncio.sleep(0)
     leaked = [
-        t for t in asyncio.all_tasks() - before
-        if not t.done() and t is not asyncio.current_task()
+        t for t in asyncio.all_tasks() - before if not t.done() and t is not asyncio.current_task()
     ]
     if leaked:
         for t in leaked:

@@ -59,22 +59,41 @@ def upgrade() -> None:
     )
     op.create_table(
         "discussion_participants",
-        sa.Column("discussion_id", UUID(as_uuid=True),
-                  sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "discussion_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("discussions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "user_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("side", sa.String(8), nullable=True),
     )
-    op.create_index("ix_discussion_participants_user_id", "discussion_participants",
-                    ["user_id"])
+    op.create_index("ix_discussion_participants_user_id", "discussion_participants", ["user_id"])
     op.create_table(
         "ratings",
-        sa.Column("discussion_id", UUID(as_uuid=True),
-                  sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("rater_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("ratee_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "discussion_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("discussions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "rater_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "ratee_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("score", sa.SmallInteger, nullable=False),
         sa.Column("talk_again", sa.Boolean, nullable=False),
         _created(),
@@ -83,12 +102,24 @@ def upgrade() -> None:
     op.create_table(
         "reports",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
-        sa.Column("discussion_id", UUID(as_uuid=True),
-                  sa.ForeignKey("discussions.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("reporter_id", UUID(as_uuid=True),
-                  sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("reported_id", UUID(as_uuid=True),
-                  sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "discussion_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("discussions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "reporter_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "reported_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("reason", sa.String(32), nullable=False),
         sa.Column("note", sa.String(1000), nullable=False, server_default=""),
         _created(),
@@ -96,10 +127,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "blocks",
-        sa.Column("blocker_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("blocked_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "blocker_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "blocked_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         _created(),
         sa.CheckConstraint("blocker_id <> blocked_id", name="ck_blocks_not_self"),
     )
@@ -113,6 +152,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("webhook_events", "blocks", "reports", "ratings", "discussion_participants",
-                  "discussions", "topics", "users"):
+    for table in (
+        "webhook_events",
+        "blocks",
+        "reports",
+        "ratings",
+        "discussion_participants",
+        "discussions",
+        "topics",
+        "users",
+    ):
         op.drop_table(table)
