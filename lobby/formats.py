@@ -42,6 +42,12 @@ class Format:
     grace: int
     prep_per_side: int
     soft_limit: int
+    # A debate starts this long after both debaters joined, if they have not both said ready.
+    start_after: int = 30
+    # A debater who leaves keeps their seat this long; then the debate is forfeit (issue 4).
+    seat_hold: int = 60
+    # Between the end and closing the room, so clients can show the result.
+    wrap_up: int = 10
 
     @property
     def is_debate(self) -> bool:
@@ -63,6 +69,24 @@ def _need(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise CatalogueError(f"{where}: '{key}' must be a {kind.__name__}")
+    return value
+
+
+# Whole seconds a format may set, with their defaults.
+_TIMING = {
+    "grace": 0,
+    "prep_per_side": 0,
+    "soft_limit": 0,
+    "start_after": 30,
+    "seat_hold": 60,
+    "wrap_up": 10,
+}
+
+
+def _seconds(raw: dict[str, Any], key: str, default: int, where: str) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CatalogueError(f"{where}: '{key}' must be whole seconds, zero or more")
     return value
 
 
@@ -96,16 +120,22 @@ def _format(raw: Any) -> Format:
     warnings = _need(raw, "warnings", list, fid)
     if any(not isinstance(w, int) or w <= 0 for w in warnings):
         raise CatalogueError(f"{fid}: warnings must be positive whole seconds")
+    timing = {name: _seconds(raw, name, default, fid) for name, default in _TIMING.items()}
+    if kind == "casual" and timing["soft_limit"] <= 0:
+        raise CatalogueError(f"{fid}: a casual format needs a positive soft_limit")
     return Format(
         id=fid,
         title=_need(raw, "title", str, fid),
         description=str(raw.get("description", "")),
-        kind=kind,  # type: ignore[arg-type]  # checked above
+        kind=kind,  # checked above
         phases=phases,
         warnings=tuple(sorted(warnings, reverse=True)),
-        grace=int(raw.get("grace", 0)),
-        prep_per_side=int(raw.get("prep_per_side", 0)),
-        soft_limit=int(raw.get("soft_limit", 0)),
+        grace=timing["grace"],
+        prep_per_side=timing["prep_per_side"],
+        soft_limit=timing["soft_limit"],
+        start_after=timing["start_after"],
+        seat_hold=timing["seat_hold"],
+        wrap_up=timing["wrap_up"],
     )
 
 

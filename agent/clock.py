@@ -1,0 +1,434 @@
+"""The debate clock: the moderator agent's pure core (issue 4).
+
+A plain synchronous state machine. Every method takes `now` (epoch seconds) and returns what
+happened as a list of events, which the adapter (`agent/moderator.py`) applies to the room.
+It imports nothing of LiveKit, Redis, SQLAlchemy or aiohttp.
+
+    waiting --both ready, or `start_after` s after both joined--> running
+    running: [prep of the next speaker] -> phase -> time up -> `grace` s -> next phase ...
+    running --last phase over, or skipped--> ended (completed)
+    any --a seat empty for `seat_hold` s--> ended (forfeit, or abandoned)
+    any --moderator--> ended (ended_by_moderator)
+
+Pauses stack: a moderator's pause and an empty seat are separate reasons, and the clock runs
+again only when none is left. A casual talk is one open phase as long as the soft limit,
+which starts as soon as both people are in.
+
+A command that raises `WrongState` changed nothing; events that time alone caused before it
+come out of the next call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from agent.errors import WrongState
+from lobby.formats import Format, Phase, Side
+
+SIDES: tuple[Side, Side] = ("pro", "con")
+Status = Literal["waiting", "running", "ended"]
+Outcome = Literal["completed", "forfeit", "ended_by_moderator", "abandoned", "finished"]
+PauseReason = Literal["moderator", "absent"]
+
+
+def other(side: Side) -> Side:
+    return "con" if side == "pro" else "pro"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseBegan:
+    index: int
+    phase: Phase
+
+
+@dataclass(frozen=True, slots=True)
+class PrepBegan:
+    side: Side
+    index: int  # of the phase the side prepares for
+    seconds: float  # left in the side's pool
+
+
+@dataclass(frozen=True, slots=True)
+class Warned:
+    seconds_left: int  # 0: time is up and `grace` seconds remain before the floor is taken
+    grace: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    reason: PauseReason
+    side: Side | None = None  # who left, for "absent"
+    hold_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Extended:
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    outcome: Outcome
+    winner: Side | None = None
+
+
+Event = PhaseBegan | PrepBegan | Warned | Paused | Resumed | Extended | Ended
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    status: Status
+    index: int  # -1 before the first phase
+    phase: Phase | None
+    prep_side: Side | None
+    floor: tuple[Side, ...]  # who may use their microphone now
+    deadline: float | None  # when the current time runs out, while the clock runs
+    grace_until: float | None
+    remaining: float | None  # seconds of the current time left (negative in grace)
+    pause_reasons: tuple[PauseReason, ...]
+    prep_left: dict[Side, float]
+    ready: tuple[Side, ...]
+    absent: dict[Side, float]  # side -> when its seat is given up
+    starts_at: float | None
+    outcome: Outcome | None
+    winner: Side | None
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pause_reasons)
+
+
+class DebateClock:
+    def __init__(self, fmt: Format, now: float) -> None:
+        self.format = fmt
+        self.phases: tuple[Phase, ...] = (
+            fmt.phases if fmt.is_debate else (Phase("Conversation", "open", SIDES, fmt.soft_limit),)
+        )
+        self._start_after = fmt.start_after if fmt.is_debate else 0
+        self._status: Status = "waiting"
+        self._index = -1
+        self._prep_side: Side | None = None
+        self._deadline = 0.0  # while running
+        self._left = 0.0  # while paused
+        self._pauses: set[PauseReason] = set()
+        self._armed: set[int] = set()
+        self._time_up = False
+        self._yielded: set[Side] = set()
+        # Nobody has joined yet: both seats are held for the join.
+        self._absent: dict[Side, float] = {s: now + fmt.seat_hold for s in SIDES}
+        self._ready: set[Side] = set()
+        self._joined_at: float | None = None
+        self._prep_left: dict[Side, float] = {s: float(fmt.prep_per_side) for s in SIDES}
+        self._outbox: list[Event] = []
+        self.outcome: Outcome | None = None
+        self.winner: Side | None = None
+
+    # -- what the adapter asks -------------------------------------------------------------
+    def snapshot(self, now: float) -> Snapshot:
+        # Time may have moved on since the last call; what it caused comes out of the next one.
+        self._outbox += self._advance(now)
+        running = self._status == "running"
+        phase = self.phases[self._index] if self._index >= 0 else None
+        grace = 0 if self._prep_side else self.format.grace
+        deadline = self._deadline if running and not self._pauses else None
+        prep_left = dict(self._prep_left)
+        if running and self._prep_side is not None:
+            prep_left[self._prep_side] = max(0.0, self._remaining(now))
+        return Snapshot(
+            status=self._status,
+            index=self._index,
+            phase=phase,
+            prep_side=self._prep_side,
+            floor=self._floor(),
+            deadline=deadline,
+            grace_until=None if deadline is None else deadline + grace,
+            remaining=self._remaining(now) if running else None,
+            pause_reasons=tuple(sorted(self._pauses)),
+            prep_left=prep_left,
+            ready=tuple(s for s in SIDES if s in self._ready),
+            absent=dict(self._absent),
+            starts_at=self._starts_at(),
+            outcome=self.outcome,
+            winner=self.winner,
+        )
+
+    def next_wakeup(self) -> float | None:
+        """When `tick` next has something to do, if nothing else happens first."""
+        times = list(self._absent.values())
+        if self._status == "ended":
+            return None
+        if self._status == "waiting":
+            starts = self._starts_at()
+            return min([*times, *([starts] if starts is not None else [])], default=None)
+        if self._pauses:
+            return min(times, default=None)
+        if self._prep_side is not None:
+            return min([*times, self._deadline])
+        times += [self._deadline - w for w in self._armed]
+        if self.format.grace and not self._time_up:
+            times.append(self._deadline)
+        return min([*times, self._deadline + self.format.grace])
+
+    # -- commands ------------------------------------------------------------------------
+    def tick(self, now: float) -> list[Event]:
+        return self._run(now, lambda: [])
+
+    def arrive(self, side: Side, now: float) -> list[Event]:
+        return self._run(now, lambda: self._arrive(side, now))
+
+    def leave(self, side: Side, now: float) -> list[Event]:
+        return self._run(now, lambda: self._leave(side, now))
+
+    def ready(self, side: Side, now: float) -> list[Event]:
+        return self._run(now, lambda: self._ready_up(side, now))
+
+    def yield_turn(self, side: Side, now: float) -> list[Event]:
+        return self._run(now, lambda: self._yield(side, now))
+
+    def pause(self, now: float) -> list[Event]:
+        return self._run(now, lambda: self._moderator_pause(now))
+
+    def resume(self, now: float) -> list[Event]:
+        return self._run(now, lambda: self._moderator_resume(now))
+
+    def extend(self, seconds: int, now: float) -> list[Event]:
+        return self._run(now, lambda: self._extend(seconds, now))
+
+    def skip(self, now: float) -> list[Event]:
+        return self._run(now, lambda: self._skip(now))
+
+    def end(self, now: float) -> list[Event]:
+        return self._run(now, self._end)
+
+    def _run(self, now: float, action: Callable[[], list[Event]]) -> list[Event]:
+        self._outbox += self._advance(now)
+        done = action()
+        events, self._outbox = [*self._outbox, *done], []
+        return events
+
+    # -- command bodies ------------------------------------------------------------------
+    def _arrive(self, side: Side, now: float) -> list[Event]:
+        if self._status == "ended" or self._absent.pop(side, None) is None:
+            return []
+        if self._status == "waiting":
+            if not self._absent and self._joined_at is None:
+                self._joined_at = now
+            return self._maybe_start(now)
+        return [] if self._absent else self._unpause("absent", now)
+
+    def _leave(self, side: Side, now: float) -> list[Event]:
+        if self._status == "ended" or side in self._absent:
+            return []
+        hold_until = now + self.format.seat_hold
+        self._absent[side] = hold_until
+        if self._status == "waiting":
+            self._joined_at = None
+            return []
+        return self._pause("absent", now, Paused("absent", side, hold_until))
+
+    def _ready_up(self, side: Side, now: float) -> list[Event]:
+        if self._status == "waiting":
+            self._ready.add(side)
+            return self._maybe_start(now)
+        self._require_running()
+        if self._prep_side != side:
+            raise WrongState("the debate has already started")
+        if self._pauses:
+            raise WrongState("the debate is paused")
+        return self._end_prep(now)
+
+    def _yield(self, side: Side, now: float) -> list[Event]:
+        self._require_running()
+        if self._pauses:
+            raise WrongState("the debate is paused")
+        if self._prep_side is not None:
+            if self._prep_side != side:
+                raise WrongState("it is not your turn")
+            return self._end_prep(now)
+        speakers = self.phases[self._index].speakers
+        if side not in speakers:
+            raise WrongState("it is not your turn")
+        self._yielded.add(side)
+        return self._enter(self._index + 1, now) if self._yielded >= set(speakers) else []
+
+    def _moderator_pause(self, now: float) -> list[Event]:
+        self._require_running()
+        if "moderator" in self._pauses:
+            raise WrongState("the debate is already paused")
+        return self._pause("moderator", now, Paused("moderator"))
+
+    def _moderator_resume(self, now: float) -> list[Event]:
+        self._require_running()
+        if "moderator" not in self._pauses:
+            raise WrongState("the debate is not paused by a moderator")
+        return self._unpause("moderator", now)
+
+    def _extend(self, seconds: int, now: float) -> list[Event]:
+        self._require_running()
+        left = max(0.0, self._remaining(now)) + seconds
+        self._set_left(left, now)
+        if self._prep_side is None:
+            self._armed = {w for w in self.format.warnings if w < left}
+            self._time_up = False
+        return [Extended(seconds)]
+
+    def _skip(self, now: float) -> list[Event]:
+        self._require_running()
+        if self._prep_side is not None:
+            return self._end_prep(now)
+        return self._enter(self._index + 1, now)
+
+    def _end(self) -> list[Event]:
+        if self._status == "ended":
+            raise WrongState("the debate has already ended")
+        return self._finish("ended_by_moderator")
+
+    def _require_running(self) -> None:
+        if self._status == "waiting":
+            raise WrongState("the debate has not started")
+        if self._status == "ended":
+            raise WrongState("the debate has ended")
+
+    # -- time ----------------------------------------------------------------------------
+    def _advance(self, now: float) -> list[Event]:
+        events: list[Event] = []
+        # Each step changes the state; the bound only guards against a bug looping forever.
+        for _ in range(4 * len(self.phases) + 8):
+            step = self._step(now)
+            if not step:
+                break
+            events += step
+        return events
+
+    def _step(self, now: float) -> list[Event]:
+        if self._status == "ended":
+            return []
+        lost = sorted((until, side) for side, until in self._absent.items() if until <= now)
+        if lost:
+            return self._seat_lost(lost[0][1])
+        if self._status == "waiting":
+            starts = self._starts_at()
+            return self._start(starts) if starts is not None and now >= starts else []
+        if self._pauses:
+            return []
+        if self._prep_side is not None:
+            return self._end_prep(self._deadline) if now >= self._deadline else []
+        return self._phase_time(now)
+
+    def _phase_time(self, now: float) -> list[Event]:
+        left = self._deadline - now
+        crossed = {w for w in self._armed if left <= w}
+        if crossed:
+            self._armed -= crossed
+            if left > 0:
+                return [Warned(min(crossed))]
+        grace = self.format.grace
+        if left <= 0 and grace > 0 and not self._time_up:
+            self._time_up = True
+            return [Warned(0, grace)]
+        if left <= -grace:
+            return self._enter(self._index + 1, self._deadline + grace)
+        return []
+
+    def _seat_lost(self, side: Side) -> list[Event]:
+        if self._status == "waiting" or len(self._absent) == len(SIDES):
+            return self._finish("abandoned")
+        if not self.format.is_debate:
+            return self._finish("finished")
+        return self._finish("forfeit", other(side))
+
+    def _starts_at(self) -> float | None:
+        if self._status != "waiting" or self._joined_at is None or self._absent:
+            return None
+        return self._joined_at + self._start_after
+
+    def _maybe_start(self, now: float) -> list[Event]:
+        if self._absent:
+            return []
+        if self._ready >= set(SIDES):
+            return self._start(now)
+        return self._advance(now)
+
+    def _start(self, at: float) -> list[Event]:
+        self._status = "running"
+        return self._enter(0, at)
+
+    def _enter(self, index: int, at: float) -> list[Event]:
+        if index >= len(self.phases):
+            return self._finish("completed" if self.format.is_debate else "finished")
+        phase = self.phases[index]
+        self._index = index
+        side = phase.speakers[0]
+        # Prep is taken between speeches, by the side about to speak (Lincoln-Douglas).
+        if (
+            index > 0
+            and phase.kind == "speech"
+            and len(phase.speakers) == 1
+            and self._prep_left[side] > 0
+        ):
+            self._prep_side = side
+            self._set_left(self._prep_left[side], at)
+            return [PrepBegan(side, index, self._prep_left[side])]
+        return self._begin_phase(at)
+
+    def _end_prep(self, at: float) -> list[Event]:
+        assert self._prep_side is not None
+        self._prep_left[self._prep_side] = max(0.0, self._remaining(at))
+        return self._begin_phase(at)
+
+    def _begin_phase(self, at: float) -> list[Event]:
+        phase = self.phases[self._index]
+        self._prep_side = None
+        self._set_left(phase.seconds, at)
+        self._armed = {w for w in self.format.warnings if w < phase.seconds}
+        self._time_up = False
+        self._yielded = set()
+        return [PhaseBegan(self._index, phase)]
+
+    def _finish(self, outcome: Outcome, winner: Side | None = None) -> list[Event]:
+        self._status = "ended"
+        self._prep_side = None
+        self._pauses.clear()
+        self.outcome, self.winner = outcome, winner
+        return [Ended(outcome, winner)]
+
+    # -- pauses and the floor ------------------------------------------------------------
+    def _pause(self, reason: PauseReason, now: float, event: Paused) -> list[Event]:
+        if not self._pauses:
+            self._left = self._deadline - now
+        self._pauses.add(reason)
+        return [event]
+
+    def _unpause(self, reason: PauseReason, now: float) -> list[Event]:
+        if reason not in self._pauses:
+            return []
+        self._pauses.discard(reason)
+        if self._pauses:
+            return []
+        self._deadline = now + self._left
+        return [Resumed()]
+
+    def _remaining(self, now: float) -> float:
+        return self._left if self._pauses else self._deadline - now
+
+    def _set_left(self, seconds: float, at: float) -> None:
+        if self._pauses:
+            self._left = seconds
+        else:
+            self._deadline = at + seconds
+
+    def _floor(self) -> tuple[Side, ...]:
+        # Before the start, while paused and after the end, both may talk; a moderator may
+        # still mute someone (`debate.mute`).
+        if self._status != "running" or self._pauses:
+            return SIDES
+        if self._prep_side is not None:
+            return ()
+        return self.phases[self._index].speakers
