@@ -1,0 +1,122 @@
+"""The match life cycle: pending -> accepted/declined/expired/left -> active -> finished.
+
+Pure and synchronous. Every function takes a `Match` and returns an `Outcome` saying what
+the store must commit atomically (onto the version the match was read at) and whom to tell.
+
+Semantics (issue 3):
+- both accept -> started: the store moves the match to activeMatches;
+- a decline -> the decliner's ticket is dropped, the partner goes back to the head;
+- a timeout -> whoever did not answer is dropped, whoever accepted goes back to the head;
+- leaving (or disconnecting) -> the leaver's ticket is dropped, the partner goes to the head;
+- accepting twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from lobby.errors import Busy, NotYourMatch, UnknownMatch
+from lobby.model import Match, Seat
+from lobby.policy import Pairing
+
+Kind = Literal["unchanged", "updated", "started", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: Kind
+    match: Match
+    reason: str = ""
+    # Users whose tickets go back to the head of the queue, and users whose tickets are removed.
+    requeue: tuple[str, ...] = field(default=())
+    drop: tuple[str, ...] = field(default=())
+    declined_by: str = ""
+
+
+def _token(rng: random.Random) -> str:
+    return f"{rng.getrandbits(128):032x}"
+
+
+def propose(pairing: Pairing, now: float, rng: random.Random, accept_timeout: float) -> Match:
+    """A new pending match. `rng` must be unpredictable (SystemRandom) in production: the room
+    name is the only thing that keeps strangers out of the room before tokens exist."""
+    return Match(
+        id=_token(rng),
+        room=f"disco-{_token(rng)}",
+        topic=pairing.a.topic,
+        format=pairing.a.format,
+        seats=(Seat(pairing.a, pairing.side_a), Seat(pairing.b, pairing.side_b)),
+        created_at=now,
+        expires_at=now + accept_timeout,
+    )
+
+
+def _check_pending(match: Match, user: str, now: float) -> Seat:
+    seat = match.seat_of(user)
+    if seat is None:
+        raise NotYourMatch()
+    if match.state != "pending":
+        raise Busy("This match has already started.")
+    if now >= match.expires_at:
+        raise UnknownMatch("That match has expired.")
+    return seat
+
+
+def respond(match: Match, user: str, accept: bool, now: float) -> Outcome:
+    seat = _check_pending(match, user, now)
+    if not accept:
+        return _cancel(match, "declined", leaver=user, declined_by=user)
+    if seat.accepted:
+        return Outcome("unchanged", match)
+    seats = tuple(replace(s, accepted=True) if s.user == user else s for s in match.seats)
+    updated = replace(match, seats=(seats[0], seats[1]), version=match.version + 1)
+    if all(s.accepted for s in updated.seats):
+        return Outcome("started", replace(updated, state="starting"))
+    return Outcome("updated", updated)
+
+
+def expire(match: Match, now: float) -> Outcome:
+    """Time out a pending match whose deadline passed; non-answerers are dropped."""
+    if match.state != "pending" or now < match.expires_at:
+        return Outcome("unchanged", match)
+    stay = tuple(s.user for s in match.seats if s.accepted)
+    drop = tuple(s.user for s in match.seats if not s.accepted)
+    return Outcome("cancelled", _bump(match), reason="expired", requeue=stay, drop=drop)
+
+
+def leave(match: Match, user: str) -> Outcome:
+    """The user left the lobby or lost the connection while the match was pending."""
+    if match.seat_of(user) is None:
+        raise NotYourMatch()
+    if match.state != "pending":
+        return Outcome("unchanged", match)
+    return _cancel(match, "partner_left", leaver=user)
+
+
+def extend(match: Match, now: float, accept_timeout: float) -> Match:
+    """After the lobby agent was restarted: give a pending match a fresh deadline so nobody is
+    dropped for failing to answer while there was no agent to answer to."""
+    if match.state != "pending":
+        return match
+    return replace(
+        match, expires_at=max(match.expires_at, now + accept_timeout), version=match.version + 1
+    )
+
+
+def _cancel(match: Match, reason: str, *, leaver: str, declined_by: str = "") -> Outcome:
+    partner = match.partner_of(leaver)
+    assert partner is not None
+    return Outcome(
+        "cancelled",
+        _bump(match),
+        reason=reason,
+        requeue=(partner.user,),
+        drop=(leaver,),
+        declined_by=declined_by,
+    )
+
+
+def _bump(match: Match) -> Match:
+    return replace(match, version=match.version + 1)

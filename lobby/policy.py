@@ -1,0 +1,141 @@
+"""Who is paired with whom, and the small rules around it. Pure: time and randomness are
+arguments (`pair(waiting, now, rng)`), so tests are tables and the store stays a thin adapter.
+
+Rules (issue 3): same topic and format; debates pair opposite sides, `any` fits either and
+two `any` get sides by a fair coin; longest waiting first (tickets put back at the head go
+first); never a blocked pair; no second match of a pair within the rematch cooldown.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from lobby.model import Ticket
+
+# How far past the oldest ticket the policy looks for a partner; bounds the work per ticket
+# when many tickets cannot pair (everyone on the same debate side, blocks).
+WINDOW = 64
+# Repeated declines: this many within DECLINE_WINDOW seconds earns DECLINE_PENALTY seconds
+# during which the person cannot join.
+DECLINE_LIMIT = 3
+DECLINE_WINDOW = 600
+DECLINE_PENALTY = 60
+# Commands per user per RATE_WINDOW seconds before `rate_limited`.
+RATE_LIMIT = 30
+RATE_WINDOW = 10
+# The estimate used before any pair on a topic and format has been seen.
+DEFAULT_PAIR_INTERVAL = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    a: Ticket
+    b: Ticket
+    side_a: str | None
+    side_b: str | None
+
+
+def pair_key(a: str, b: str) -> frozenset[str]:
+    return frozenset((a, b))
+
+
+def sides(a: Ticket, b: Ticket, rng: random.Random) -> tuple[str | None, str | None] | None:
+    """The sides two tickets would argue, or None when they cannot be paired."""
+    if a.side is None or b.side is None:
+        return (None, None) if a.side is None and b.side is None else None
+    if a.side == "any" and b.side == "any":
+        return ("pro", "con") if rng.random() < 0.5 else ("con", "pro")
+    if a.side == "any":
+        return (_opposite(b.side), b.side)
+    if b.side == "any":
+        return (a.side, _opposite(a.side))
+    return (a.side, b.side) if a.side != b.side else None
+
+
+def _opposite(side: str) -> str:
+    return "con" if side == "pro" else "pro"
+
+
+def _allowed(
+    a: Ticket,
+    b: Ticket,
+    now: float,
+    blocked: Collection[frozenset[str]],
+    recent: Mapping[str, Mapping[str, float]],
+) -> bool:
+    if a.user == b.user or pair_key(a.user, b.user) in blocked:
+        return False
+    return recent.get(a.user, {}).get(b.user, 0.0) <= now
+
+
+def _order(t: Ticket) -> tuple[int, float, str]:
+    return (0 if t.head else 1, t.joined_at, t.user)
+
+
+def pair(
+    waiting: Sequence[Ticket],
+    now: float,
+    rng: random.Random,
+    *,
+    blocked: Collection[frozenset[str]] = frozenset(),
+    recent: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[Pairing]:
+    """Pair the waiting tickets, longest waiting first; each ticket is in at most one pairing.
+
+    `blocked` holds unordered pairs where either blocked the other; `recent[a][b]` is the time
+    until which a and b may not be matched again.
+    """
+    recent = recent or {}
+    buckets: dict[str, list[Ticket]] = defaultdict(list)
+    for t in waiting:
+        buckets[t.bucket].append(t)
+    pairings: list[Pairing] = []
+    for tickets in buckets.values():
+        pairings.extend(_pair_bucket(sorted(tickets, key=_order), now, rng, blocked, recent))
+    return pairings
+
+
+def _pair_bucket(
+    tickets: list[Ticket],
+    now: float,
+    rng: random.Random,
+    blocked: Collection[frozenset[str]],
+    recent: Mapping[str, Mapping[str, float]],
+) -> list[Pairing]:
+    taken = [False] * len(tickets)
+    out: list[Pairing] = []
+    for i, a in enumerate(tickets):
+        if taken[i]:
+            continue
+        for j in range(i + 1, min(len(tickets), i + 1 + WINDOW)):
+            b = tickets[j]
+            if taken[j] or not _allowed(a, b, now, blocked, recent):
+                continue
+            chosen = sides(a, b, rng)
+            if chosen is not None:
+                taken[i] = taken[j] = True
+                out.append(Pairing(a, b, chosen[0], chosen[1]))
+                break
+    return out
+
+
+def decline_penalty(declines_in_window: int) -> int:
+    """Seconds a person may not join after this many declines in DECLINE_WINDOW."""
+    return DECLINE_PENALTY if declines_in_window >= DECLINE_LIMIT else 0
+
+
+def estimate_wait(position: int, waiting: int, pair_interval: float | None) -> int:
+    """Seconds until this ticket is likely proposed: one pair leaves per interval, so the
+    ticket at 0-based `position` waits for the pairs ahead of it (and for a partner if it
+    would be left alone)."""
+    interval = DEFAULT_PAIR_INTERVAL if pair_interval is None else pair_interval
+    ahead = position // 2 + (1 if position + 1 >= waiting and waiting % 2 == 1 else 0)
+    return round(ahead * interval)
+
+
+def smooth_interval(previous: float | None, observed: float, weight: float = 0.2) -> float:
+    """Exponentially weighted mean of the seconds between pairings in one bucket."""
+    return observed if previous is None else previous + weight * (observed - previous)

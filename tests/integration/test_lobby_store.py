@@ -1,0 +1,125 @@
+"""The Redis store against the real Redis: atomic joins, proposals and settlements."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from lobby import lifecycle
+from lobby.model import Ticket
+from lobby.policy import pair
+from lobby.settings import Settings
+from lobby.store import Joined, LobbyStore, open_redis
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[LobbyStore]:
+    redis = open_redis(settings.redis_url)
+    yield LobbyStore(redis, f"s{secrets.token_hex(4)}")
+    await redis.aclose()
+
+
+def _t(user: str, at: float, topic: str = "tea") -> Ticket:
+    return Ticket(user, user.upper(), topic, "casual", None, at)
+
+
+async def _pair_all(store: LobbyStore, now: float, rng: random.Random) -> list[str]:
+    ids: list[str] = []
+    for bucket in await store.buckets():
+        snap = await store.snapshot(bucket, 1000)
+        matches = [
+            lifecycle.propose(p, now, rng, 20)
+            for p in pair(snap.tickets, now, rng, recent=snap.recent)
+        ]
+        ids += await store.propose(matches, now, 600)
+    return ids
+
+
+async def test_join_reports_position_and_replaces_the_ticket(store: LobbyStore) -> None:
+    assert await store.join(_t("a", 1), 10) == Joined(0, 1)
+    assert await store.join(_t("b", 2), 10) == Joined(1, 2)
+    assert await store.join(_t("a", 3), 10) == Joined(1, 2)
+    assert await store.join(_t("a", 4, topic="cats"), 10) == Joined(0, 1)
+    assert await store.counts() == {"tea": {"casual": 1}, "cats": {"casual": 1}}
+    assert await store.leave("a") == ("left", "cats\x1fcasual\x1f")
+    assert await store.leave("a") == ("none", "")
+    assert await store.counts() == {"tea": {"casual": 1}}
+
+
+async def test_a_match_holds_both_and_settles_once(store: LobbyStore) -> None:
+    rng = random.Random(1)
+    for i, u in enumerate("abc"):
+        await store.join(_t(u, i), 10)
+    (mid,) = await _pair_all(store, 10, rng)
+    m = await store.pending(mid)
+    assert m is not None and m.users == ("a", "b")
+    assert await store.join(_t("a", 11), 11) == ("busy", mid)
+    assert await store.leave("b") == ("pending", mid)
+    out = lifecycle.respond(m, "a", False, 12)
+    assert await store.settle(m, out) == "ok"
+    # The same transition from the same version cannot be applied twice.
+    assert await store.settle(m, out) == "gone"
+    assert await store.match_of("a") is None and await store.ticket("a") is None
+    again = await store.ticket("b")
+    assert again is not None and again.head
+    # b is at the head, ahead of c; the pair a-b is in its cooldown, b-c is not.
+    assert (await store.position(again)) == Joined(0, 2)
+    (mid2,) = await _pair_all(store, 13, rng)
+    m2 = await store.pending(mid2)
+    assert m2 is not None and m2.users == ("b", "c")
+
+
+async def test_conflicting_versions_are_refused(store: LobbyStore) -> None:
+    rng = random.Random(2)
+    await store.join(_t("a", 1), 10)
+    await store.join(_t("b", 2), 10)
+    (mid,) = await _pair_all(store, 10, rng)
+    m = await store.pending(mid)
+    assert m is not None
+    assert await store.settle(m, lifecycle.respond(m, "a", True, 11)) == "ok"
+    assert await store.settle(m, lifecycle.respond(m, "b", True, 11)) == "conflict"
+    fresh = await store.pending(mid)
+    assert fresh is not None
+    started = lifecycle.respond(fresh, "b", True, 11)
+    assert started.kind == "started"
+    assert await store.settle(fresh, started) == "ok"
+    assert await store.pending(mid) is None
+    active = await store.active(mid)
+    assert active is not None and active.state == "starting"
+    assert await store.ticket("a") is None and await store.match_of("a") == mid
+    await store.finish_room(m.room)
+    await store.finish_room(m.room)
+    assert await store.match_of("a") is None and await store.active(mid) is None
+
+
+async def test_two_agents_racing_never_match_anyone_twice(
+    store: LobbyStore, settings: Settings
+) -> None:
+    other_redis = open_redis(settings.redis_url)
+    other = LobbyStore(other_redis, store.prefix)
+    users = [f"u{i:03d}" for i in range(300)]
+    await asyncio.gather(*(store.join(_t(u, i), 10) for i, u in enumerate(users)))
+    results = await asyncio.gather(
+        *(_pair_all(s, 10, random.Random(i)) for i, s in enumerate([store, other] * 4))
+    )
+    await other_redis.aclose()
+    ids = [mid for r in results for mid in r]
+    matches = [await store.pending(mid) for mid in ids]
+    seen = [u for m in matches if m is not None for u in m.users]
+    assert len(seen) == len(set(seen)) == 300
+    assert await store.counts() == {}
+
+
+async def test_declines_earn_a_cooldown(store: LobbyStore) -> None:
+    assert [await store.note_decline("a", 100 + i) for i in range(3)] == [0, 0, 60]
+    assert await store.join(_t("a", 1), 110) == ("cooldown", "162")
+    assert isinstance(await store.join(_t("a", 1), 163), Joined)
+
+
+async def test_sequence_numbers_grow_per_recipient(store: LobbyStore) -> None:
+    assert await store.next_seqs(["a", "b"]) == {"a": 1, "b": 1}
+    assert await store.next_seqs(["a"]) == {"a": 2}

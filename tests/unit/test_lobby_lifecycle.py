@@ -1,0 +1,128 @@
+"""The match life cycle, as tables."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from lobby.errors import Busy, LobbyError, NotYourMatch, UnknownMatch
+from lobby.lifecycle import Outcome, expire, extend, leave, propose, respond
+from lobby.model import Match, Ticket
+from lobby.policy import Pairing
+
+
+def _match(accepted: tuple[bool, bool] = (False, False)) -> Match:
+    a = Ticket("a", "A", "tea", "casual", None, 1.0)
+    b = Ticket("b", "B", "tea", "casual", None, 2.0)
+    m = propose(Pairing(a, b, None, None), 100.0, random.Random(5), 20.0)
+    out = m
+    for user, yes in zip("ab", accepted, strict=True):
+        if yes:
+            out = respond(out, user, True, 101.0).match
+    return out
+
+
+def _summary(o: Outcome) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+    return (o.kind, o.reason, o.requeue, o.drop)
+
+
+def test_propose_makes_unguessable_distinct_names() -> None:
+    m = _match()
+    assert m.expires_at == 120.0 and m.state == "pending"
+    assert len(m.id) == 32 and m.room.startswith("disco-") and len(m.room) == 38
+    assert m.id not in m.room
+
+
+@pytest.mark.parametrize(
+    ("accepted", "user", "accept", "expected"),
+    [
+        ((False, False), "a", True, ("updated", "", (), ())),
+        ((True, False), "a", True, ("unchanged", "", (), ())),
+        ((True, False), "b", True, ("started", "", (), ())),
+        ((False, False), "a", False, ("cancelled", "declined", ("b",), ("a",))),
+        ((False, True), "a", False, ("cancelled", "declined", ("b",), ("a",))),
+        ((True, False), "a", False, ("cancelled", "declined", ("b",), ("a",))),
+    ],
+)
+def test_respond(
+    accepted: tuple[bool, bool],
+    user: str,
+    accept: bool,
+    expected: tuple[str, str, tuple[str, ...], tuple[str, ...]],
+) -> None:
+    before = _match(accepted)
+    out = respond(before, user, accept, 110.0)
+    assert _summary(out) == expected
+    if out.kind != "unchanged":
+        assert out.match.version == before.version + 1
+    if out.kind == "started":
+        assert out.match.state == "starting"
+    if out.kind == "cancelled":
+        assert out.declined_by == user
+
+
+@pytest.mark.parametrize(
+    ("user", "now", "accepted_state", "error"),
+    [
+        ("c", 110.0, "pending", NotYourMatch),
+        ("a", 120.0, "pending", UnknownMatch),
+        ("a", 110.0, "starting", Busy),
+    ],
+)
+def test_respond_refuses(
+    user: str, now: float, accepted_state: str, error: type[LobbyError]
+) -> None:
+    m = _match()
+    if accepted_state == "starting":
+        m = respond(respond(m, "a", True, 101.0).match, "b", True, 101.0).match
+    with pytest.raises(error):
+        respond(m, user, True, now)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "now", "expected"),
+    [
+        ((False, False), 119.9, ("unchanged", "", (), ())),
+        ((False, False), 120.0, ("cancelled", "expired", (), ("a", "b"))),
+        ((True, False), 125.0, ("cancelled", "expired", ("a",), ("b",))),
+        ((False, True), 125.0, ("cancelled", "expired", ("b",), ("a",))),
+    ],
+)
+def test_expire(
+    accepted: tuple[bool, bool],
+    now: float,
+    expected: tuple[str, str, tuple[str, ...], tuple[str, ...]],
+) -> None:
+    assert _summary(expire(_match(accepted), now)) == expected
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("a", ("cancelled", "partner_left", ("b",), ("a",))),
+        ("b", ("cancelled", "partner_left", ("a",), ("b",))),
+    ],
+)
+def test_leave(user: str, expected: tuple[str, str, tuple[str, ...], tuple[str, ...]]) -> None:
+    assert _summary(leave(_match((True, False)), user)) == expected
+
+
+def test_leave_is_refused_for_a_stranger_and_ignored_once_started() -> None:
+    with pytest.raises(NotYourMatch):
+        leave(_match(), "z")
+    started = respond(_match((True, False)), "b", True, 105.0).match
+    assert leave(started, "a").kind == "unchanged"
+
+
+def test_extend_gives_a_fresh_deadline_and_keeps_answers() -> None:
+    m = _match((True, False))
+    later = extend(m, 500.0, 20.0)
+    assert later.expires_at == 520.0 and later.version == m.version + 1
+    assert [s.accepted for s in later.seats] == [True, False]
+    assert extend(m, 101.0, 20.0).expires_at == 121.0
+
+
+def test_json_round_trip() -> None:
+    m = _match((True, False))
+    assert Match.from_json(m.to_json()) == m
