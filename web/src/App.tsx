@@ -1,0 +1,89 @@
+import { useCallback, useMemo, useState } from 'react';
+import type { User } from './api';
+import { AuthPage } from './pages/Auth';
+import { HistoryPage } from './pages/History';
+import { LobbyPage } from './pages/Lobby';
+import { ProfilePage } from './pages/Profile';
+import { go, useRoute } from './route';
+import { loadSession, saveSession, SessionContext, type Session, type SessionApi } from './session';
+
+export function App() {
+  const route = useRoute();
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const login = useCallback((s: Session, expiresIn: number) => {
+    saveSession(s, expiresIn);
+    setSession(s);
+    setNotice(null);
+    go('lobby');
+  }, []);
+
+  const api: SessionApi | null = useMemo(() => {
+    if (!session) return null;
+    return {
+      session,
+      setUser: (user: User) => {
+        const next = { ...session, user };
+        saveSession(next);
+        setSession(next);
+      },
+      logout: (message?: string) => {
+        saveSession(null);
+        setSession(null);
+        setNotice(message ?? 'You are logged out.');
+        go('login');
+      },
+    };
+  }, [session]);
+
+  if (!api) {
+    return (
+      <div className="app">
+        <Header />
+        <main id="main" className="main">
+          <AuthPage mode={route === 'register' ? 'register' : 'login'} onLogin={login} notice={notice} />
+        </main>
+      </div>
+    );
+  }
+
+  return (
+    <SessionContext.Provider value={api}>
+      <div className="app">
+        <Header user={api.session.user} route={route} onLogout={() => api.logout()} />
+        <main id="main" className="main">
+          {/* The lobby stays mounted so a queue or a talk survives a look at another page. */}
+          <div hidden={route !== 'lobby' && route !== 'login' && route !== 'register'}>
+            <LobbyPage />
+          </div>
+          {route === 'profile' && <ProfilePage />}
+          {route === 'history' && <HistoryPage />}
+        </main>
+      </div>
+    </SessionContext.Provider>
+  );
+}
+
+function Header({ user, route, onLogout }: { user?: User; route?: string; onLogout?: () => void }) {
+  return (
+    <header className="topbar">
+      <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+        Skip to content
+      </a>
+      <a className="brand" href="#/lobby" aria-label="DISCO home">
+        <span className="brand-mark" aria-hidden="true">◉</span> DISCO
+      </a>
+      {user && (
+        <nav aria-label="Main" className="nav">
+          <a href="#/lobby" aria-current={route === 'lobby' ? 'page' : undefined}>Lobby</a>
+          <a href="#/history" aria-current={route === 'history' ? 'page' : undefined}>History</a>
+          <a href="#/profile" aria-current={route === 'profile' ? 'page' : undefined}>
+            <span className="nav-user" data-testid="me-name">{user.display_name}</span>
+          </a>
+          <button type="button" className="btn btn-ghost" onClick={onLogout}>Log out</button>
+        </nav>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,156 @@
+// The HTTP API (issue 2 and issue 5): JSON in and out, errors as
+// {"error": {"code", "message"}}. Every failure becomes an ApiError whose message a person
+// can read.
+
+export interface User {
+  id: string;
+  email: string;
+  display_name: string;
+  bio?: string;
+  role?: string;
+}
+
+export interface Topic {
+  slug: string;
+  title: string;
+  description: string;
+  motion: string;
+}
+
+export interface LobbyToken {
+  url: string;
+  room: string;
+  identity: string;
+  token: string;
+}
+
+export interface HistoryEntry {
+  id: string;
+  match_id?: string;
+  room?: string;
+  topic: string;
+  topic_title?: string;
+  format: string;
+  partner: { id: string; display_name: string } | null;
+  started_at: string;
+  ended_at: string | null;
+  duration_seconds?: number | null;
+  outcome: string | null;
+  side?: string | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const FRIENDLY: Record<number, string> = {
+  401: 'Your session has ended. Please log in again.',
+  403: 'You are not allowed to do that.',
+  404: 'That could not be found.',
+  429: 'Too many attempts. Please wait a little and try again.',
+  500: 'Something went wrong on our side. Please try again in a moment.',
+  502: 'DISCO is not reachable right now. Please try again in a moment.',
+  503: 'DISCO is not ready right now. Please try again in a moment.',
+};
+
+async function request<T>(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError('Cannot reach DISCO. Check your connection and try again.', 0, 'network');
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    let message = err?.message || FRIENDLY[res.status] || `Request failed (${res.status}).`;
+    if (res.status === 429) {
+      const retry = res.headers.get('Retry-After');
+      if (retry && !message.includes('minute') && !message.includes('second')) {
+        message += ` Try again in ${formatRetry(Number(retry))}.`;
+      }
+    }
+    throw new ApiError(message, res.status, err?.code ?? `http_${res.status}`);
+  }
+  return data as T;
+}
+
+function formatRetry(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'a moment';
+  if (seconds < 90) return `${Math.ceil(seconds)} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+export const api = {
+  register: (email: string, password: string, display_name: string) =>
+    request<{ user: User }>('POST', '/api/register', null, { email, password, display_name }),
+  login: (email: string, password: string) =>
+    request<{ access_token: string; expires_in: number; user: User }>('POST', '/api/login', null, {
+      email,
+      password,
+    }),
+  me: (token: string) => request<{ user: User } | User>('GET', '/api/me', token),
+  updateMe: (token: string, changes: { display_name?: string; bio?: string }) =>
+    request<{ user: User } | User>('PATCH', '/api/me', token, changes),
+  topics: () => request<{ topics: Topic[] }>('GET', '/api/topics', null),
+  lobbyToken: (token: string) => request<LobbyToken>('POST', '/api/lobby/token', token, {}),
+  history: (token: string) =>
+    request<{ discussions?: HistoryEntry[]; history?: HistoryEntry[] }>(
+      'GET',
+      '/api/history',
+      token,
+    ),
+  rate: (token: string, discussionId: string, score: number, talk_again: boolean) =>
+    request<unknown>('POST', `/api/discussions/${encodeURIComponent(discussionId)}/rating`, token, {
+      score,
+      talk_again,
+    }),
+  report: (token: string, discussion_id: string, user_id: string, reason: string, note: string) =>
+    request<unknown>('POST', '/api/reports', token, { discussion_id, user_id, reason, note }),
+  block: (token: string, user_id: string) =>
+    request<unknown>('POST', '/api/blocks', token, { user_id }),
+  unblock: (token: string, user_id: string) =>
+    request<unknown>('DELETE', `/api/blocks/${encodeURIComponent(user_id)}`, token),
+};
+
+/** `/api/me` may answer `{user}` or the user itself; accept both. */
+export function unwrapUser(data: { user: User } | User): User {
+  return 'user' in data ? data.user : data;
+}
+
+export function historyEntries(data: {
+  discussions?: HistoryEntry[];
+  history?: HistoryEntry[];
+}): HistoryEntry[] {
+  return data.discussions ?? data.history ?? [];
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  if (e instanceof Error && e.message) return e.message;
+  return 'Something went wrong. Please try again.';
+}

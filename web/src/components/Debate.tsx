@@ -1,0 +1,296 @@
+import { useLocalParticipantPermissions } from '@livekit/components-react';
+import { ParticipantEvent, RoomEvent, type Participant, type RemoteParticipant, type Room } from 'livekit-client';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { errorText } from '../api';
+import {
+  DEBATE_IDENTITY,
+  DEBATE_TOPIC,
+  debate as rpc,
+  parseDebateEvent,
+  parseDebateState,
+  SeqTracker,
+  type DebateState,
+  type Side,
+} from '../protocol';
+import { clock, useNow } from '../time';
+
+// TrackSource.MICROPHONE in LiveKit's protocol (livekit-client does not re-export the enum).
+const MIC_SOURCE = 2;
+
+export interface Warning {
+  id: number;
+  text: string;
+}
+
+/** The moderator agent's shared state and events, and what they mean for this person. */
+export function useDebate(room: Room, me: string) {
+  const [agent, setAgent] = useState<Participant | undefined>(() => room.remoteParticipants.get(DEBATE_IDENTITY));
+  const [attrs, setAttrs] = useState<Readonly<Record<string, string>> | undefined>(agent?.attributes);
+  const [ended, setEnded] = useState<{ outcome: string; reason: string } | null>(null);
+  const [warnings, setWarnings] = useState<Warning[]>([]);
+  const [proposal, setProposal] = useState<{ mine: boolean } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const warnId = useRef(0);
+
+  useEffect(() => {
+    const refresh = () => {
+      const a = room.remoteParticipants.get(DEBATE_IDENTITY);
+      setAgent(a);
+      setAttrs(a ? { ...a.attributes } : undefined);
+    };
+    const onAttrs = (_changed: Record<string, string>, p: Participant) => {
+      if (p.identity === DEBATE_IDENTITY) setAttrs({ ...p.attributes });
+    };
+    const seq = new SeqTracker();
+    const onData = (payload: Uint8Array, _p?: RemoteParticipant, _k?: unknown, topic?: string) => {
+      if (topic !== DEBATE_TOPIC) return;
+      const ev = parseDebateEvent(payload);
+      if (!ev) return;
+      if (seq.gap(ev.seq)) refresh();
+      if (ev.type === 'warning') {
+        const id = ++warnId.current;
+        const text = ev.message || `${clock(ev.seconds)} left in this part.`;
+        setWarnings((w) => [...w.slice(-2), { id, text }]);
+        setTimeout(() => setWarnings((w) => w.filter((x) => x.id !== id)), 8000);
+      } else if (ev.type === 'ended') {
+        setEnded({ outcome: ev.outcome, reason: ev.reason });
+      } else if (ev.type === 'proposal') {
+        setProposal({ mine: ev.from === me });
+      } else if (ev.type === 'phase') {
+        setProposal(null);
+      }
+    };
+    refresh();
+    room.on(RoomEvent.ParticipantConnected, refresh);
+    room.on(RoomEvent.ParticipantDisconnected, refresh);
+    room.on(RoomEvent.ParticipantAttributesChanged, onAttrs);
+    room.on(RoomEvent.DataReceived, onData);
+    return () => {
+      room.off(RoomEvent.ParticipantConnected, refresh);
+      room.off(RoomEvent.ParticipantDisconnected, refresh);
+      room.off(RoomEvent.ParticipantAttributesChanged, onAttrs);
+      room.off(RoomEvent.DataReceived, onData);
+    };
+  }, [room, me]);
+
+  const state = parseDebateState(attrs);
+  const perms = useLocalParticipantPermissions();
+  const permitted = !perms || (perms.canPublish && (perms.canPublishSources.length === 0 || perms.canPublishSources.includes(MIC_SOURCE)));
+  const { allowed: turnAllows, reason } = turnFor(state, me);
+  const micAllowed = turnAllows && permitted;
+  const micReason = !turnAllows ? reason : permitted ? '' : 'The moderator has turned your microphone off.';
+
+  // The mic follows the turn: on when the floor is yours (unless you muted it yourself), off
+  // when it is not. Revoked publish rights unpublish the track, so it is published again here.
+  const wantMic = useRef(true);
+  useEffect(() => {
+    const lp = room.localParticipant;
+    const onMuted = (pub: { source?: string }) => {
+      if (pub.source === 'microphone' && micAllowedRef.current) wantMic.current = false;
+    };
+    const onUnmuted = (pub: { source?: string }) => {
+      if (pub.source === 'microphone') wantMic.current = true;
+    };
+    lp.on(ParticipantEvent.TrackMuted, onMuted);
+    lp.on(ParticipantEvent.TrackUnmuted, onUnmuted);
+    return () => {
+      lp.off(ParticipantEvent.TrackMuted, onMuted);
+      lp.off(ParticipantEvent.TrackUnmuted, onUnmuted);
+    };
+  }, [room]);
+  const micAllowedRef = useRef(micAllowed);
+  micAllowedRef.current = micAllowed;
+  const debating = state?.kind === 'debate';
+  useEffect(() => {
+    if (!debating) return;
+    const lp = room.localParticipant;
+    if (!micAllowed && lp.isMicrophoneEnabled) lp.setMicrophoneEnabled(false).catch(() => undefined);
+    if (micAllowed && wantMic.current && !lp.isMicrophoneEnabled) lp.setMicrophoneEnabled(true).catch(() => undefined);
+  }, [micAllowed, debating, room]);
+
+  const act = useCallback(async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, []);
+
+  const now = useNow(1000);
+  let softLimitText = '';
+  if (state?.kind === 'casual' && state.deadline) {
+    const left = (state.deadline - now) / 1000;
+    softLimitText = left > 0 ? `Time left for this talk: ${clock(left)}` : 'Time is up; please wrap up.';
+  }
+
+  return {
+    state,
+    ended,
+    warnings,
+    proposal,
+    error,
+    micAllowed,
+    micReason,
+    softLimitText,
+    agentPresent: agent !== undefined,
+    propose: () =>
+      act(async () => {
+        await rpc.propose(room);
+        setProposal({ mine: true });
+      }),
+    respond: (accept: boolean) =>
+      act(async () => {
+        await rpc.respond(room, accept);
+        setProposal(null);
+      }),
+  };
+}
+
+function turnFor(state: DebateState | null, me: string): { allowed: boolean; reason: string } {
+  if (!state || state.kind !== 'debate') return { allowed: true, reason: '' };
+  if (!state.phase && state.speakers.length === 0) return { allowed: true, reason: '' };
+  if (state.speakers.includes(me)) return { allowed: true, reason: '' };
+  return { allowed: false, reason: 'Your microphone is off: it is not your turn to speak.' };
+}
+
+export function DebatePanel(props: {
+  room: Room;
+  state: DebateState;
+  me: string;
+  partnerName: string;
+  motion: string;
+  warnings: Warning[];
+  isModerator: boolean;
+  participants: RemoteParticipant[];
+}) {
+  const { state, me, room } = props;
+  const now = useNow(250);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const mySide: Side | undefined = state.sides[me];
+  const started = state.phase !== '' || state.phaseIndex >= 0;
+  const iAmReady = state.ready.includes(me);
+  const left = state.paused
+    ? state.remaining ?? Math.max(0, (state.deadline - now) / 1000)
+    : state.deadline
+      ? (state.deadline - now) / 1000
+      : null;
+  const mine = state.speakers.includes(me);
+  const both = state.speakers.length > 1;
+  const floor = !started
+    ? 'Waiting for both debaters to be ready'
+    : both
+      ? 'Both debaters may speak'
+      : mine
+        ? 'You have the floor'
+        : state.speakers.length
+          ? `${props.partnerName} has the floor`
+          : 'Nobody has the floor';
+
+  async function act(fn: () => Promise<unknown>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="panel debate" aria-labelledby="debate-title" data-testid="debate">
+      <h2 id="debate-title" className="sr-only">Debate</h2>
+      {props.motion && (
+        <p className="motion">
+          <span className="label">Motion</span> {props.motion}
+        </p>
+      )}
+      {mySide && (
+        <p className="small">
+          You argue <strong className={`side-${mySide}`}>{mySide === 'pro' ? 'for (pro)' : 'against (con)'}</strong>
+        </p>
+      )}
+      <div className={`clock ${mine ? 'clock-mine' : ''} ${left !== null && left <= 30 ? 'clock-low' : ''}`}>
+        <div className="phase" data-testid="phase">
+          {started ? state.phase || 'Debate' : 'Not started'}
+          {state.phaseCount > 0 && state.phaseIndex >= 0 && (
+            <span className="muted small"> · part {state.phaseIndex + 1} of {state.phaseCount}</span>
+          )}
+        </div>
+        <div className="time" data-testid="countdown" aria-label="Time left in this part" role="timer">
+          {left === null ? '–:––' : left > 0 ? clock(left) : 'Time!'}
+        </div>
+        <div className="floor" data-testid="floor">
+          {state.paused ? 'Paused' : floor}
+        </div>
+      </div>
+      <div aria-live="assertive" className="warnings">
+        {props.warnings.map((w) => (
+          <p key={w.id} className="warning" data-testid="warning">
+            {w.text}
+          </p>
+        ))}
+      </div>
+      {mySide && (
+        <div className="row">
+          {!started && (
+            <button type="button" className="btn btn-primary" disabled={busy || iAmReady} onClick={() => void act(() => rpc.ready(room))} data-testid="ready">
+              {iAmReady ? 'Ready — waiting for your partner' : 'I am ready'}
+            </button>
+          )}
+          {started && (
+            <button type="button" className="btn" disabled={busy || !mine || both} onClick={() => void act(() => rpc.yield(room))} data-testid="yield">
+              Yield the floor
+            </button>
+          )}
+        </div>
+      )}
+      {state.prep.pro !== undefined && state.prep.con !== undefined && (state.prep.pro > 0 || state.prep.con > 0) && (
+        <p className="small muted">Prep time left: pro {clock(state.prep.pro)}, con {clock(state.prep.con)}</p>
+      )}
+      {props.isModerator && <ModeratorControls room={room} paused={state.paused} participants={props.participants} onAct={act} busy={busy} />}
+      {error && <p className="error small" role="alert">{error}</p>}
+    </section>
+  );
+}
+
+function ModeratorControls(props: {
+  room: Room;
+  paused: boolean;
+  participants: RemoteParticipant[];
+  busy: boolean;
+  onAct: (fn: () => Promise<unknown>) => Promise<void>;
+}) {
+  const { room, onAct, busy } = props;
+  const [target, setTarget] = useState('');
+  return (
+    <fieldset className="moderator" aria-label="Moderator controls">
+      <legend>Moderator</legend>
+      <div className="row wrap">
+        {props.paused ? (
+          <button type="button" className="btn btn-small" disabled={busy} onClick={() => void onAct(() => rpc.resume(room))}>Resume</button>
+        ) : (
+          <button type="button" className="btn btn-small" disabled={busy} onClick={() => void onAct(() => rpc.pause(room))}>Pause</button>
+        )}
+        <button type="button" className="btn btn-small" disabled={busy} onClick={() => void onAct(() => rpc.extend(room, 30))}>+30 s</button>
+        <button type="button" className="btn btn-small" disabled={busy} onClick={() => void onAct(() => rpc.skip(room))}>Next part</button>
+        <button type="button" className="btn btn-small btn-danger" disabled={busy} onClick={() => void onAct(() => rpc.end(room))}>End debate</button>
+      </div>
+      <div className="row">
+        <label className="grow">
+          <span className="sr-only">Participant to mute</span>
+          <select value={target} onChange={(e) => setTarget(e.target.value)}>
+            <option value="">Mute someone…</option>
+            {props.participants.map((p) => (
+              <option key={p.identity} value={p.identity}>{p.name || p.identity}</option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="btn btn-small" disabled={busy || !target} onClick={() => void onAct(() => rpc.mute(room, target))}>Mute</button>
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,62 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { mediaErrorText } from '../media';
+
+/** A camera preview in the lobby, so a person learns about a blocked camera before a match. */
+export function MediaCheck() {
+  const video = useRef<HTMLVideoElement>(null);
+  const [state, setState] = useState<'asking' | 'ok' | 'error'>('asking');
+  const [message, setMessage] = useState('');
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let stream: MediaStream | null = null;
+    let live = true;
+    setState('asking');
+    if (!navigator.mediaDevices?.getUserMedia) {
+      setState('error');
+      setMessage('This browser cannot use a camera here. Open DISCO over https or on this computer, in a current browser.');
+      return undefined;
+    }
+    navigator.mediaDevices
+      .getUserMedia({ video: { width: 320, height: 240 }, audio: true })
+      .then((s) => {
+        if (!live) {
+          s.getTracks().forEach((t) => t.stop());
+          return;
+        }
+        stream = s;
+        if (video.current) video.current.srcObject = s;
+        setState('ok');
+      })
+      .catch((e: unknown) => {
+        if (!live) return;
+        setState('error');
+        setMessage(mediaErrorText(e));
+      });
+    return () => {
+      live = false;
+      stream?.getTracks().forEach((t) => t.stop());
+    };
+  }, [attempt]);
+
+  const retry = useCallback(() => setAttempt((a) => a + 1), []);
+
+  return (
+    <section className="card media-check" aria-labelledby="media-title">
+      <h2 id="media-title">Your camera</h2>
+      <div className="preview">
+        <video ref={video} autoPlay muted playsInline aria-label="Your camera preview" hidden={state !== 'ok'} />
+        {state === 'asking' && <p className="muted" role="status">Asking for your camera and microphone…</p>}
+      </div>
+      {state === 'ok' && <p className="ok small">Camera and microphone are working.</p>}
+      {state === 'error' && (
+        <div className="error" role="alert" data-testid="media-error">
+          <p>{message}</p>
+          <button type="button" className="btn btn-small" onClick={retry}>
+            Try again
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

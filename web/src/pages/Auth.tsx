@@ -1,0 +1,91 @@
+import { useState, type FormEvent } from 'react';
+import { api, errorText } from '../api';
+import type { Session } from '../session';
+
+interface Props {
+  mode: 'login' | 'register';
+  onLogin: (s: Session, expiresIn: number) => void;
+  notice: string | null;
+}
+
+export function AuthPage({ mode, onLogin, notice }: Props) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const register = mode === 'register';
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    if (register && password.length < 10) {
+      setError('Your password needs at least 10 characters.');
+      return;
+    }
+    setBusy(true);
+    try {
+      if (register) await api.register(email, password, name.trim());
+      const res = await api.login(email, password);
+      onLogin({ token: res.access_token, user: res.user }, res.expires_in);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card auth" aria-labelledby="auth-title">
+      <h1 id="auth-title">{register ? 'Create your account' : 'Log in to DISCO'}</h1>
+      <p className="muted">
+        Meet a stranger who cares about the same topic, for a friendly talk or a timed debate.
+      </p>
+      {notice && !register && <p className="notice" role="status">{notice}</p>}
+      <form onSubmit={submit} noValidate={false}>
+        <label>
+          Email
+          <input type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            autoComplete={register ? 'new-password' : 'current-password'}
+            required
+            minLength={register ? 10 : undefined}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            aria-describedby={register ? 'pw-hint' : undefined}
+          />
+        </label>
+        {register && <p id="pw-hint" className="hint">At least 10 characters.</p>}
+        {register && (
+          <label>
+            Display name
+            <input
+              autoComplete="nickname"
+              required
+              maxLength={40}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              aria-describedby="name-hint"
+            />
+          </label>
+        )}
+        {register && <p id="name-hint" className="hint">What your partners will see, up to 40 characters.</p>}
+        {error && <p className="error" role="alert">{error}</p>}
+        <button className="btn btn-primary btn-wide" type="submit" disabled={busy}>
+          {busy ? 'Please wait…' : register ? 'Create account' : 'Log in'}
+        </button>
+      </form>
+      <p className="switch">
+        {register ? (
+          <>Already have an account? <a href="#/login">Log in</a></>
+        ) : (
+          <>New here? <a href="#/register">Create an account</a></>
+        )}
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,313 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { api, errorText, type Topic } from '../api';
+import { formatTitle, isDebate } from '../formats';
+import { useLobby } from '../lobby';
+import { MediaCheck } from '../components/MediaCheck';
+import type { FormatInfo, Proposal, ReadyInfo, SideChoice, Ticket } from '../protocol';
+import { useSession } from '../session';
+import { clock, useNow } from '../time';
+import { Summary, type TalkResult } from './Summary';
+import { Talk, type TalkInfo } from './Talk';
+
+export function LobbyPage() {
+  const { session, logout } = useSession();
+  const [topics, setTopics] = useState<Topic[] | null>(null);
+  const [topicsError, setTopicsError] = useState<string | null>(null);
+  const [talk, setTalk] = useState<TalkInfo | null>(null);
+  const [result, setResult] = useState<TalkResult | null>(null);
+  const onAuthLost = useCallback(() => logout('Your session has ended. Please log in again.'), [logout]);
+  const lobby = useLobby(session.token, talk === null, onAuthLost);
+  const choice = useRef<{ topic: string; format: string; side: SideChoice | null } | null>(null);
+
+  useEffect(() => {
+    api
+      .topics()
+      .then((d) => setTopics(d.topics))
+      .catch((e: unknown) => setTopicsError(errorText(e)));
+  }, []);
+
+  const { stage } = lobby;
+  useEffect(() => {
+    if (stage.kind === 'ready' && talk === null) {
+      const p: Proposal | null = stage.proposal;
+      const topicSlug = p?.topic ?? choice.current?.topic ?? '';
+      const topic = topics?.find((t) => t.slug === topicSlug) ?? null;
+      setResult(null);
+      setTalk({
+        ready: stage.ready as ReadyInfo,
+        partnerName: p?.partner.display_name ?? 'Your partner',
+        topic: topic ?? { slug: topicSlug, title: topicSlug, description: '', motion: '' },
+        format: p?.format ?? choice.current?.format ?? 'casual',
+        side: p?.side ?? null,
+      });
+    }
+  }, [stage, talk, topics]);
+
+  if (talk) {
+    return (
+      <Talk
+        info={talk}
+        onEnded={(r) => {
+          setResult(r);
+          setTalk(null);
+        }}
+      />
+    );
+  }
+
+  return (
+    <div className="lobby">
+      {result && <Summary result={result} onClose={() => setResult(null)} />}
+      {!result && (
+        <>
+          {lobby.notice && (
+            <div className="notice banner" role="status" data-testid="lobby-notice">
+              <span>{lobby.notice}</span>
+              <button type="button" className="btn btn-ghost btn-small" onClick={lobby.clearNotice} aria-label="Dismiss">
+                ✕
+              </button>
+            </div>
+          )}
+          {lobby.reconnecting && <p className="notice banner" role="status">Reconnecting to the lobby…</p>}
+          {lobby.error && <p className="error banner" role="alert">{lobby.error}</p>}
+          <div className="lobby-grid">
+            <div className="lobby-main">
+              {stage.kind === 'connecting' && (
+                <section className="card" aria-busy="true">
+                  <h1>Lobby</h1>
+                  <p className="muted" role="status">Connecting to the lobby…</p>
+                </section>
+              )}
+              {stage.kind === 'offline' && (
+                <section className="card">
+                  <h1>Lobby</h1>
+                  <p className="error" role="alert">{stage.message}</p>
+                  <button type="button" className="btn btn-primary" onClick={lobby.reconnect}>
+                    Try again
+                  </button>
+                </section>
+              )}
+              {stage.kind === 'choose' && (
+                <ChooseForm
+                  topics={topics}
+                  topicsError={topicsError}
+                  formats={lobby.formats}
+                  busy={lobby.busy}
+                  initial={choice.current}
+                  onJoin={(topic, format, side) => {
+                    choice.current = { topic, format, side };
+                    return lobby.join(topic, format, side);
+                  }}
+                />
+              )}
+              {stage.kind === 'waiting' && (
+                <Waiting
+                  ticket={stage.ticket}
+                  since={stage.since}
+                  receivedAt={stage.receivedAt}
+                  topics={topics}
+                  busy={lobby.busy}
+                  onLeave={lobby.leave}
+                />
+              )}
+              {stage.kind === 'proposed' && (
+                <ProposalCard
+                  proposal={stage.proposal}
+                  answered={stage.answered}
+                  topics={topics}
+                  busy={lobby.busy}
+                  onRespond={lobby.respond}
+                />
+              )}
+              {stage.kind === 'ready' && (
+                <section className="card">
+                  <p role="status">Opening your room…</p>
+                </section>
+              )}
+            </div>
+            <aside className="lobby-side" aria-label="Camera and microphone check">
+              <MediaCheck />
+            </aside>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
+
+function ChooseForm(props: {
+  topics: Topic[] | null;
+  topicsError: string | null;
+  formats: FormatInfo[];
+  busy: boolean;
+  initial: { topic: string; format: string; side: SideChoice | null } | null;
+  onJoin: (topic: string, format: string, side: SideChoice | null) => Promise<void>;
+}) {
+  const { topics, formats } = props;
+  const [topic, setTopic] = useState(props.initial?.topic ?? '');
+  const [format, setFormat] = useState(props.initial?.format ?? 'casual');
+  const [side, setSide] = useState<SideChoice>(props.initial?.side ?? 'any');
+  const debate = isDebate(format, formats);
+  const selected = topics?.find((t) => t.slug === topic);
+
+  useEffect(() => {
+    if (!topic && topics && topics.length) setTopic(topics[0].slug);
+  }, [topics, topic]);
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!topic) return;
+    void props.onJoin(topic, format, debate ? side : null);
+  }
+
+  return (
+    <section className="card" aria-labelledby="choose-title">
+      <h1 id="choose-title">What do you want to talk about?</h1>
+      {props.topicsError && <p className="error" role="alert">{props.topicsError}</p>}
+      {!topics && !props.topicsError && <p className="muted" role="status">Loading topics…</p>}
+      {topics && (
+        <form onSubmit={submit}>
+          <label>
+            Topic
+            <select value={topic} onChange={(e) => setTopic(e.target.value)} required data-testid="topic">
+              {topics.map((t) => (
+                <option key={t.slug} value={t.slug}>
+                  {t.title}
+                </option>
+              ))}
+            </select>
+          </label>
+          {selected && (
+            <div className="topic-info">
+              <p>{selected.description}</p>
+              {debate && selected.motion && (
+                <p className="motion" data-testid="motion">
+                  <span className="label">Motion</span> {selected.motion}
+                </p>
+              )}
+            </div>
+          )}
+          <fieldset className="choices">
+            <legend>Format</legend>
+            {formats.map((f) => (
+              <label key={f.id} className={`choice ${format === f.id ? 'on' : ''}`}>
+                <input type="radio" name="format" value={f.id} checked={format === f.id} onChange={() => setFormat(f.id)} />
+                <span>{f.title}</span>
+              </label>
+            ))}
+          </fieldset>
+          {debate && (
+            <fieldset className="choices">
+              <legend>Your side</legend>
+              {(['pro', 'con', 'any'] as const).map((s) => (
+                <label key={s} className={`choice ${side === s ? 'on' : ''}`}>
+                  <input type="radio" name="side" value={s} checked={side === s} onChange={() => setSide(s)} />
+                  <span>{s === 'pro' ? 'For (pro)' : s === 'con' ? 'Against (con)' : 'Either side'}</span>
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <button className="btn btn-primary btn-wide" type="submit" disabled={props.busy || !topic}>
+            {props.busy ? 'Joining…' : 'Find a partner'}
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Waiting(props: {
+  ticket: Ticket;
+  since: number;
+  receivedAt: number;
+  topics: Topic[] | null;
+  busy: boolean;
+  onLeave: () => Promise<void>;
+}) {
+  const now = useNow(500);
+  const { ticket } = props;
+  const topic = props.topics?.find((t) => t.slug === ticket.topic);
+  const left =
+    ticket.estimated_wait === null ? null : ticket.estimated_wait - (now - props.receivedAt) / 1000;
+  return (
+    <section className="card waiting" aria-labelledby="waiting-title" data-testid="waiting">
+      <h1 id="waiting-title">
+        <span className="pulse" aria-hidden="true" /> Looking for a partner
+      </h1>
+      <p className="muted">
+        {topic?.title ?? ticket.topic} · {formatTitle(ticket.format)}
+        {ticket.side && ticket.side !== 'any' ? ` · ${ticket.side}` : ''}
+      </p>
+      <dl className="stats">
+        <div>
+          <dt>Your place</dt>
+          <dd data-testid="position">{ticket.position || '—'}</dd>
+        </div>
+        <div>
+          <dt>Waiting here</dt>
+          <dd data-testid="waiting-count">{ticket.waiting}</dd>
+        </div>
+        <div>
+          <dt>Estimated wait</dt>
+          <dd data-testid="estimate" aria-live="off">
+            {left === null ? 'unknown' : left > 0 ? clock(left) : 'any moment'}
+          </dd>
+        </div>
+      </dl>
+      <p className="muted small">You have waited {clock((now - props.since) / 1000)}.</p>
+      <button type="button" className="btn" onClick={() => void props.onLeave()} disabled={props.busy}>
+        Leave the queue
+      </button>
+    </section>
+  );
+}
+
+function ProposalCard(props: {
+  proposal: Proposal;
+  answered: boolean | null;
+  topics: Topic[] | null;
+  busy: boolean;
+  onRespond: (accept: boolean) => Promise<void>;
+}) {
+  const now = useNow(250);
+  const { proposal: p } = props;
+  const topic = props.topics?.find((t) => t.slug === p.topic);
+  const left = Math.max(0, (p.expires_at - now) / 1000);
+  const [total] = useState(() => Math.max(1, (p.expires_at - Date.now()) / 1000));
+  const acceptRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => acceptRef.current?.focus(), [p.match_id]);
+  return (
+    <section className="card proposal" aria-labelledby="proposal-title" role="alertdialog" aria-describedby="proposal-desc" data-testid="proposal">
+      <h1 id="proposal-title">We found you a partner</h1>
+      <div id="proposal-desc">
+        <p className="partner-big" data-testid="proposal-partner">{p.partner.display_name}</p>
+        <p>
+          {topic?.title ?? p.topic} · {formatTitle(p.format)}
+          {p.side && (
+            <>
+              {' · you argue '}
+              <strong className={`side-${p.side}`}>{p.side === 'pro' ? 'for (pro)' : 'against (con)'}</strong>
+            </>
+          )}
+        </p>
+        {p.side && topic?.motion && <p className="motion"><span className="label">Motion</span> {topic.motion}</p>}
+      </div>
+      <div className="countdown" aria-live="off">
+        <div className="bar" style={{ width: `${Math.min(100, (left / total) * 100)}%` }} />
+        <span data-testid="proposal-countdown">{Math.ceil(left)} s to answer</span>
+      </div>
+      {props.answered === true ? (
+        <p role="status" className="notice">You accepted. Waiting for {p.partner.display_name}…</p>
+      ) : (
+        <div className="row">
+          <button ref={acceptRef} type="button" className="btn btn-primary" disabled={props.busy || props.answered !== null} onClick={() => void props.onRespond(true)}>
+            Accept
+          </button>
+          <button type="button" className="btn" disabled={props.busy || props.answered !== null} onClick={() => void props.onRespond(false)}>
+            Decline
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,475 @@
+// DISCO's client/agent protocol, exactly as docs/PROTOCOL.md writes it down, in one place:
+// commands are LiveKit RPC calls to an agent identity, events are reliable data packets on a
+// topic, the debate's shared state is the moderator agent's participant attributes.
+import { ConnectionState, RoomEvent, RpcError, type Room } from 'livekit-client';
+
+export const LOBBY_IDENTITY = 'disco-lobby';
+export const LOBBY_TOPIC = 'disco.lobby';
+export const DEBATE_IDENTITY = 'disco-moderator';
+export const DEBATE_TOPIC = 'disco.debate';
+
+export type Side = 'pro' | 'con';
+export type SideChoice = Side | 'any';
+
+export interface FormatInfo {
+  id: string;
+  title: string;
+  kind: 'casual' | 'debate';
+  description?: string;
+}
+
+/** Used when the lobby does not list its formats (issue 4's catalogue). */
+export const KNOWN_FORMATS: FormatInfo[] = [
+  { id: 'casual', title: 'Casual conversation', kind: 'casual' },
+  { id: 'quick-debate', title: 'Quick debate', kind: 'debate' },
+  { id: 'lincoln-douglas', title: 'Lincoln-Douglas', kind: 'debate' },
+  { id: 'oxford', title: 'Oxford-style', kind: 'debate' },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Errors (PROTOCOL.md "Error codes")
+
+const CODE_TEXT: Record<number, string> = {
+  2001: 'That request was not understood.',
+  2002: 'That topic does not exist any more. Please pick another.',
+  2003: 'That format is not available. Please pick another.',
+  2004: 'Please pick a side that fits this format.',
+  2005: 'You are not in the queue any more.',
+  2006: 'That match has already ended or expired.',
+  2007: 'That match belongs to someone else.',
+  2008: 'You declined several matches in a row, so please take a short break.',
+  2009: 'You are already in a match.',
+  2010: 'Too many requests. Please slow down a little.',
+  2101: 'Only moderators can do that.',
+  2102: 'Only the debaters can do that.',
+  2103: 'That cannot be done at this point of the debate.',
+  2104: 'That person is not in the room.',
+  2099: 'The matchmaker had a problem. Please try again.',
+  2199: 'The moderator had a problem. Please try again.',
+  // LiveKit's own RPC codes (1001–1999).
+  1401: 'The DISCO assistant is not in the room yet. Please try again in a moment.',
+  1500: 'The DISCO assistant did not answer in time. Please try again.',
+  1501: 'The DISCO assistant did not answer in time. Please try again.',
+  1502: 'The DISCO assistant did not answer in time. Please try again.',
+};
+
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly name_: string,
+    readonly data: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+  get retryAfter(): number | null {
+    const r = this.data.retry_after;
+    return typeof r === 'number' ? r : null;
+  }
+}
+
+function toProtocolError(e: unknown): ProtocolError {
+  if (e instanceof RpcError) {
+    let data: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = e.data ? JSON.parse(e.data) : {};
+      if (parsed && typeof parsed === 'object') data = parsed as Record<string, unknown>;
+    } catch {
+      data = {};
+    }
+    // DISCO's messages are written for a person; LiveKit's own are not.
+    const own = e.code >= 2000 && e.message;
+    let message = own ? e.message : CODE_TEXT[e.code] ?? 'Something went wrong. Please try again.';
+    const retry = data.retry_after;
+    if (typeof retry === 'number' && !/\d/.test(message)) message += ` Try again in ${retry} s.`;
+    return new ProtocolError(message, e.code, String(data.error ?? ''), data);
+  }
+  if (e instanceof ProtocolError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new ProtocolError(msg || 'Something went wrong. Please try again.', 0, 'client', {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// RPC
+
+/** Wait until `identity` is in the room (the agent joins a moment after us). */
+export function waitForParticipant(room: Room, identity: string, timeoutMs: number): Promise<void> {
+  if (room.remoteParticipants.has(identity)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      room.off(RoomEvent.ParticipantConnected, onJoin);
+    };
+    const onJoin = () => {
+      if (room.remoteParticipants.has(identity)) {
+        done();
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new ProtocolError(CODE_TEXT[1401], 1401, 'recipient_not_found', {}));
+    }, timeoutMs);
+    room.on(RoomEvent.ParticipantConnected, onJoin);
+  });
+}
+
+async function call<T>(room: Room, identity: string, method: string, payload: object): Promise<T> {
+  if (room.state !== ConnectionState.Connected) {
+    throw new ProtocolError('Not connected. Please wait a moment.', 0, 'not_connected', {});
+  }
+  try {
+    await waitForParticipant(room, identity, 15000);
+    const reply = await room.localParticipant.performRpc({
+      destinationIdentity: identity,
+      method,
+      payload: JSON.stringify(payload),
+      responseTimeout: 10000,
+    });
+    return (reply ? JSON.parse(reply) : {}) as T;
+  } catch (e) {
+    throw toProtocolError(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lobby (PROTOCOL.md "Lobby")
+
+export interface Ticket {
+  topic: string;
+  format: string;
+  side: SideChoice | null;
+  position: number;
+  waiting: number;
+  /** Seconds, as the lobby estimates it when it sends the ticket. */
+  estimated_wait: number | null;
+}
+
+export interface Proposal {
+  match_id: string;
+  partner: { display_name: string };
+  topic: string;
+  format: string;
+  side: Side | null;
+  /** Epoch milliseconds. */
+  expires_at: number;
+}
+
+export interface ReadyInfo {
+  match_id: string;
+  room: string;
+  url: string;
+  token: string;
+}
+
+export type LobbyEvent =
+  | ({ type: 'queued'; seq: number } & Ticket)
+  | ({ type: 'proposed'; seq: number } & Proposal)
+  | { type: 'cancelled'; seq: number; match_id: string; reason: string }
+  | ({ type: 'ready'; seq: number } & ReadyInfo)
+  | { type: 'other'; seq: number; raw: Record<string, unknown> };
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Accepts seconds or milliseconds since the epoch, or an ISO string; returns epoch ms. */
+export function epochMs(v: unknown): number {
+  if (typeof v === 'number') return v < 1e11 ? v * 1000 : v;
+  if (typeof v === 'string') {
+    const n = Number(v);
+    if (v.trim() !== '' && Number.isFinite(n)) return epochMs(n);
+    const t = Date.parse(v);
+    if (Number.isFinite(t)) return t;
+  }
+  return 0;
+}
+
+export function parseTicket(o: Record<string, unknown>): Ticket {
+  const t = (o.ticket && typeof o.ticket === 'object' ? o.ticket : o) as Record<string, unknown>;
+  const wait =
+    num(t.estimated_wait) ?? num(t.estimated_wait_s) ?? num(t.estimated_wait_seconds) ?? null;
+  const side = str(t.side);
+  return {
+    topic: str(t.topic),
+    format: str(t.format),
+    side: side === 'pro' || side === 'con' || side === 'any' ? side : null,
+    position: num(t.position) ?? 0,
+    waiting: num(t.waiting) ?? 0,
+    estimated_wait: wait,
+  };
+}
+
+function parseProposal(o: Record<string, unknown>): Proposal {
+  const partner = (o.partner && typeof o.partner === 'object' ? o.partner : {}) as Record<
+    string,
+    unknown
+  >;
+  const side = str(o.side);
+  return {
+    match_id: str(o.match_id),
+    partner: { display_name: str(partner.display_name) || 'Your partner' },
+    topic: str(o.topic),
+    format: str(o.format),
+    side: side === 'pro' || side === 'con' ? side : null,
+    expires_at: epochMs(o.expires_at),
+  };
+}
+
+export function decodeJson(payload: Uint8Array): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(new TextDecoder().decode(payload));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseLobbyEvent(payload: Uint8Array): LobbyEvent | null {
+  const o = decodeJson(payload);
+  if (!o) return null;
+  const seq = num(o.seq) ?? 0;
+  switch (o.type) {
+    case 'queued':
+      return { type: 'queued', seq, ...parseTicket(o) };
+    case 'proposed':
+      return { type: 'proposed', seq, ...parseProposal(o) };
+    case 'cancelled':
+      return { type: 'cancelled', seq, match_id: str(o.match_id), reason: str(o.reason) };
+    case 'ready':
+      return {
+        type: 'ready',
+        seq,
+        match_id: str(o.match_id),
+        room: str(o.room),
+        url: str(o.url),
+        token: str(o.token),
+      };
+    default:
+      return { type: 'other', seq, raw: o };
+  }
+}
+
+export interface LobbyStatus {
+  ticket: Ticket | null;
+  proposal: Proposal | null;
+  formats: FormatInfo[] | null;
+}
+
+function parseFormats(v: unknown): FormatInfo[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: FormatInfo[] = [];
+  for (const f of v) {
+    if (typeof f === 'string') {
+      const known = KNOWN_FORMATS.find((k) => k.id === f);
+      out.push(known ?? { id: f, title: f, kind: f === 'casual' ? 'casual' : 'debate' });
+    } else if (f && typeof f === 'object') {
+      const r = f as Record<string, unknown>;
+      const id = str(r.id);
+      if (!id) continue;
+      const kind = r.kind === 'casual' || id === 'casual' ? 'casual' : 'debate';
+      out.push({ id, title: str(r.title) || id, kind, description: str(r.description) });
+    }
+  }
+  return out.length ? out : null;
+}
+
+export function parseLobbyStatus(o: Record<string, unknown>): LobbyStatus {
+  const t = o.ticket && typeof o.ticket === 'object' ? (o.ticket as Record<string, unknown>) : null;
+  const m =
+    (o.match ?? o.pending ?? o.proposal) && typeof (o.match ?? o.pending ?? o.proposal) === 'object'
+      ? ((o.match ?? o.pending ?? o.proposal) as Record<string, unknown>)
+      : null;
+  return {
+    ticket: t ? parseTicket(t) : null,
+    proposal: m && m.match_id ? parseProposal(m) : null,
+    formats: parseFormats(o.formats),
+  };
+}
+
+export const lobby = {
+  join: async (room: Room, topic: string, format: string, side: SideChoice | null) =>
+    parseTicket(
+      await call<Record<string, unknown>>(room, LOBBY_IDENTITY, 'lobby.join', {
+        topic,
+        format,
+        ...(side ? { side } : {}),
+      }),
+    ),
+  leave: (room: Room) => call<unknown>(room, LOBBY_IDENTITY, 'lobby.leave', {}),
+  respond: (room: Room, match_id: string, accept: boolean) =>
+    call<unknown>(room, LOBBY_IDENTITY, 'lobby.respond', { match_id, accept }),
+  status: async (room: Room) =>
+    parseLobbyStatus(await call<Record<string, unknown>>(room, LOBBY_IDENTITY, 'lobby.status', {})),
+};
+
+export const CANCEL_TEXT: Record<string, string> = {
+  declined: 'Your partner declined the match.',
+  expired: 'Time ran out before both of you accepted.',
+  partner_left: 'Your partner left the lobby.',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Debate (PROTOCOL.md "Debate"): state in the moderator's attributes, events on disco.debate
+
+export interface DebateState {
+  format: string;
+  kind: 'casual' | 'debate';
+  status: string;
+  phase: string;
+  phaseIndex: number;
+  phaseCount: number;
+  phaseKind: string;
+  /** Identities allowed to speak now (empty: nobody yet, e.g. waiting for ready). */
+  speakers: string[];
+  /** Sides allowed to speak now. */
+  speakerSides: Side[];
+  /** Epoch ms when the current phase (or the casual soft limit) ends; 0 when none. */
+  deadline: number;
+  paused: boolean;
+  /** Seconds left when paused. */
+  remaining: number | null;
+  sides: Record<string, Side>;
+  ready: string[];
+  prep: Partial<Record<Side, number>>;
+  motion: string;
+}
+
+function jsonAttr(v: string | undefined): unknown {
+  if (v === undefined || v === '') return undefined;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function list(v: unknown): string[] {
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  if (typeof v === 'string' && v) return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return [];
+}
+
+/** Reads the moderator agent's attributes; tolerant of JSON-encoded or flat values. */
+export function parseDebateState(
+  attrs: Readonly<Record<string, string>> | undefined,
+): DebateState | null {
+  if (!attrs || Object.keys(attrs).length === 0) return null;
+  // The whole state may sit under one JSON attribute.
+  const whole = jsonAttr(attrs.state ?? attrs['disco.state']);
+  const a: Record<string, unknown> =
+    whole && typeof whole === 'object'
+      ? (whole as Record<string, unknown>)
+      : Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, jsonAttr(v)]));
+  const rawSides = a.sides && typeof a.sides === 'object' ? (a.sides as Record<string, unknown>) : {};
+  const sides: Record<string, Side> = {};
+  for (const [id, s] of Object.entries(rawSides)) if (s === 'pro' || s === 'con') sides[id] = s;
+  const speakerList = list(a.speakers ?? a.speaker);
+  const speakerSides = speakerList.filter((s): s is Side => s === 'pro' || s === 'con');
+  const speakers = speakerList.filter((s) => s !== 'pro' && s !== 'con');
+  for (const side of list(a.speaker_sides) as Side[]) if (!speakerSides.includes(side)) speakerSides.push(side);
+  for (const [id, s] of Object.entries(sides)) {
+    if (speakerSides.includes(s) && !speakers.includes(id)) speakers.push(id);
+  }
+  const prepRaw = a.prep && typeof a.prep === 'object' ? (a.prep as Record<string, unknown>) : {};
+  const prep: Partial<Record<Side, number>> = {};
+  const pp = num(prepRaw.pro) ?? num(a.prep_pro);
+  const pc = num(prepRaw.con) ?? num(a.prep_con);
+  if (pp !== null) prep.pro = pp;
+  if (pc !== null) prep.con = pc;
+  const format = str(a.format);
+  const kind = a.kind === 'casual' || format === 'casual' ? 'casual' : 'debate';
+  const paused = a.paused === true || a.paused === 'true' || a.paused === 1;
+  return {
+    format,
+    kind,
+    status: str(a.status) || str(a.state),
+    phase: str(a.phase) || str(a.phase_name),
+    phaseIndex: num(a.phase_index) ?? -1,
+    phaseCount: num(a.phase_count) ?? 0,
+    phaseKind: str(a.phase_kind),
+    speakers,
+    speakerSides,
+    deadline: epochMs(a.deadline ?? a.deadline_ms),
+    paused,
+    remaining: num(a.remaining) ?? num(a.remaining_s),
+    sides,
+    ready: list(a.ready),
+    prep,
+    motion: str(a.motion),
+  };
+}
+
+export type DebateEvent =
+  | { type: 'phase'; seq: number; phase: string }
+  | { type: 'warning'; seq: number; seconds: number; message: string }
+  | { type: 'paused'; seq: number; paused: boolean }
+  | { type: 'ended'; seq: number; outcome: string; reason: string }
+  | { type: 'proposal'; seq: number; from: string; format: string }
+  | { type: 'other'; seq: number; raw: Record<string, unknown> };
+
+export function parseDebateEvent(payload: Uint8Array): DebateEvent | null {
+  const o = decodeJson(payload);
+  if (!o) return null;
+  const seq = num(o.seq) ?? 0;
+  switch (o.type) {
+    case 'phase':
+      return { type: 'phase', seq, phase: str(o.phase) || str(o.name) };
+    case 'warning': {
+      const seconds = num(o.seconds) ?? num(o.seconds_left) ?? num(o.remaining) ?? 0;
+      return { type: 'warning', seq, seconds, message: str(o.message) };
+    }
+    case 'paused':
+    case 'resumed':
+      return { type: 'paused', seq, paused: o.type === 'paused' && o.paused !== false };
+    case 'ended':
+      return { type: 'ended', seq, outcome: str(o.outcome), reason: str(o.reason) };
+    case 'proposed':
+    case 'propose':
+    case 'proposal':
+      return { type: 'proposal', seq, from: str(o.from) || str(o.identity), format: str(o.format) };
+    default:
+      return { type: 'other', seq, raw: o };
+  }
+}
+
+const D = DEBATE_IDENTITY;
+export const debate = {
+  ready: (room: Room) => call<unknown>(room, D, 'debate.ready', {}),
+  yield: (room: Room) => call<unknown>(room, D, 'debate.yield', {}),
+  state: (room: Room) => call<Record<string, unknown>>(room, D, 'debate.state', {}),
+  propose: (room: Room, format = 'quick-debate') =>
+    call<unknown>(room, D, 'debate.propose', { format }),
+  respond: (room: Room, accept: boolean) => call<unknown>(room, D, 'debate.respond', { accept }),
+  pause: (room: Room) => call<unknown>(room, D, 'debate.pause', {}),
+  resume: (room: Room) => call<unknown>(room, D, 'debate.resume', {}),
+  extend: (room: Room, seconds: number) => call<unknown>(room, D, 'debate.extend', { seconds }),
+  skip: (room: Room) => call<unknown>(room, D, 'debate.skip', {}),
+  end: (room: Room) => call<unknown>(room, D, 'debate.end', {}),
+  mute: (room: Room, identity: string) => call<unknown>(room, D, 'debate.mute', { identity }),
+};
+
+export const OUTCOME_TEXT: Record<string, string> = {
+  completed: 'The debate ran to the end.',
+  forfeit: 'The debate ended by forfeit.',
+  ended_by_moderator: 'A moderator ended the debate.',
+  abandoned: 'The talk was abandoned.',
+  finished: 'The talk ended.',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sequence numbers: a gap means an event was missed; the caller then asks for the state.
+
+export class SeqTracker {
+  private last = -1;
+  /** True when `seq` skipped one or more numbers since the previous event. */
+  gap(seq: number): boolean {
+    const missed = this.last >= 0 && seq > this.last + 1;
+    if (seq > this.last) this.last = seq;
+    return missed;
+  }
+}
