@@ -1,0 +1,92 @@
+"""Accounts: register, log in, read and edit one's profile."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from api import validation as v
+from api.auth import bearer
+from api.errors import InvalidCredentials, InvalidField, Unauthorized
+from api.keys import DB, LIMITER, PASSWORDS, SESSIONS, SETTINGS
+from api.records import User
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+MIN_PASSWORD = 10
+
+
+async def current_user(request: web.Request) -> User:
+    """The user named by a valid bearer token; Unauthorized otherwise (also for a token whose
+    account no longer exists)."""
+    user_id = request.app[SESSIONS].verify(bearer(request))
+    user = await request.app[DB].user(user_id)
+    if user is None:
+        raise Unauthorized("Your session is not valid. Please log in again.")
+    return user
+
+
+def _display_name(body: dict[str, object], *, required: bool) -> str | None:
+    return v.text(body, "display_name", min_len=1, max_len=40, required=required, printable=True)
+
+
+@routes.post("/api/register")
+async def register(request: web.Request) -> web.Response:
+    body = await v.read_json(request)
+    email = v.email(body)
+    password = v.password(body, min_len=MIN_PASSWORD)
+    display_name = _display_name(body, required=True)
+    assert display_name is not None
+    password_hash = await request.app[PASSWORDS].hash(password)
+    user = await request.app[DB].create_user(email, password_hash, display_name)
+    log.info("account registered", extra={"user_id": str(user.id)})
+    return web.json_response({"user": user.to_json()}, status=201)
+
+
+@routes.post("/api/login")
+async def login(request: web.Request) -> web.Response:
+    body = await v.read_json(request)
+    email = v.email(body)
+    password = v.password(body)
+    address = request.remote or "unknown"
+    limiter = request.app[LIMITER]
+    await limiter.attempt(email, address)
+    found = await request.app[DB].credentials(email)
+    stored = None if found is None else found.password_hash
+    if found is None or not await request.app[PASSWORDS].verify(stored, password):
+        await limiter.failed(email, address)
+        log.info("login refused", extra={"address": address})
+        raise InvalidCredentials()
+    await limiter.succeeded(email, address)
+    settings = request.app[SETTINGS]
+    token = request.app[SESSIONS].issue(found.user.id)
+    return web.json_response(
+        {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": settings.access_token_ttl,
+            "user": found.user.to_json(),
+        }
+    )
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    return web.json_response({"user": user.to_json()})
+
+
+@routes.patch("/api/me")
+async def update_me(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    body = await v.read_json(request)
+    display_name = _display_name(body, required=False)
+    bio = v.text(body, "bio", max_len=280, required=False)
+    if display_name is None and bio is None:
+        raise InvalidField("display_name", "or bio is required")
+    updated = await request.app[DB].update_profile(user.id, display_name, bio)
+    if updated is None:
+        raise Unauthorized("Your session is not valid. Please log in again.")
+    return web.json_response({"user": updated.to_json()})

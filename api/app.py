@@ -1,0 +1,142 @@
+"""The aiohttp application: `create_app(settings)` wires the routes, the error middleware, the
+resources (each opened and closed in one cleanup_ctx entry) and the built web client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+from livekit import api as lk
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from api import accounts, feedback, health, rooms, webhook
+from api.auth import Passwords, Sessions
+from api.db import Database
+from api.errors import ApiError, NotFound
+from api.keys import (
+    DB,
+    ENGINE,
+    LIMITER,
+    LIVEKIT,
+    LOBBY_STORE,
+    PASSWORDS,
+    REDIS,
+    SESSIONS,
+    SETTINGS,
+    WEBHOOKS,
+)
+from api.ratelimit import LoginLimiter
+from lobby.settings import Settings
+from lobby.store import LobbyStore
+
+log = logging.getLogger(__name__)
+
+# aiohttp refuses bodies over this with 413 before a handler runs; JSON routes allow less
+# (api.validation.MAX_JSON_BODY). LiveKit's webhook bodies carry room and participant info.
+MAX_BODY = 256 * 1024
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error_response(error: ApiError) -> web.Response:
+    return web.json_response(error.body(), status=error.status, headers=error.headers())
+
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Every failure answers `{"error": {"code", "message"}}` with its status."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return _error_response(error)
+    except web.HTTPException as http:
+        if http.status < 400:
+            raise
+        code = _HTTP_CODES.get(http.status, "http_error")
+        body = {"error": {"code": code, "message": http.reason}}
+        headers = {k: v for k, v in http.headers.items() if k.lower() == "allow"}
+        return web.json_response(body, status=http.status, headers=headers)
+    except Exception:
+        log.exception("request failed", extra={"path": request.path, "method": request.method})
+        return _error_response(ApiError())
+
+
+async def _postgres(app: web.Application) -> AsyncIterator[None]:
+    engine = create_async_engine(
+        app[SETTINGS].async_database_url, pool_size=10, max_overflow=10, pool_pre_ping=True
+    )
+    app[ENGINE] = engine
+    app[DB] = Database(engine)
+    yield
+    await engine.dispose()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = Redis.from_url(settings.redis_url)
+    app[REDIS] = client
+    app[LIMITER] = LoginLimiter(client, settings.redis_prefix)
+    app[LOBBY_STORE] = LobbyStore(client, settings.redis_prefix)
+    yield
+    await client.aclose()
+
+
+async def _livekit(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = lk.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    )
+    app[LIVEKIT] = client
+    yield
+    await client.aclose()
+
+
+def _web_client(root: Path) -> _Handler:
+    """Serves the built client; any path that is not a file gets index.html, so the client's
+    own routes survive a reload."""
+    root = root.resolve()
+    index = root / "index.html"
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        if tail.startswith(("api/", "livekit/")):
+            raise NotFound()
+        wanted = (root / tail).resolve()
+        if wanted.is_relative_to(root) and wanted.is_file():
+            return web.FileResponse(wanted)
+        if not index.is_file():
+            raise NotFound()
+        return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    return serve
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[SESSIONS] = Sessions(
+        secret=settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl,
+    )
+    app[PASSWORDS] = Passwords()
+    verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
+    app[WEBHOOKS] = lk.WebhookReceiver(verifier)
+    app.cleanup_ctx.extend([_postgres, _redis, _livekit])
+    for module in (health, accounts, rooms, feedback, webhook):
+        app.add_routes(module.routes)
+    web_dir = Path(settings.web_dir)
+    if web_dir.is_dir():
+        app.router.add_get("/{tail:.*}", _web_client(web_dir))
+    return app

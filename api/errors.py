@@ -1,0 +1,148 @@
+"""API errors. Each knows its HTTP status and the snake_case code clients switch on; the
+error middleware (api.app) turns any of them into `{"error": {"code", "message"}}`.
+
+    ApiError                    500 internal
+    ├── BadRequest              400 bad_request
+    │   ├── InvalidJson         400 invalid_json
+    │   └── InvalidField        400 invalid_field       (names the field)
+    ├── Unauthorized            401 unauthorized
+    │   ├── InvalidCredentials  401 invalid_credentials
+    │   └── InvalidSignature    401 invalid_signature   (LiveKit webhooks)
+    ├── Forbidden               403 forbidden
+    │   └── NotAParticipant     403 not_a_participant
+    ├── NotFound                404 not_found
+    ├── Conflict                409 conflict
+    │   ├── EmailTaken          409 email_taken
+    │   ├── AlreadyRated        409 already_rated
+    │   └── AlreadyReported     409 already_reported
+    ├── PayloadTooLarge         413 payload_too_large
+    ├── TooManyAttempts         429 too_many_attempts   (sets Retry-After)
+    └── NotReady                503 not_ready
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ApiError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+    default_message: ClassVar[str] = "Something went wrong on our side. Please try again."
+
+    def __init__(self, message: str = "") -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def body(self) -> dict[str, object]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "bad_request"
+    default_message = "The request is not valid."
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+    default_message = "The body must be a JSON object."
+
+
+class InvalidField(BadRequest):
+    code = "invalid_field"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+    def body(self) -> dict[str, object]:
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    default_message = "Log in to do that."
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="disco"'}
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    default_message = "The email or password is wrong."
+
+
+class InvalidSignature(Unauthorized):
+    code = "invalid_signature"
+    default_message = "The webhook signature is missing or wrong."
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    default_message = "You are not allowed to do that."
+
+
+class NotAParticipant(Forbidden):
+    code = "not_a_participant"
+    default_message = "You can only do that for a discussion you took part in."
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    default_message = "That could not be found."
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    default_message = "That conflicts with what is already there."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = "An account with this email already exists."
+
+
+class AlreadyRated(Conflict):
+    code = "already_rated"
+    default_message = "You have already rated this discussion."
+
+
+class AlreadyReported(Conflict):
+    code = "already_reported"
+    default_message = "You have already reported this discussion."
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class TooManyAttempts(ApiError):
+    status = 429
+    code = "too_many_attempts"
+    default_message = "Too many failed attempts. Please wait before trying again."
+
+    def __init__(self, retry_after: int, message: str = "") -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(message)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class NotReady(ApiError):
+    status = 503
+    code = "not_ready"
+    default_message = "DISCO is not ready."

@@ -1,0 +1,142 @@
+"""What api.db hands out instead of rows: frozen dataclasses, each able to say itself in the
+JSON the API answers with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: uuid.UUID
+    email: str
+    display_name: str
+    bio: str
+    role: str
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role == "moderator"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "email": self.email,
+            "display_name": self.display_name,
+            "bio": self.bio,
+            "role": self.role,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    user: User
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    slug: str
+    title: str
+    description: str
+    motion: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "motion": self.motion,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    id: uuid.UUID
+    match_id: str
+    room: str
+    topic: str
+    topic_title: str
+    format: str
+    side: str | None
+    partner_id: uuid.UUID | None
+    partner_name: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    outcome: str | None
+    my_score: int | None
+    my_talk_again: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        partner = None
+        if self.partner_id is not None:
+            partner = {"id": str(self.partner_id), "display_name": self.partner_name}
+        rating = None
+        if self.my_score is not None:
+            rating = {"score": self.my_score, "talk_again": self.my_talk_again}
+        duration = None
+        if self.ended_at is not None:
+            duration = max(0, round((self.ended_at - self.started_at).total_seconds()))
+        return {
+            "id": str(self.id),
+            "match_id": self.match_id,
+            "room": self.room,
+            "topic": self.topic,
+            "topic_title": self.topic_title,
+            "format": self.format,
+            "side": self.side,
+            "partner": partner,
+            "date": self.started_at.date().isoformat(),
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "duration_seconds": duration,
+            "outcome": self.outcome,
+            "my_rating": rating,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    user_id: uuid.UUID
+    display_name: str
+    side: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": str(self.user_id), "display_name": self.display_name, "side": self.side}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDiscussion:
+    id: uuid.UUID
+    room: str
+    topic: str
+    topic_title: str
+    format: str
+    started_at: dt.datetime
+    participants: tuple[Participant, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "room": self.room,
+            "topic": self.topic,
+            "topic_title": self.topic_title,
+            "format": self.format,
+            "started_at": _iso(self.started_at),
+            "participants": [p.to_json() for p in self.participants],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Discussion:
+    id: uuid.UUID
+    room: str
+    ended_at: dt.datetime | None
+    outcome: str | None

@@ -1,0 +1,71 @@
+"""Topics, the lobby token, and the moderators' view of live discussions."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from api import tokens
+from api.accounts import current_user
+from api.errors import Conflict, Forbidden, NotFound
+from api.keys import DB, SETTINGS
+from api.records import User
+from api.validation import path_id
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/topics")
+async def list_topics(request: web.Request) -> web.Response:
+    found = await request.app[DB].topics()
+    return web.json_response({"topics": [t.to_json() for t in found]})
+
+
+@routes.post("/api/lobby/token")
+async def lobby_token(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "url": settings.livekit_public_url,
+            "room": settings.lobby_room,
+            "identity": str(user.id),
+            "token": tokens.lobby_token(settings, user),
+        }
+    )
+
+
+async def _moderator(request: web.Request) -> User:
+    user = await current_user(request)
+    if not user.is_moderator:
+        raise Forbidden("Only moderators may do that.")
+    return user
+
+
+@routes.get("/api/moderator/discussions")
+async def live_discussions(request: web.Request) -> web.Response:
+    await _moderator(request)
+    found = await request.app[DB].live_discussions()
+    return web.json_response({"discussions": [d.to_json() for d in found]})
+
+
+@routes.post("/api/moderator/discussions/{id}/token")
+async def moderator_token(request: web.Request) -> web.Response:
+    user = await _moderator(request)
+    discussion = await request.app[DB].discussion(path_id(request, "id"))
+    if discussion is None:
+        raise NotFound("There is no such discussion.")
+    if discussion.ended_at is not None:
+        raise Conflict("This discussion has already ended.")
+    settings = request.app[SETTINGS]
+    log.info("moderator token issued", extra={"user_id": str(user.id), "room": discussion.room})
+    return web.json_response(
+        {
+            "url": settings.livekit_public_url,
+            "room": discussion.room,
+            "identity": tokens.moderator_identity(user),
+            "token": tokens.moderator_token(settings, user, discussion.room),
+        }
+    )
