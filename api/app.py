@@ -12,7 +12,7 @@ from livekit import api as lk
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import accounts, feedback, health, rooms, webhook
+from api import accounts, feedback, health, keeper, rooms, webhook
 from api.auth import Passwords, Sessions
 from api.db import Database
 from api.errors import ApiError, NotFound
@@ -133,7 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     app[PASSWORDS] = Passwords()
     verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     app[WEBHOOKS] = lk.WebhookReceiver(verifier)
-    app.cleanup_ctx.extend([_postgres, _redis, _livekit])
+    app.cleanup_ctx.extend([_postgres, _redis, _livekit, keeper.keeper_context(settings)])
     for module in (health, accounts, rooms, feedback, webhook):
         app.add_routes(module.routes)
     web_dir = Path(settings.web_dir)

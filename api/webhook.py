@@ -14,7 +14,9 @@ from aiohttp import web
 from livekit.protocol.webhook import WebhookEvent
 
 from api.errors import InvalidSignature
+from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, WEBHOOKS
+from lobby.protocol import LOBBY_IDENTITY
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -39,6 +41,8 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     event = _verified(request, raw)
     if event.event == "room_finished":
         await _room_finished(request, event, raw)
+    elif event.event == "participant_left" and event.participant.identity == LOBBY_IDENTITY:
+        await request.app[KEEPER].ensure()
     return web.json_response({"ok": True})
 
 

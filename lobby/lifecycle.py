@@ -95,14 +95,13 @@ def leave(match: Match, user: str) -> Outcome:
     return _cancel(match, "partner_left", leaver=user)
 
 
-def extend(match: Match, now: float, accept_timeout: float) -> Match:
+def extend(match: Match, now: float, accept_timeout: float) -> Outcome:
     """After the lobby agent was restarted: give a pending match a fresh deadline so nobody is
     dropped for failing to answer while there was no agent to answer to."""
     if match.state != "pending":
-        return match
-    return replace(
-        match, expires_at=max(match.expires_at, now + accept_timeout), version=match.version + 1
-    )
+        return Outcome("unchanged", match)
+    deadline = max(match.expires_at, now + accept_timeout)
+    return Outcome("updated", replace(match, expires_at=deadline, version=match.version + 1))
 
 
 def _cancel(match: Match, reason: str, *, leaver: str, declined_by: str = "") -> Outcome:

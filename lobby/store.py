@@ -172,6 +172,14 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 
+_RELEASE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
 # ARGV: user, now, window, penalty-after-count table is applied in Python (decline_penalty).
 _DECLINE = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -218,6 +226,7 @@ class LobbyStore:
         self._finish = redis.register_script(_FINISH_ROOM)
         self._mark_live = redis.register_script(_MARK_LIVE)
         self._decline = redis.register_script(_DECLINE)
+        self._release = redis.register_script(_RELEASE)
 
     # -- tickets ---------------------------------------------------------------------------
     async def join(self, ticket: Ticket, now: float) -> Joined | tuple[str, str]:
@@ -370,6 +379,11 @@ class LobbyStore:
         both people may join the lobby again. Idempotent."""
         k = self.keys
         await self._finish(keys=[k["rooms"], k["activeMatches"], k["matchOf"]], args=[room])
+
+    async def release(self, user: str, match_id: str) -> bool:
+        """Let one person of an active match join the lobby again (they never went to the room
+        or left it), without touching the partner. Only if they are still in that match."""
+        return bool(await self._release(keys=[self.keys["matchOf"]], args=[user, match_id]))
 
     # -- declines, rate limits, event sequence ---------------------------------------------
     async def note_decline(self, user: str, now: float) -> int:

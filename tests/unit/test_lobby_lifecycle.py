@@ -117,10 +117,12 @@ def test_leave_is_refused_for_a_stranger_and_ignored_once_started() -> None:
 
 def test_extend_gives_a_fresh_deadline_and_keeps_answers() -> None:
     m = _match((True, False))
-    later = extend(m, 500.0, 20.0)
+    out = extend(m, 500.0, 20.0)
+    later = out.match
+    assert out.kind == "updated"
     assert later.expires_at == 520.0 and later.version == m.version + 1
     assert [s.accepted for s in later.seats] == [True, False]
-    assert extend(m, 101.0, 20.0).expires_at == 121.0
+    assert extend(m, 101.0, 20.0).match.expires_at == 121.0
 
 
 def test_json_round_trip() -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ["lobby.model", "lobby.policy", "lobby.lifecycle", "lobby.formats", "lobby.errors"]
+PURE = [
+    "lobby.model",
+    "lobby.policy",
+    "lobby.lifecycle",
+    "lobby.formats",
+    "lobby.errors",
+    "lobby.protocol",
+]
 if (ROOT / "agent" / "clock.py").exists():
     PURE.append("agent.clock")
 FORBIDDEN = ("livekit", "redis", "sqlalchemy", "aiohttp")

@@ -1,0 +1,383 @@
+"""The lobby agent's job: the `disco-lobby` participant in the lobby room.
+
+It answers the lobby RPCs (lobby.join / lobby.leave / lobby.respond / lobby.status), sends
+`disco.lobby` events to the people concerned only, pairs waiting tickets, times out pending
+matches and opens discussion rooms. All state lives in Redis (lobby.store), so a restarted
+agent picks up where the killed one stopped (see `LobbySession.recover`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+from livekit import api, rtc
+from livekit.agents import AutoSubscribe, JobContext
+
+from agent.lobby_events import Events
+from agent.lobby_rooms import is_in_room, open_room, room_exists
+from lobby import lifecycle, policy
+from lobby.db import LobbyDb, Topic
+from lobby.errors import (
+    Busy,
+    Cooldown,
+    LobbyError,
+    NotQueued,
+    NotYourMatch,
+    RateLimited,
+    UnknownMatch,
+)
+from lobby.formats import Catalogue, load_catalogue
+from lobby.lifecycle import Outcome
+from lobby.model import Match, Ticket
+from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
+from lobby.settings import Settings
+from lobby.store import Joined, LobbyStore, open_redis
+
+logger = logging.getLogger("disco.lobby")
+
+TOPICS_REFRESH = 60.0
+PAIRING_PERIOD = 1.0
+# A person whose match started this recently may still be on the way to the room.
+ROOM_GRACE = 60.0
+_CAS_TRIES = 16
+
+Handler = Callable[[str, str], Awaitable[dict[str, Any]]]
+
+
+async def run(ctx: JobContext, settings: Settings) -> None:
+    store = LobbyStore(open_redis(settings.redis_url), settings.redis_prefix)
+    db = LobbyDb.connect(settings.async_database_url)
+    catalogue = load_catalogue(settings.formats_file)
+    await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
+    session = LobbySession(ctx.room, ctx.api, settings, store, db, catalogue)
+    ctx.add_shutdown_callback(session.aclose)
+    await session.start()
+
+
+class LobbySession:
+    def __init__(
+        self,
+        room: rtc.Room,
+        lkapi: api.LiveKitAPI,
+        settings: Settings,
+        store: LobbyStore,
+        db: LobbyDb,
+        catalogue: Catalogue,
+    ) -> None:
+        self.room, self.lkapi, self.settings = room, lkapi, settings
+        self.store, self.db, self.catalogue = store, db, catalogue
+        self.events = Events(room, store)
+        self.topics: dict[str, Topic] = {}
+        self._topics_at = 0.0
+        self._rng = random.SystemRandom()
+        self._wake = asyncio.Event()
+        self._dirty: set[str] = set()
+        self._intervals: dict[str, float] = {}
+        self._last_pair: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self._refresh_topics(force=True)
+        handlers: dict[str, Handler] = {
+            "lobby.join": self.join,
+            "lobby.leave": self.leave,
+            "lobby.respond": self.respond,
+            "lobby.status": self.status,
+        }
+        for method, handler in handlers.items():
+            self.room.local_participant.register_rpc_method(method, self._rpc(method, handler))
+        self.room.on("participant_disconnected", self._on_disconnected)
+        await self.recover()
+        for loop in (self._pairing_loop, self._expiry_loop):
+            self._spawn(loop())
+        logger.info("lobby agent ready", extra={"room": self.room.name})
+
+    async def aclose(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.redis.aclose()
+        await self.db.aclose()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        self._spawn(self._quietly(self._leave_user(participant.identity)))
+
+    async def _quietly(self, coro: Awaitable[object]) -> None:
+        try:
+            await coro
+        except Exception:
+            logger.exception("lobby background step failed")
+
+    async def recover(self) -> None:
+        """Resume from Redis after a restart: people who left meanwhile lose their tickets (their
+        partners are told); pending matches get a fresh deadline and are proposed again; rooms
+        whose opening was interrupted are opened again; everyone waiting is re-sent `queued`."""
+        present = set(self.room.remote_participants)
+        for m in await self.store.all_pending():
+            gone = [u for u in m.users if u not in present]
+            for u in gone:
+                await self._leave_user(u)
+            out = None if gone else await self._apply(m.id, self._extend)
+            if out is not None and out.kind == "updated":
+                await self.events.proposed(out.match)
+        for m in await self.store.all_active():
+            if m.state == "starting":
+                self._spawn(self._start(m))
+        for user in await self.store.queued_users():
+            if user not in present:
+                await self._leave_user(user)
+            elif (t := await self.store.ticket(user)) and not await self.store.match_of(user):
+                self._dirty.add(t.bucket)
+        self.events.forget_queued()
+        self._wake.set()
+
+    def _extend(self, match: Match) -> Outcome:
+        return lifecycle.extend(match, time.time(), self._ttl)
+
+    @property
+    def _ttl(self) -> float:
+        return float(self.settings.accept_timeout)
+
+    # -- RPC -------------------------------------------------------------------------------
+    def _rpc(self, method: str, handler: Handler) -> Callable[[rtc.RpcInvocationData], Any]:
+        async def call(data: rtc.RpcInvocationData) -> str:
+            try:
+                retry = await self.store.hit_rate(data.caller_identity)
+                if retry:
+                    raise RateLimited(retry_after=retry)
+                return json.dumps(await handler(data.caller_identity, data.payload))
+            except LobbyError as e:
+                raise rtc.RpcError(e.code, e.message, e.data()) from None
+            except Exception:
+                logger.exception("lobby command failed", extra={"method": method})
+                failed = LobbyError()
+                raise rtc.RpcError(failed.code, failed.message, failed.data()) from None
+
+        return call
+
+    async def join(self, user: str, payload: str) -> dict[str, Any]:
+        await self._refresh_topics()
+        try:
+            req = parse_join(payload, self.topics, self.catalogue)
+        except LobbyError:
+            if not await self._refresh_topics(force=True):
+                raise
+            req = parse_join(payload, self.topics, self.catalogue)
+        now = time.time()
+        ticket = Ticket(user, self._name(user), req.topic, req.format, req.side, now)
+        res = await self.store.join(ticket, now)
+        if not isinstance(res, Joined):
+            await self._unblock(user, res, now)
+            res = await self.store.join(ticket, now)
+            if not isinstance(res, Joined):
+                raise Busy()
+        estimate = self._estimate(ticket.bucket, res)
+        await self.events.queued(ticket, res.position, res.waiting, estimate)
+        self._dirty.add(ticket.bucket)
+        self._wake.set()
+        return {"ticket": ticket_view(ticket, res.position, res.waiting, estimate)}
+
+    async def _unblock(self, user: str, refusal: tuple[str, str], now: float) -> None:
+        """Raise the refusal, unless it is a stale active match that can be let go of."""
+        kind, ref = refusal
+        if kind == "cooldown":
+            raise Cooldown(retry_after=math.ceil(float(ref) - now))
+        active = await self.store.active(ref)
+        if active is None or active.state != "live":
+            raise Busy()
+        if not await room_exists(self.lkapi, active.room):
+            await self.store.finish_room(active.room)
+        elif now - active.created_at > ROOM_GRACE and not await is_in_room(
+            self.lkapi, active.room, user
+        ):
+            await self.store.release(user, active.id)
+        else:
+            raise Busy()
+
+    async def leave(self, user: str, payload: str) -> dict[str, Any]:
+        parse_empty(payload)
+        if not await self._leave_user(user):
+            raise NotQueued()
+        return {"left": True}
+
+    async def _leave_user(self, user: str) -> bool:
+        """Remove the user's ticket; a pending partner is told and put back at the head."""
+        for _ in range(_CAS_TRIES):
+            state, ref = await self.store.leave(user)
+            if state == "none":
+                return False
+            if state == "left":
+                self._dirty.add(ref)
+                self.events.forget(user)
+                self._wake.set()
+                return True
+            if await self._apply(ref, lambda m: lifecycle.leave(m, user)) is not None:
+                self.events.forget(user)
+                return True
+        raise LobbyError()
+
+    async def respond(self, user: str, payload: str) -> dict[str, Any]:
+        match_id, accept = parse_respond(payload)
+        done = await self._apply(
+            match_id, lambda m: lifecycle.respond(m, user, accept, time.time())
+        )
+        if done is None:
+            return await self._respond_after(user, match_id, accept)
+        status = {"cancelled": "declined", "started": "starting"}.get(done.kind, "accepted")
+        return {"match_id": match_id, "status": status}
+
+    async def _respond_after(self, user: str, match_id: str, accept: bool) -> dict[str, Any]:
+        """The match is no longer pending: accepting a started match again is harmless."""
+        active = await self.store.active(match_id)
+        if active is not None:
+            if user not in active.users:
+                raise NotYourMatch()
+            if not accept:
+                raise Busy("This match has already started.")
+            return {"match_id": match_id, "status": "starting"}
+        if await self.store.ticket(user) is None and await self.store.match_of(user) is None:
+            raise NotQueued()
+        raise UnknownMatch()
+
+    async def status(self, user: str, payload: str) -> dict[str, Any]:
+        parse_empty(payload)
+        ticket, mid = await self.store.ticket(user), await self.store.match_of(user)
+        view: dict[str, Any] | None = None
+        if ticket is not None and mid is None and (pos := await self.store.position(ticket)):
+            view = ticket_view(
+                ticket, pos.position, pos.waiting, self._estimate(ticket.bucket, pos)
+            )
+        match = mid and (await self.store.pending(mid) or await self.store.active(mid))
+        return {
+            "ticket": view,
+            "match": match_view(match, user, time.time()) if match else None,
+            "waiting": await self.store.counts(),
+        }
+
+    # -- matches ---------------------------------------------------------------------------
+    async def _apply(self, match_id: str, step: Callable[[Match], Outcome]) -> Outcome | None:
+        """Run one life-cycle step on the current version of a pending match and commit it
+        (compare-and-set); None when the match is no longer pending."""
+        for _ in range(_CAS_TRIES):
+            before = await self.store.pending(match_id)
+            if before is None:
+                return None
+            out = step(before)
+            result = await self.store.settle(before, out)
+            if result == "gone":
+                return None
+            if result == "ok":
+                await self._after(out)
+                return out
+        raise LobbyError()
+
+    async def _after(self, out: Outcome) -> None:
+        m = out.match
+        if out.kind == "started":
+            self._spawn(self._start(m))
+        elif out.kind == "cancelled":
+            await self.events.cancelled(m.id, out.reason, out.requeue, out.drop)
+            if out.declined_by:
+                await self.store.note_decline(out.declined_by, time.time())
+            self._dirty.add(m.seats[0].ticket.bucket)
+            self._wake.set()
+
+    async def _start(self, match: Match) -> None:
+        for attempt in range(3):
+            try:
+                topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
+                tokens = await open_room(self.lkapi, self.db, self.settings, match, topic)
+                break
+            except Exception:
+                logger.exception("opening a discussion room failed", extra={"match": match.id})
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            await self.events.cancelled(match.id, "failed", (), match.users)
+            await self.store.finish_room(match.room)
+            return
+        if await self.store.mark_live(replace(match, state="live")):
+            await self.events.ready(match, self.settings.livekit_public_url, tokens)
+
+    # -- loops -----------------------------------------------------------------------------
+    async def _pairing_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), PAIRING_PERIOD)
+            self._wake.clear()
+            try:
+                await self._pair_once()
+                await self._refresh_queued()
+            except Exception:
+                logger.exception("pairing round failed")
+                await asyncio.sleep(PAIRING_PERIOD)
+
+    async def _pair_once(self) -> None:
+        for bucket in await self.store.buckets():
+            snap = await self.store.snapshot(bucket, 500)
+            now = time.time()
+            blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
+            pairings = policy.pair(
+                snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent
+            )
+            matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
+            committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
+            for m in matches:
+                if m.id in committed:
+                    await self.events.proposed(m)
+            if committed:
+                self._dirty.add(bucket)
+                self._note_pairing(bucket, now)
+
+    async def _refresh_queued(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for bucket in dirty:
+            tickets = await self.store.waiting_users(bucket, 500)
+            for i, t in enumerate(tickets):
+                pos = Joined(i, len(tickets))
+                await self.events.queued(t, i, len(tickets), self._estimate(bucket, pos), True)
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            nxt = await self.store.next_deadline()
+            delay = PAIRING_PERIOD if nxt is None else nxt - time.time()
+            await asyncio.sleep(min(PAIRING_PERIOD, max(0.02, delay)))
+            for mid in await self.store.due(time.time()):
+                await self._quietly(self._apply(mid, lambda m: lifecycle.expire(m, time.time())))
+
+    # -- helpers ---------------------------------------------------------------------------
+    async def _refresh_topics(self, *, force: bool = False) -> bool:
+        """Reload topics when stale (or forced, at most every few seconds); True if reloaded."""
+        now = time.monotonic()
+        if now - self._topics_at < (5.0 if force else TOPICS_REFRESH):
+            return False
+        self.topics, self._topics_at = await self.db.topics(), now
+        return True
+
+    def _name(self, user: str) -> str:
+        p = self.room.remote_participants.get(user)
+        return (p.name if p is not None else "") or "Someone"
+
+    def _estimate(self, bucket: str, pos: Joined) -> int:
+        return policy.estimate_wait(pos.position, pos.waiting, self._intervals.get(bucket))
+
+    def _note_pairing(self, bucket: str, now: float) -> None:
+        last = self._last_pair.get(bucket)
+        if last is not None:
+            previous = self._intervals.get(bucket)
+            self._intervals[bucket] = policy.smooth_interval(previous, now - last)
+        self._last_pair[bucket] = now

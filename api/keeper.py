@@ -1,0 +1,111 @@
+"""Keeps the lobby served: the lobby room exists with timeouts that keep it alive, and a lobby
+agent (`disco-lobby`) is in it.
+
+Self-hosted LiveKit does not dispatch a job again when its worker dies (DESIGN.md), so the API
+checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
+webhook says the lobby agent left (the webhook handler calls `ensure()`).
+
+Wire it into the app with `app.cleanup_ctx.append(keeper_context(settings))`; the running
+keeper is then `app[KEEPER]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+
+from aiohttp import web
+from livekit import api
+
+from lobby.protocol import LOBBY_IDENTITY
+from lobby.settings import Settings
+
+logger = logging.getLogger("disco.keeper")
+
+PERIOD = 5.0
+# A dispatch younger than this may still be on its way into the room: do not stack another.
+GRACE = 10.0
+# The lobby room outlives quiet hours; the keeper re-creates it anyway if it ever closes.
+LOBBY_TIMEOUT = 7 * 24 * 3600
+LOBBY_METADATA = json.dumps({"role": "lobby"})
+
+
+class Keeper:
+    def __init__(self, settings: Settings, lkapi: api.LiveKitAPI) -> None:
+        self.settings = settings
+        self.lkapi = lkapi
+        self._dispatched_at = -GRACE
+        self._lock = asyncio.Lock()
+
+    async def ensure(self) -> bool:
+        """Make sure the lobby room exists and its agent is there or on its way; True when a
+        new dispatch was created. Safe to call often and concurrently."""
+        async with self._lock:
+            room = self.settings.lobby_room
+            await self.lkapi.room.create_room(
+                api.CreateRoomRequest(
+                    name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
+                )
+            )
+            people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+            if any(p.identity == LOBBY_IDENTITY for p in people.participants):
+                return False
+            if time.monotonic() - self._dispatched_at < GRACE:
+                return False
+            await self._dispatch(room)
+            return True
+
+    async def _dispatch(self, room: str) -> None:
+        # A dispatch whose agent is not in the room is dead (its worker was killed or refused):
+        # remove it so the room holds one live dispatch.
+        for d in await self.lkapi.agent_dispatch.list_dispatch(room):
+            if d.agent_name == self.settings.agent_name:
+                await self.lkapi.agent_dispatch.delete_dispatch(d.id, room)
+        await self.lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(
+                agent_name=self.settings.agent_name, room=room, metadata=LOBBY_METADATA
+            )
+        )
+        self._dispatched_at = time.monotonic()
+        logger.info("lobby agent dispatched", extra={"room": room})
+
+    async def keep(self, period: float = PERIOD) -> None:
+        """Run `ensure` forever; failures are logged and retried next period."""
+        while True:
+            try:
+                await self.ensure()
+            except Exception:
+                logger.exception("keeping the lobby served failed")
+            await asyncio.sleep(period)
+
+
+KEEPER = web.AppKey("disco.keeper", Keeper)
+
+
+def keeper_context(
+    settings: Settings,
+) -> Callable[[web.Application], AbstractAsyncContextManager[None]]:
+    """The cleanup_ctx entry: opens a LiveKit API client, runs the keeper, closes both."""
+
+    @contextlib.asynccontextmanager
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        lkapi = api.LiveKitAPI(
+            settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+        )
+        keeper = Keeper(settings, lkapi)
+        app[KEEPER] = keeper
+        task = asyncio.create_task(keeper.keep())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await lkapi.aclose()
+
+    return context
