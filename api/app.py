@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from livekit import api as lk
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -44,6 +45,8 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _error_response(error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=error.headers())
 
+
+_NOT_CLIENT = ("/api/", "/livekit/", "/healthz", "/readyz")
 
 _HTTP_CODES = {
     404: "not_found",
@@ -101,28 +104,36 @@ async def _livekit(app: web.Application) -> AsyncIterator[None]:
     await client.aclose()
 
 
-def _web_client(root: Path) -> _Handler:
-    """Serves the built client; any path that is not a file gets index.html, so the client's
-    own routes survive a reload."""
+def _web_client(root: Path) -> Middleware:
+    """Serves the built client for GET requests no route answers; a path that is not a file
+    gets index.html, so the client's own routes survive a reload. API paths keep their JSON
+    404, and a wrong method on an API route its 405."""
     root = root.resolve()
     index = root / "index.html"
 
-    async def serve(request: web.Request) -> web.StreamResponse:
-        tail = request.match_info["tail"]
-        if tail.startswith(("api/", "livekit/")):
-            raise NotFound()
-        wanted = (root / tail).resolve()
+    @web.middleware
+    async def web_client(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            if request.method not in ("GET", "HEAD") or request.path.startswith(_NOT_CLIENT):
+                raise
+        wanted = (root / request.path.lstrip("/")).resolve()
         if wanted.is_relative_to(root) and wanted.is_file():
             return web.FileResponse(wanted)
         if not index.is_file():
             raise NotFound()
         return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
 
-    return serve
+    return web_client
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
+    middlewares: list[Middleware] = [errors_middleware]
+    web_dir = Path(settings.web_dir)
+    if web_dir.is_dir():
+        middlewares.append(_web_client(web_dir))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[SESSIONS] = Sessions(
         secret=settings.jwt_secret,
@@ -136,7 +147,4 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_postgres, _redis, _livekit, keeper.keeper_context(settings)])
     for module in (health, accounts, rooms, feedback, webhook):
         app.add_routes(module.routes)
-    web_dir = Path(settings.web_dir)
-    if web_dir.is_dir():
-        app.router.add_get("/{tail:.*}", _web_client(web_dir))
     return app

@@ -1,0 +1,97 @@
+"""Helpers for the API tests: accounts, discussion rows, error bodies."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lobby.schema import discussion_participants, discussions, users
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: uuid.UUID
+    email: str
+    display_name: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def unique_email(tag: str = "user") -> str:
+    return f"{tag}-{secrets.token_hex(6)}@example.org"
+
+
+async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
+    email = unique_email(name.lower())
+    body = {"email": email, "password": PASSWORD, "display_name": name}
+    r = await client.post("/api/register", json=body)
+    assert r.status == 201, await r.text()
+    user = (await r.json())["user"]
+    r = await client.post("/api/login", json={"email": email, "password": PASSWORD})
+    assert r.status == 200, await r.text()
+    token = (await r.json())["access_token"]
+    return Account(uuid.UUID(user["id"]), email, name, token)
+
+
+async def make_moderator(engine: AsyncEngine, account: Account) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(users.update().where(users.c.id == account.id).values(role="moderator"))
+
+
+async def make_discussion(
+    engine: AsyncEngine,
+    people: Sequence[Account],
+    *,
+    topic: str = "remote-work",
+    fmt: str = "casual",
+    ended: bool = False,
+    outcome: str | None = None,
+) -> tuple[uuid.UUID, str]:
+    """A discussion row (as the lobby agent writes one) with these participants."""
+    discussion_id, room = uuid.uuid4(), f"talk-{secrets.token_hex(6)}"
+    values: dict[str, Any] = {
+        "id": discussion_id,
+        "match_id": secrets.token_hex(8),
+        "room": room,
+        "topic_slug": topic,
+        "format": fmt,
+        "outcome": outcome,
+    }
+    if ended:
+        values["ended_at"] = sa.func.now() + sa.text("interval '95 seconds'")
+    async with engine.begin() as conn:
+        await conn.execute(discussions.insert().values(values))
+        for person in people:
+            await conn.execute(
+                discussion_participants.insert().values(
+                    discussion_id=discussion_id, user_id=person.id
+                )
+            )
+    return discussion_id, room
+
+
+async def discussion_row(engine: AsyncEngine, discussion_id: uuid.UUID) -> Any:
+    async with engine.connect() as conn:
+        query = sa.select(discussions).where(discussions.c.id == discussion_id)
+        return (await conn.execute(query)).one()
+
+
+async def error_of(response: Any) -> dict[str, Any]:
+    """The `error` object of an error response, checked for its shape."""
+    body = await response.json()
+    assert set(body["error"]) >= {"code", "message"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    error: dict[str, Any] = body["error"]
+    return error

@@ -1,0 +1,148 @@
+"""Topics, the lobby token, and the moderators' routes."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import jwt
+from aiohttp.test_utils import TestClient
+from livekit import api as lk
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lobby.settings import Settings
+from tests.api.helpers import error_of, make_discussion, make_moderator, register
+
+Client = TestClient[Any, Any]
+
+
+def _verify(settings: Settings, token: str) -> lk.access_token.Claims:
+    verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
+    return verifier.verify(token)
+
+
+def _lifetime(token: str) -> int:
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return int(claims["exp"]) - int(claims["nbf"])
+
+
+async def test_topics_come_from_postgres(client: Client) -> None:
+    r = await client.get("/api/topics")
+    assert r.status == 200
+    topics = (await r.json())["topics"]
+    assert len(topics) >= 12
+    slugs = {t["slug"] for t in topics}
+    assert len(slugs) == len(topics) and "remote-work" in slugs
+    for topic in topics:
+        assert set(topic) == {"slug", "title", "description", "motion"}
+        assert all(isinstance(v, str) and v for v in topic.values())
+        assert topic["motion"].startswith("This house")
+
+
+async def test_lobby_token_joins_only_the_lobby_without_media(
+    client: Client, app_settings: Settings
+) -> None:
+    account = await register(client, "Lovelace")
+    before = int(time.time())
+    r = await client.post("/api/lobby/token", headers=account.auth)
+    assert r.status == 200
+    body = await r.json()
+    assert body["url"] == app_settings.livekit_public_url
+    assert body["room"] == app_settings.lobby_room
+    assert body["identity"] == str(account.id)
+    claims = _verify(app_settings, body["token"])
+    assert claims.identity == str(account.id)
+    assert claims.name == "Lovelace"
+    video = claims.video
+    assert video is not None
+    assert video.room_join is True and video.room == app_settings.lobby_room
+    assert video.can_publish is False and video.can_subscribe is False
+    assert video.can_publish_data is True
+    assert not video.room_admin and not video.room_create and not video.hidden
+    assert _lifetime(body["token"]) <= app_settings.lobby_token_ttl
+    exp = jwt.decode(body["token"], options={"verify_signature": False})["exp"]
+    assert exp <= int(time.time()) + app_settings.lobby_token_ttl and exp > before
+    config = claims.room_config
+    assert config is not None and len(config.agents) == 1
+    assert config.agents[0].agent_name == app_settings.agent_name
+    assert json.loads(config.agents[0].metadata) == {"role": "lobby"}
+
+
+async def test_lobby_token_needs_a_session(client: Client) -> None:
+    r = await client.post("/api/lobby/token")
+    assert r.status == 401
+    assert (await error_of(r))["code"] == "unauthorized"
+
+
+async def test_moderator_routes_refuse_other_users(client: Client, engine: AsyncEngine) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, _ = await make_discussion(engine, [a, b])
+    r = await client.get("/api/moderator/discussions", headers=a.auth)
+    assert r.status == 403
+    assert (await error_of(r))["code"] == "forbidden"
+    r = await client.post(f"/api/moderator/discussions/{discussion_id}/token", headers=a.auth)
+    assert r.status == 403
+    assert (await client.get("/api/moderator/discussions")).status == 401
+
+
+async def test_moderators_see_live_discussions(client: Client, engine: AsyncEngine) -> None:
+    mod, a, b = (
+        await register(client, "Mod"),
+        await register(client, "Ann"),
+        await register(client, "Ben"),
+    )
+    await make_moderator(engine, mod)
+    live_id, live_room = await make_discussion(engine, [a, b], fmt="quick-debate")
+    ended_id, _ = await make_discussion(engine, [a, b], ended=True, outcome="completed")
+    r = await client.get("/api/moderator/discussions", headers=mod.auth)
+    assert r.status == 200
+    found = {d["id"]: d for d in (await r.json())["discussions"]}
+    assert str(ended_id) not in found
+    live = found[str(live_id)]
+    assert live["room"] == live_room and live["format"] == "quick-debate"
+    assert live["topic"] == "remote-work" and live["topic_title"]
+    assert sorted(p["display_name"] for p in live["participants"]) == ["Ann", "Ben"]
+    assert {p["id"] for p in live["participants"]} == {str(a.id), str(b.id)}
+
+
+async def test_moderator_token_publishes_and_subscribes_in_that_room_only(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    mod, a, b = (
+        await register(client, "Mod"),
+        await register(client, "Ann"),
+        await register(client, "Ben"),
+    )
+    await make_moderator(engine, mod)
+    discussion_id, room = await make_discussion(engine, [a, b])
+    r = await client.post(f"/api/moderator/discussions/{discussion_id}/token", headers=mod.auth)
+    assert r.status == 200
+    body = await r.json()
+    assert body["room"] == room and body["identity"] == f"mod-{mod.id}"
+    assert body["url"] == app_settings.livekit_public_url
+    claims = _verify(app_settings, body["token"])
+    assert claims.identity == f"mod-{mod.id}"
+    video = claims.video
+    assert video is not None and video.room_join is True and video.room == room
+    assert video.can_publish is True and video.can_subscribe is True
+    assert video.can_publish_data is True and not video.room_admin
+    assert _lifetime(body["token"]) <= app_settings.room_token_ttl
+
+
+async def test_moderator_token_for_unknown_or_ended_discussions(
+    client: Client, engine: AsyncEngine
+) -> None:
+    mod, a, b = (
+        await register(client, "Mod"),
+        await register(client, "Ann"),
+        await register(client, "Ben"),
+    )
+    await make_moderator(engine, mod)
+    ended_id, _ = await make_discussion(engine, [a, b], ended=True)
+    for path in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
+        r = await client.post(f"/api/moderator/discussions/{path}/token", headers=mod.auth)
+        assert r.status == 404
+        assert (await error_of(r))["code"] == "not_found"
+    r = await client.post(f"/api/moderator/discussions/{ended_id}/token", headers=mod.auth)
+    assert r.status == 409
