@@ -61,7 +61,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     if (st.formats) setFormats(st.formats);
     if (st.proposal) {
       proposalRef.current = st.proposal;
-      setStage({ kind: 'proposed', proposal: st.proposal, answered: null });
+      setStage({ kind: 'proposed', proposal: st.proposal, answered: st.proposal.accepted ? true : null });
     } else if (st.ticket) {
       const now = Date.now();
       setStage((s) => ({
@@ -94,20 +94,19 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
           return;
         case 'cancelled': {
           const s = stageRef.current;
-          const accepted = s.kind === 'proposed' && s.answered === true;
           const base = CANCEL_TEXT[ev.reason] ?? 'The match was called off.';
           if (s.kind === 'proposed' && s.answered === false) {
             setNotice('You declined the match and left the queue.');
-          } else if (accepted || ev.reason === 'partner_left') {
+          } else if (ev.requeued) {
             setNotice(`${base} You are back at the front of the queue.`);
           } else if (ev.reason === 'expired') {
-            setNotice(`${base} You did not answer, so you left the queue.`);
+            setNotice(`${base} You did not answer in time, so you left the queue.`);
           } else {
-            setNotice(base);
+            setNotice(`${base} You are no longer in the queue.`);
           }
           const last = ticketRef.current;
           setStage(
-            accepted && last
+            ev.requeued && last
               ? { kind: 'waiting', ticket: { ...last, position: 1 }, since: now, receivedAt: now }
               : { kind: 'choose' },
           );

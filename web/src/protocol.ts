@@ -68,6 +68,12 @@ export class ProtocolError extends Error {
   }
 }
 
+function sentence(m: string): string {
+  const t = m.trim();
+  const cap = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(cap) ? cap : `${cap}.`;
+}
+
 function toProtocolError(e: unknown): ProtocolError {
   if (e instanceof RpcError) {
     let data: Record<string, unknown> = {};
@@ -79,7 +85,9 @@ function toProtocolError(e: unknown): ProtocolError {
     }
     // DISCO's messages are written for a person; LiveKit's own are not.
     const own = e.code >= 2000 && e.message;
-    let message = own ? e.message : CODE_TEXT[e.code] ?? 'Something went wrong. Please try again.';
+    let message = own
+      ? sentence(e.message)
+      : CODE_TEXT[e.code] ?? 'Something went wrong. Please try again.';
     const retry = data.retry_after;
     if (typeof retry === 'number' && !/\d/.test(message)) message += ` Try again in ${retry} s.`;
     return new ProtocolError(message, e.code, String(data.error ?? ''), data);
@@ -153,6 +161,8 @@ export interface Proposal {
   side: Side | null;
   /** Epoch milliseconds. */
   expires_at: number;
+  /** This person has already accepted (from `lobby.status`). */
+  accepted: boolean;
 }
 
 export interface ReadyInfo {
@@ -165,7 +175,7 @@ export interface ReadyInfo {
 export type LobbyEvent =
   | ({ type: 'queued'; seq: number } & Ticket)
   | ({ type: 'proposed'; seq: number } & Proposal)
-  | { type: 'cancelled'; seq: number; match_id: string; reason: string }
+  | { type: 'cancelled'; seq: number; match_id: string; reason: string; requeued: boolean }
   | ({ type: 'ready'; seq: number } & ReadyInfo)
   | { type: 'other'; seq: number; raw: Record<string, unknown> };
 
@@ -216,7 +226,9 @@ function parseProposal(o: Record<string, unknown>): Proposal {
     topic: str(o.topic),
     format: str(o.format),
     side: side === 'pro' || side === 'con' ? side : null,
-    expires_at: epochMs(o.expires_at),
+    // `expires_in` is relative, so a skewed clock on this computer does not matter.
+    expires_at: num(o.expires_in) !== null ? Date.now() + (num(o.expires_in) as number) * 1000 : epochMs(o.expires_at),
+    accepted: o.accepted === true,
   };
 }
 
@@ -239,7 +251,13 @@ export function parseLobbyEvent(payload: Uint8Array): LobbyEvent | null {
     case 'proposed':
       return { type: 'proposed', seq, ...parseProposal(o) };
     case 'cancelled':
-      return { type: 'cancelled', seq, match_id: str(o.match_id), reason: str(o.reason) };
+      return {
+        type: 'cancelled',
+        seq,
+        match_id: str(o.match_id),
+        reason: str(o.reason),
+        requeued: o.requeued === true,
+      };
     case 'ready':
       return {
         type: 'ready',
@@ -286,7 +304,7 @@ export function parseLobbyStatus(o: Record<string, unknown>): LobbyStatus {
       : null;
   return {
     ticket: t ? parseTicket(t) : null,
-    proposal: m && m.match_id ? parseProposal(m) : null,
+    proposal: m && m.match_id ? { ...parseProposal(m), accepted: m.accepted === true || m.state === 'started' } : null,
     formats: parseFormats(o.formats),
   };
 }
@@ -316,27 +334,40 @@ export const CANCEL_TEXT: Record<string, string> = {
 // ---------------------------------------------------------------------------------------------
 // Debate (PROTOCOL.md "Debate"): state in the moderator's attributes, events on disco.debate
 
+export interface DebatePhase {
+  index: number;
+  name: string;
+  kind: string;
+  sides: Side[];
+  seconds: number;
+}
+
+/** The moderator's participant attributes: strings as they are, everything else JSON. */
 export interface DebateState {
   format: string;
   kind: 'casual' | 'debate';
-  status: string;
-  phase: string;
-  phaseIndex: number;
-  phaseCount: number;
-  phaseKind: string;
-  /** Identities allowed to speak now (empty: nobody yet, e.g. waiting for ready). */
-  speakers: string[];
-  /** Sides allowed to speak now. */
-  speakerSides: Side[];
-  /** Epoch ms when the current phase (or the casual soft limit) ends; 0 when none. */
-  deadline: number;
+  status: 'waiting' | 'running' | 'ended' | string;
+  phase: DebatePhase | null;
+  /** Identity whose prep time runs now, if any. */
+  prep: string | null;
+  /** Identities that may use their microphone now. */
+  floor: string[];
+  /** Epoch ms when the current time runs out, while the clock runs. */
+  deadline: number | null;
+  graceUntil: number | null;
+  /** Ms left while paused. */
+  remainingMs: number | null;
   paused: boolean;
-  /** Seconds left when paused. */
-  remaining: number | null;
-  sides: Record<string, Side>;
+  pauseReasons: string[];
+  /** identity -> epoch ms when the seat is given up. */
+  absent: Record<string, number>;
+  prepLeftMs: Record<string, number>;
   ready: string[];
-  prep: Partial<Record<Side, number>>;
-  motion: string;
+  startsAt: number | null;
+  /** identity -> side (null in a casual talk). */
+  sides: Record<string, Side | null>;
+  outcome: string | null;
+  winner: string | null;
 }
 
 function jsonAttr(v: string | undefined): unknown {
@@ -348,68 +379,76 @@ function jsonAttr(v: string | undefined): unknown {
   }
 }
 
-function list(v: unknown): string[] {
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
-  if (typeof v === 'string' && v) return v.split(',').map((s) => s.trim()).filter(Boolean);
-  return [];
+function strList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
-/** Reads the moderator agent's attributes; tolerant of JSON-encoded or flat values. */
+function numMap(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x === 'number') out[k] = x;
+  }
+  return out;
+}
+
+function parsePhase(v: unknown): DebatePhase | null {
+  if (!v || typeof v !== 'object') return null;
+  const p = v as Record<string, unknown>;
+  return {
+    index: num(p.index) ?? 0,
+    name: str(p.name),
+    kind: str(p.kind),
+    sides: strList(p.sides).filter((x): x is Side => x === 'pro' || x === 'con'),
+    seconds: num(p.seconds) ?? 0,
+  };
+}
+
 export function parseDebateState(
   attrs: Readonly<Record<string, string>> | undefined,
 ): DebateState | null {
-  if (!attrs || Object.keys(attrs).length === 0) return null;
-  // The whole state may sit under one JSON attribute.
-  const whole = jsonAttr(attrs.state ?? attrs['disco.state']);
-  const a: Record<string, unknown> =
-    whole && typeof whole === 'object'
-      ? (whole as Record<string, unknown>)
-      : Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, jsonAttr(v)]));
-  const rawSides = a.sides && typeof a.sides === 'object' ? (a.sides as Record<string, unknown>) : {};
-  const sides: Record<string, Side> = {};
-  for (const [id, s] of Object.entries(rawSides)) if (s === 'pro' || s === 'con') sides[id] = s;
-  const speakerList = list(a.speakers ?? a.speaker);
-  const speakerSides = speakerList.filter((s): s is Side => s === 'pro' || s === 'con');
-  const speakers = speakerList.filter((s) => s !== 'pro' && s !== 'con');
-  for (const side of list(a.speaker_sides) as Side[]) if (!speakerSides.includes(side)) speakerSides.push(side);
-  for (const [id, s] of Object.entries(sides)) {
-    if (speakerSides.includes(s) && !speakers.includes(id)) speakers.push(id);
+  if (!attrs || !attrs.format) return null;
+  const a: Record<string, unknown> = Object.fromEntries(
+    Object.entries(attrs).map(([k, v]) => [k, k === 'format' || k === 'status' || k === 'prep' ? v : jsonAttr(v)]),
+  );
+  const sides: Record<string, Side | null> = {};
+  if (a.sides && typeof a.sides === 'object') {
+    for (const [id, x] of Object.entries(a.sides as Record<string, unknown>)) {
+      sides[id] = x === 'pro' || x === 'con' ? x : null;
+    }
   }
-  const prepRaw = a.prep && typeof a.prep === 'object' ? (a.prep as Record<string, unknown>) : {};
-  const prep: Partial<Record<Side, number>> = {};
-  const pp = num(prepRaw.pro) ?? num(a.prep_pro);
-  const pc = num(prepRaw.con) ?? num(a.prep_con);
-  if (pp !== null) prep.pro = pp;
-  if (pc !== null) prep.con = pc;
   const format = str(a.format);
-  const kind = a.kind === 'casual' || format === 'casual' ? 'casual' : 'debate';
-  const paused = a.paused === true || a.paused === 'true' || a.paused === 1;
+  const debateSides = Object.values(sides).some((x) => x !== null);
   return {
     format,
-    kind,
-    status: str(a.status) || str(a.state),
-    phase: str(a.phase) || str(a.phase_name),
-    phaseIndex: num(a.phase_index) ?? -1,
-    phaseCount: num(a.phase_count) ?? 0,
-    phaseKind: str(a.phase_kind),
-    speakers,
-    speakerSides,
-    deadline: epochMs(a.deadline ?? a.deadline_ms),
-    paused,
-    remaining: num(a.remaining) ?? num(a.remaining_s),
+    kind: format === 'casual' && !debateSides ? 'casual' : 'debate',
+    status: str(a.status),
+    phase: parsePhase(a.phase),
+    prep: str(a.prep) || null,
+    floor: strList(a.floor),
+    deadline: num(a.deadline),
+    graceUntil: num(a.grace_until),
+    remainingMs: num(a.remaining_ms),
+    paused: a.paused === true,
+    pauseReasons: strList(a.pause_reasons),
+    absent: numMap(a.absent),
+    prepLeftMs: numMap(a.prep_left_ms),
+    ready: strList(a.ready),
+    startsAt: num(a.starts_at),
     sides,
-    ready: list(a.ready),
-    prep,
-    motion: str(a.motion),
+    outcome: str(a.outcome) || null,
+    winner: str(a.winner) || null,
   };
 }
 
 export type DebateEvent =
-  | { type: 'phase'; seq: number; phase: string }
-  | { type: 'warning'; seq: number; seconds: number; message: string }
-  | { type: 'paused'; seq: number; paused: boolean }
-  | { type: 'ended'; seq: number; outcome: string; reason: string }
-  | { type: 'proposal'; seq: number; from: string; format: string }
+  | { type: 'phase'; seq: number; name: string; index: number }
+  | { type: 'warning'; seq: number; secondsLeft: number; grace: number }
+  | { type: 'paused'; seq: number; reason: string; identity: string | null; holdUntil: number | null }
+  | { type: 'resumed'; seq: number }
+  | { type: 'extended'; seq: number; seconds: number }
+  | { type: 'ended'; seq: number; outcome: string; winner: string | null }
+  | { type: 'proposal'; seq: number; from: string; format: string; expiresAt: number }
+  | { type: 'proposal_declined'; seq: number; by: string }
   | { type: 'other'; seq: number; raw: Record<string, unknown> };
 
 export function parseDebateEvent(payload: Uint8Array): DebateEvent | null {
@@ -418,20 +457,21 @@ export function parseDebateEvent(payload: Uint8Array): DebateEvent | null {
   const seq = num(o.seq) ?? 0;
   switch (o.type) {
     case 'phase':
-      return { type: 'phase', seq, phase: str(o.phase) || str(o.name) };
-    case 'warning': {
-      const seconds = num(o.seconds) ?? num(o.seconds_left) ?? num(o.remaining) ?? 0;
-      return { type: 'warning', seq, seconds, message: str(o.message) };
-    }
+      return { type: 'phase', seq, name: str(o.name), index: num(o.index) ?? 0 };
+    case 'warning':
+      return { type: 'warning', seq, secondsLeft: num(o.seconds_left) ?? 0, grace: num(o.grace) ?? 0 };
     case 'paused':
+      return { type: 'paused', seq, reason: str(o.reason), identity: str(o.identity) || null, holdUntil: num(o.hold_until) };
     case 'resumed':
-      return { type: 'paused', seq, paused: o.type === 'paused' && o.paused !== false };
+      return { type: 'resumed', seq };
+    case 'extended':
+      return { type: 'extended', seq, seconds: num(o.seconds) ?? 0 };
     case 'ended':
-      return { type: 'ended', seq, outcome: str(o.outcome), reason: str(o.reason) };
-    case 'proposed':
-    case 'propose':
+      return { type: 'ended', seq, outcome: str(o.outcome), winner: str(o.winner) || null };
     case 'proposal':
-      return { type: 'proposal', seq, from: str(o.from) || str(o.identity), format: str(o.format) };
+      return { type: 'proposal', seq, from: str(o.from), format: str(o.format), expiresAt: num(o.expires_at) ?? 0 };
+    case 'proposal_declined':
+      return { type: 'proposal_declined', seq, by: str(o.by) };
     default:
       return { type: 'other', seq, raw: o };
   }
@@ -442,8 +482,7 @@ export const debate = {
   ready: (room: Room) => call<unknown>(room, D, 'debate.ready', {}),
   yield: (room: Room) => call<unknown>(room, D, 'debate.yield', {}),
   state: (room: Room) => call<Record<string, unknown>>(room, D, 'debate.state', {}),
-  propose: (room: Room, format = 'quick-debate') =>
-    call<unknown>(room, D, 'debate.propose', { format }),
+  propose: (room: Room) => call<unknown>(room, D, 'debate.propose', {}),
   respond: (room: Room, accept: boolean) => call<unknown>(room, D, 'debate.respond', { accept }),
   pause: (room: Room) => call<unknown>(room, D, 'debate.pause', {}),
   resume: (room: Room) => call<unknown>(room, D, 'debate.resume', {}),

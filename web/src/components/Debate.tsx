@@ -30,6 +30,7 @@ export function useDebate(room: Room, me: string) {
   const [warnings, setWarnings] = useState<Warning[]>([]);
   const [proposal, setProposal] = useState<{ mine: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
   const warnId = useRef(0);
 
   useEffect(() => {
@@ -49,13 +50,20 @@ export function useDebate(room: Room, me: string) {
       if (seq.gap(ev.seq)) refresh();
       if (ev.type === 'warning') {
         const id = ++warnId.current;
-        const text = ev.message || `${clock(ev.seconds)} left in this part.`;
+        const text =
+          ev.secondsLeft > 0
+            ? `${clock(ev.secondsLeft)} left in this part.`
+            : `Time is up: ${ev.grace} s to finish your sentence.`;
         setWarnings((w) => [...w.slice(-2), { id, text }]);
         setTimeout(() => setWarnings((w) => w.filter((x) => x.id !== id)), 8000);
       } else if (ev.type === 'ended') {
-        setEnded({ outcome: ev.outcome, reason: ev.reason });
+        setEnded({ outcome: ev.outcome, reason: '' });
       } else if (ev.type === 'proposal') {
+        setNote(null);
         setProposal({ mine: ev.from === me });
+      } else if (ev.type === 'proposal_declined') {
+        setProposal(null);
+        setNote(ev.by === me ? null : 'Your partner would rather keep talking casually.');
       } else if (ev.type === 'phase') {
         setProposal(null);
       }
@@ -119,7 +127,7 @@ export function useDebate(room: Room, me: string) {
 
   const now = useNow(1000);
   let softLimitText = '';
-  if (state?.kind === 'casual' && state.deadline) {
+  if (state?.kind === 'casual' && state.deadline !== null) {
     const left = (state.deadline - now) / 1000;
     softLimitText = left > 0 ? `Time left for this talk: ${clock(left)}` : 'Time is up; please wrap up.';
   }
@@ -129,6 +137,7 @@ export function useDebate(room: Room, me: string) {
     ended,
     warnings,
     proposal,
+    note,
     error,
     micAllowed,
     micReason,
@@ -148,9 +157,9 @@ export function useDebate(room: Room, me: string) {
 }
 
 function turnFor(state: DebateState | null, me: string): { allowed: boolean; reason: string } {
-  if (!state || state.kind !== 'debate') return { allowed: true, reason: '' };
-  if (!state.phase && state.speakers.length === 0) return { allowed: true, reason: '' };
-  if (state.speakers.includes(me)) return { allowed: true, reason: '' };
+  if (!state || state.kind !== 'debate' || state.status !== 'running') return { allowed: true, reason: '' };
+  if (state.floor.includes(me)) return { allowed: true, reason: '' };
+  if (state.prep) return { allowed: false, reason: 'Your microphone is off during preparation time.' };
   return { allowed: false, reason: 'Your microphone is off: it is not your turn to speak.' };
 }
 
@@ -168,25 +177,28 @@ export function DebatePanel(props: {
   const now = useNow(250);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const mySide: Side | undefined = state.sides[me];
-  const started = state.phase !== '' || state.phaseIndex >= 0;
+  const mySide: Side | null = state.sides[me] ?? null;
+  const started = state.status !== 'waiting';
   const iAmReady = state.ready.includes(me);
-  const left = state.paused
-    ? state.remaining ?? Math.max(0, (state.deadline - now) / 1000)
-    : state.deadline
-      ? (state.deadline - now) / 1000
-      : null;
-  const mine = state.speakers.includes(me);
-  const both = state.speakers.length > 1;
-  const floor = !started
-    ? 'Waiting for both debaters to be ready'
-    : both
-      ? 'Both debaters may speak'
-      : mine
-        ? 'You have the floor'
-        : state.speakers.length
-          ? `${props.partnerName} has the floor`
-          : 'Nobody has the floor';
+  let left: number | null = null;
+  if (state.paused && state.remainingMs !== null) left = state.remainingMs / 1000;
+  else if (state.deadline !== null) left = (state.deadline - now) / 1000;
+  const inGrace = left !== null && left <= 0 && state.graceUntil !== null && state.graceUntil > now;
+  const running = state.status === 'running';
+  const mine = running && state.floor.includes(me);
+  const both = state.floor.length > 1;
+  const other = Object.keys(state.sides).find((id) => id !== me);
+  const phaseName = state.prep ? 'Preparation' : state.phase?.name ?? '';
+  let floor: string;
+  if (state.status === 'waiting') floor = 'Waiting for both debaters to be ready';
+  else if (state.status === 'ended') floor = 'The debate is over';
+  else if (state.paused) floor = pausedText(state, me, props.partnerName, other);
+  else if (state.prep) floor = state.prep === me ? 'Your preparation time' : `${props.partnerName} is preparing`;
+  else if (both) floor = 'Both debaters may speak';
+  else if (mine) floor = 'You have the floor';
+  else if (state.floor.length) floor = `${props.partnerName} has the floor`;
+  else floor = 'Nobody has the floor';
+  const startsIn = state.status === 'waiting' && state.startsAt ? (state.startsAt - now) / 1000 : null;
 
   async function act(fn: () => Promise<unknown>) {
     setBusy(true);
@@ -215,17 +227,20 @@ export function DebatePanel(props: {
       )}
       <div className={`clock ${mine ? 'clock-mine' : ''} ${left !== null && left <= 30 ? 'clock-low' : ''}`}>
         <div className="phase" data-testid="phase">
-          {started ? state.phase || 'Debate' : 'Not started'}
-          {state.phaseCount > 0 && state.phaseIndex >= 0 && (
-            <span className="muted small"> · part {state.phaseIndex + 1} of {state.phaseCount}</span>
+          {started ? phaseName || 'Debate' : 'Not started yet'}
+          {running && state.phase && !state.prep && (
+            <span className="muted small"> · part {state.phase.index + 1}</span>
           )}
         </div>
         <div className="time" data-testid="countdown" aria-label="Time left in this part" role="timer">
-          {left === null ? '–:––' : left > 0 ? clock(left) : 'Time!'}
+          {left === null ? '–:––' : left > 0 ? clock(left) : inGrace ? 'Time!' : '0:00'}
         </div>
         <div className="floor" data-testid="floor">
-          {state.paused ? 'Paused' : floor}
+          {floor}
         </div>
+        {startsIn !== null && startsIn > 0 && (
+          <div className="small muted">Starts by itself in {Math.ceil(startsIn)} s</div>
+        )}
       </div>
       <div aria-live="assertive" className="warnings">
         {props.warnings.map((w) => (
@@ -242,19 +257,30 @@ export function DebatePanel(props: {
             </button>
           )}
           {started && (
-            <button type="button" className="btn" disabled={busy || !mine || both} onClick={() => void act(() => rpc.yield(room))} data-testid="yield">
+            <button type="button" className="btn" disabled={busy || !mine || both || state.paused || state.status !== 'running'} onClick={() => void act(() => rpc.yield(room))} data-testid="yield">
               Yield the floor
             </button>
           )}
         </div>
       )}
-      {state.prep.pro !== undefined && state.prep.con !== undefined && (state.prep.pro > 0 || state.prep.con > 0) && (
-        <p className="small muted">Prep time left: pro {clock(state.prep.pro)}, con {clock(state.prep.con)}</p>
+      {Object.keys(state.prepLeftMs).length > 0 && (
+        <p className="small muted">
+          Prep time left: you {clock((state.prepLeftMs[me] ?? 0) / 1000)}
+          {other && `, ${props.partnerName} ${clock((state.prepLeftMs[other] ?? 0) / 1000)}`}
+        </p>
       )}
       {props.isModerator && <ModeratorControls room={room} paused={state.paused} participants={props.participants} onAct={act} busy={busy} />}
       {error && <p className="error small" role="alert">{error}</p>}
     </section>
   );
+}
+
+function pausedText(state: DebateState, me: string, partnerName: string, other: string | undefined): string {
+  if (state.pauseReasons.includes('absent')) {
+    const who = other && state.absent[other] !== undefined ? partnerName : state.absent[me] !== undefined ? 'You' : 'A debater';
+    return `Paused: ${who} left; the seat is held for a moment`;
+  }
+  return 'Paused by the moderator';
 }
 
 function ModeratorControls(props: {

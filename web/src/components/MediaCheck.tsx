@@ -44,7 +44,7 @@ export function MediaCheck() {
   return (
     <section className="card media-check" aria-labelledby="media-title">
       <h2 id="media-title">Your camera</h2>
-      <div className="preview">
+      <div className="preview" hidden={state === 'error'}>
         <video ref={video} autoPlay muted playsInline aria-label="Your camera preview" hidden={state !== 'ok'} />
         {state === 'asking' && <p className="muted" role="status">Asking for your camera and microphone…</p>}
       </div>

@@ -19,6 +19,14 @@ export function AuthPage({ mode, onLogin, notice }: Props) {
   async function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.trim())) {
+      setError('Please enter your email address, like name@example.com.');
+      return;
+    }
+    if (register && !name.trim()) {
+      setError('Please choose a display name.');
+      return;
+    }
     if (register && password.length < 10) {
       setError('Your password needs at least 10 characters.');
       return;
@@ -42,7 +50,7 @@ export function AuthPage({ mode, onLogin, notice }: Props) {
         Meet a stranger who cares about the same topic, for a friendly talk or a timed debate.
       </p>
       {notice && !register && <p className="notice" role="status">{notice}</p>}
-      <form onSubmit={submit} noValidate={false}>
+      <form onSubmit={submit} noValidate>
         <label>
           Email
           <input type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
@@ -53,7 +61,6 @@ export function AuthPage({ mode, onLogin, notice }: Props) {
             type="password"
             autoComplete={register ? 'new-password' : 'current-password'}
             required
-            minLength={register ? 10 : undefined}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             aria-describedby={register ? 'pw-hint' : undefined}

@@ -17,10 +17,12 @@ export interface TalkResult {
 }
 
 const REASONS: [string, string][] = [
-  ['harassment', 'Harassment or hate'],
-  ['inappropriate', 'Inappropriate or sexual content'],
+  ['harassment', 'Harassment or bullying'],
+  ['hate', 'Hate speech'],
+  ['sexual_content', 'Sexual content'],
+  ['violence', 'Violence or threats'],
   ['spam', 'Spam or advertising'],
-  ['no_show', 'Did not take part'],
+  ['impersonation', 'Pretending to be someone else'],
   ['other', 'Something else'],
 ];
 

@@ -218,7 +218,7 @@ function TalkView(props: {
 
 function pickPartner(
   humans: RemoteParticipant[],
-  sides: Record<string, Side> | undefined,
+  sides: Record<string, Side | null> | undefined,
   me: string,
 ): RemoteParticipant | undefined {
   if (sides) {
@@ -419,6 +419,7 @@ function CasualPanel(props: {
           </button>
         )
       )}
+      {debate.note && <p className="small muted" role="status">{debate.note}</p>}
       {debate.error && <p className="error small" role="alert">{debate.error}</p>}
     </section>
   );

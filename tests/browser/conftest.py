@@ -1,0 +1,201 @@
+"""The whole DISCO stack for real browsers: LiveKit, Redis and Postgres (tests/conftest.py), an
+agent worker and the API serving the built client, and Debian's Chromium driven by Playwright
+with a fake camera and microphone.
+
+The browser tests get settings of their own (agent name, lobby room, Redis prefix and the short
+test catalogue), so their worker and lobby never mix with the integration tests' ones. Nothing
+here skips: a missing build, browser or server fails the test that needs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Playwright,
+    ViewportSize,
+    async_playwright,
+)
+
+from lobby.settings import Settings
+from scripts.stack import ROOT, Stack, free_port
+from tests.integration.conftest import Worker, settings_env, start_worker
+
+CHROMIUM = "/usr/bin/chromium"
+WEB_DIST = ROOT / "web" / "dist"
+ARTIFACTS = ROOT / "test-artifacts"
+# Casual talks that last, and a quick debate whose turns take seconds.
+TEST_FORMATS = Path(__file__).with_name("formats.json")
+# A match proposal must be answered within this many seconds in the browser tests.
+ACCEPT_TIMEOUT = 8
+
+COMMON_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    # LiveKit listens on loopback only (livekit.yaml); Chromium leaves loopback out of ICE
+    # unless told to use it.
+    "--allow-loopback-in-peer-connection",
+]
+FAKE_MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def browser_settings(settings: Settings) -> Settings:
+    tag = secrets.token_hex(3)
+    return dataclasses.replace(
+        settings,
+        agent_name=f"disco-web-{tag}",
+        lobby_room=f"lobby-web-{tag}",
+        redis_prefix=f"{settings.redis_prefix}w{tag}",
+        formats_file=str(TEST_FORMATS),
+        accept_timeout=ACCEPT_TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_worker(stack: Stack, browser_settings: Settings) -> Iterator[Worker]:
+    w = start_worker(stack, browser_settings, name="browser-worker")
+    yield w
+    _stop(w.proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # The agent worker drains its jobs on SIGTERM; past that it is killed.
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_healthy(url: str, proc_alive: object, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not callable(proc_alive) or not proc_alive():
+            raise RuntimeError(f"the API exited; see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the API did not answer {url} within {seconds:.0f} s; see {log}")
+
+
+@pytest.fixture(scope="session")
+def site(
+    stack: Stack, browser_settings: Settings, browser_worker: Worker, api_port: int
+) -> Iterator[Site]:
+    """`python -m api` serving web/dist, with the browser settings. It listens on `api_port`
+    (where LiveKit sends its webhooks) unless another API of the test run already does."""
+    if not (WEB_DIST / "index.html").is_file():
+        raise RuntimeError("web/dist is missing: run `make install` (npm ci and npm run build)")
+    port = api_port if _port_free(api_port) else free_port()
+    settings = dataclasses.replace(browser_settings, api_port=port)
+    env = {
+        **os.environ,
+        **settings_env(settings),
+        "DISCO_WEB_DIR": str(WEB_DIST),
+        "DISCO_API_HOST": "127.0.0.1",
+        "DISCO_ROOM_TOKEN_TTL": "300",
+    }
+    proc = stack.spawn("browser-api", [sys.executable, "-m", "api"], env)
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(f"{url}/healthz", lambda: proc.poll() is None, stack.run_dir / "browser-api.log")
+    yield Site(url, settings)
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: scripts/install.sh installs Debian's chromium")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+async def playwright(chromium: str) -> AsyncIterator[Playwright]:
+    async with async_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """Chromium with a fake camera and microphone that are allowed without asking."""
+    b = await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*FAKE_MEDIA_ARGS, *COMMON_ARGS]
+    )
+    yield b
+    await b.close()
+
+
+@pytest.fixture(scope="session")
+async def denying_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """Chromium with a fake camera but no automatic yes: a context that was not granted the
+    camera is refused, as when a person clicks "Block"."""
+    b = await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--use-fake-device-for-media-stream", *COMMON_ARGS],
+    )
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def contexts(browser: Browser, site: Site) -> AsyncIterator[list[BrowserContext]]:
+    """Two separate people in separate contexts (storage, cookies): a laptop and a phone."""
+    made: list[BrowserContext] = []
+    sizes: list[ViewportSize] = [{"width": 1280, "height": 800}, {"width": 390, "height": 844}]
+    for size in sizes:
+        made.append(await browser.new_context(base_url=site.url, viewport=size))
+    yield made
+    for c in made:
+        await c.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def unique_email(who: str) -> str:
+    return f"{who}-{secrets.token_hex(4)}@example.com"
