@@ -1,0 +1,231 @@
+"""LiveKit webhooks: LiveKit's own room_finished records a discussion's end and clears its live
+state; forged, tampered or unsigned webhooks are refused and change nothing; a replayed event
+changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import secrets
+import time
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient, TestServer
+from google.protobuf.json_format import MessageToJson
+from livekit import api as lk
+from livekit import rtc
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.app import create_app
+from lobby.schema import discussions, webhook_events
+from lobby.settings import Settings
+from lobby.store import LobbyStore
+from tests.api.helpers import Account, discussion_row, error_of, make_discussion, register
+
+Client = TestClient[Any, Any]
+
+
+def _event(room: str, event_id: str | None = None, kind: str = "room_finished") -> bytes:
+    event = lk.WebhookEvent(
+        id=event_id or f"EV_{secrets.token_hex(8)}",
+        event=kind,
+        room=lk.Room(name=room, sid=f"RM_{secrets.token_hex(6)}"),
+        created_at=int(time.time()),
+    )
+    return MessageToJson(event).encode()
+
+
+def _sign(body: bytes, key: str, secret: str) -> str:
+    """An Authorization token made the way LiveKit makes one for a webhook."""
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    token = lk.AccessToken(key, secret).with_sha256(digest)
+    return token.with_ttl(dt.timedelta(minutes=5)).to_jwt()
+
+
+async def _post(client: Client, settings: Settings, body: bytes) -> Any:
+    auth = _sign(body, settings.livekit_api_key, settings.livekit_api_secret)
+    headers = {"Authorization": auth, "Content-Type": "application/webhook+json"}
+    return await client.post("/livekit/webhook", data=body, headers=headers)
+
+
+async def _seed_live_state(settings: Settings, room: str, people: list[Account]) -> LobbyStore:
+    """The lobby's record of a live match in `room`, as the lobby agent leaves it."""
+    redis = Redis.from_url(settings.redis_url)
+    store = LobbyStore(redis, settings.redis_prefix)
+    match_id = secrets.token_hex(8)
+    users = [str(p.id) for p in people]
+    await redis.hset(store.keys["rooms"], room, match_id)
+    await redis.hset(
+        store.keys["activeMatches"], match_id, f'{{"users":["{users[0]}","{users[1]}"]}}'
+    )
+    for user in users:
+        await redis.hset(store.keys["matchOf"], user, match_id)
+    return store
+
+
+async def _event_recorded(engine: AsyncEngine, event_id: str) -> bool:
+    query = sa.select(webhook_events.c.id).where(webhook_events.c.id == event_id)
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).first() is not None
+
+
+async def _reopen(engine: AsyncEngine, discussion_id: uuid.UUID) -> None:
+    async with engine.begin() as conn:
+        update = discussions.update().where(discussions.c.id == discussion_id)
+        await conn.execute(update.values(ended_at=None, outcome=None))
+
+
+async def test_room_finished_records_the_end_and_clears_live_state(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b])
+    store = await _seed_live_state(app_settings, room, [a, b])
+    try:
+        r = await _post(client, app_settings, _event(room))
+        assert r.status == 200
+        row = await discussion_row(engine, discussion_id)
+        assert row.ended_at is not None and row.outcome == "abandoned"
+        assert await store.match_of(str(a.id)) is None
+        assert await store.match_of(str(b.id)) is None
+    finally:
+        await store.redis.aclose()
+
+
+async def test_room_finished_keeps_an_outcome_already_recorded(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b], outcome="completed")
+    assert (await _post(client, app_settings, _event(room))).status == 200
+    row = await discussion_row(engine, discussion_id)
+    assert row.ended_at is not None and row.outcome == "completed"
+
+
+async def test_a_replayed_event_changes_nothing(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b])
+    body = _event(room)
+    assert (await _post(client, app_settings, body)).status == 200
+    # Put the world back as it was; a second delivery of the same event must not touch it.
+    await _reopen(engine, discussion_id)
+    store = await _seed_live_state(app_settings, room, [a, b])
+    try:
+        assert (await _post(client, app_settings, body)).status == 200
+        row = await discussion_row(engine, discussion_id)
+        assert row.ended_at is None and row.outcome is None
+        assert await store.match_of(str(a.id)) is not None
+    finally:
+        await store.redis.aclose()
+
+
+def _forgeries(body: bytes, settings: Settings) -> list[tuple[str, dict[str, str], bytes]]:
+    key, secret = settings.livekit_api_key, settings.livekit_api_secret
+    other = _event("some-other-room")
+    expired = lk.AccessToken(key, secret).with_ttl(dt.timedelta(seconds=-600))
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    return [
+        ("no signature", {}, body),
+        ("wrong secret", {"Authorization": _sign(body, key, "x" * len(secret))}, body),
+        ("wrong key", {"Authorization": _sign(body, "intruder", secret)}, body),
+        ("other body", {"Authorization": _sign(other, key, secret)}, body),
+        (
+            "tampered body",
+            {"Authorization": _sign(body, key, secret)},
+            body.replace(b"room", b"room "),
+        ),
+        ("expired", {"Authorization": expired.with_sha256(digest).to_jwt()}, body),
+        ("no hash", {"Authorization": lk.AccessToken(key, secret).to_jwt()}, body),
+        ("garbage", {"Authorization": "not.a.jwt"}, body),
+    ]
+
+
+async def test_forged_webhooks_are_refused_and_change_nothing(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b])
+    store = await _seed_live_state(app_settings, room, [a, b])
+    event_id = f"EV_{secrets.token_hex(8)}"
+    body = _event(room, event_id)
+    try:
+        for name, headers, sent in _forgeries(body, app_settings):
+            r = await client.post("/livekit/webhook", data=sent, headers=headers)
+            assert r.status == 401, name
+            assert (await error_of(r))["code"] == "invalid_signature"
+        row = await discussion_row(engine, discussion_id)
+        assert row.ended_at is None and row.outcome is None
+        assert await store.match_of(str(a.id)) is not None
+        assert not await _event_recorded(engine, event_id)
+        # The genuine event still works afterwards.
+        assert (await _post(client, app_settings, body)).status == 200
+        assert (await discussion_row(engine, discussion_id)).ended_at is not None
+    finally:
+        await store.redis.aclose()
+
+
+async def test_other_rooms_and_events_are_accepted_and_ignored(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b])
+    assert (await _post(client, app_settings, _event(f"nowhere-{uuid.uuid4()}"))).status == 200
+    for kind in ("room_started", "participant_joined", "participant_left"):
+        assert (await _post(client, app_settings, _event(room, kind=kind))).status == 200
+    assert (await discussion_row(engine, discussion_id)).ended_at is None
+
+
+@pytest.fixture
+async def public_client(app_settings: Settings, api_port: int) -> Any:
+    """The API on `api_port`, where the test LiveKit server sends its webhooks."""
+    async with TestClient(TestServer(create_app(app_settings), port=api_port)) as c:
+        yield c
+
+
+def _room_token(settings: Settings, room: str, identity: str) -> str:
+    grants = lk.VideoGrants(room_join=True, room=room)
+    token = lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+    return token.with_identity(identity).with_grants(grants).to_jwt()
+
+
+async def _wait_ended(engine: AsyncEngine, discussion_id: uuid.UUID, within: float) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        row = await discussion_row(engine, discussion_id)
+        if row.ended_at is not None or time.monotonic() > deadline:
+            return row
+        await asyncio.sleep(0.2)
+
+
+async def test_livekit_room_finished_reaches_the_api(
+    public_client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b = await register(public_client, "Ann"), await register(public_client, "Ben")
+    discussion_id, room_name = await make_discussion(engine, [a, b])
+    store = await _seed_live_state(app_settings, room_name, [a, b])
+    room = rtc.Room()
+    try:
+        await room.connect(
+            app_settings.livekit_url, _room_token(app_settings, room_name, str(a.id))
+        )
+        assert room.name == room_name
+        await room.disconnect()
+        # Deleting the emptied room makes LiveKit finish it now instead of after its timeout.
+        async with lk.LiveKitAPI(
+            app_settings.livekit_url, app_settings.livekit_api_key, app_settings.livekit_api_secret
+        ) as livekit:
+            await livekit.room.delete_room(lk.DeleteRoomRequest(room=room_name))
+        row = await _wait_ended(engine, discussion_id, within=60)
+        assert row.ended_at is not None, "LiveKit's room_finished webhook did not arrive"
+        assert row.outcome == "abandoned"
+        assert await store.match_of(str(a.id)) is None
+    finally:
+        await store.redis.aclose()
