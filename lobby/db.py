@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lobby.model import Match
-from lobby.schema import blocks, discussion_participants, discussions, topics
+from lobby.schema import blocks, discussion_participants, discussions, topics, users
 
 # Discussion ids derive from match ids, so a start retried after a crash finds its own row.
 _DISCUSSIONS = uuid.UUID("6c0b6c1e-4a9f-4c41-9d5e-1f2a3b4c5d6e")
@@ -54,6 +54,14 @@ class LobbyDb:
         async with self.engine.connect() as conn:
             rows = await conn.execute(sa.select(topics.c.slug, topics.c.title, topics.c.motion))
             return {r.slug: Topic(r.slug, r.title, r.motion) for r in rows}
+
+    async def display_name(self, user: str) -> str | None:
+        ids = _uuids([user])
+        if not ids:
+            return None
+        async with self.engine.connect() as conn:
+            name = await conn.scalar(sa.select(users.c.display_name).where(users.c.id == ids[0]))
+            return None if name is None else str(name)
 
     async def blocked_pairs(self, users: Collection[str]) -> set[frozenset[str]]:
         """Unordered pairs among `users` where either blocked the other."""

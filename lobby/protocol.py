@@ -16,8 +16,9 @@ from lobby.model import WANTED_SIDES, Match, Ticket
 TOPIC = "disco.lobby"
 # The lobby agent's participant identity: clients send their RPCs here.
 LOBBY_IDENTITY = "disco-lobby"
-# LiveKit refuses RPC payloads above 15 KiB; anything near that is not a lobby command.
-MAX_PAYLOAD = 15 * 1024
+# LiveKit refuses RPC payloads above 15 KiB; a lobby command is a few dozen bytes, so
+# anything above 4 KiB is refused before it is parsed.
+MAX_PAYLOAD = 4 * 1024
 _MAX_ID = 64
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
 import pytest
+from livekit import api
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from api.keeper import Keeper
 from lobby.settings import Settings
 from scripts.stack import Stack
+from tests.integration.lobby_clients import add_topics, wait_for_agent
 
 
 @dataclass
@@ -63,3 +67,44 @@ def worker(stack: Stack, settings: Settings) -> Iterator[Worker]:
     if w.proc.poll() is None:
         w.proc.terminate()
         w.proc.wait(15)
+
+
+# -- the lobby (issue 3) ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+async def db_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(settings.async_database_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+async def lkapi(settings: Settings) -> AsyncIterator[api.LiveKitAPI]:
+    client = api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    )
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def topic_pool(db_engine: AsyncEngine) -> list[str]:
+    """Topics made before the lobby agent loads them; each test takes its own."""
+    return await add_topics(db_engine, 80)
+
+
+@pytest.fixture
+def topic(topic_pool: list[str]) -> str:
+    return topic_pool.pop()
+
+
+@pytest.fixture(scope="session")
+async def lobby(
+    worker: Worker, settings: Settings, lkapi: api.LiveKitAPI, topic_pool: list[str]
+) -> AsyncIterator[Keeper]:
+    """The session's lobby room with its agent in it, dispatched by the API's keeper. Closing
+    the room ends the lobby job, so the worker can drain and stop."""
+    keeper = Keeper(settings, lkapi)
+    await keeper.ensure()
+    await wait_for_agent(settings, lkapi)
+    yield keeper
+    await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))

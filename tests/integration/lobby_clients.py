@@ -1,0 +1,167 @@
+"""Lobby participants played by the Python `livekit` SDK, as any client would be: a lobby token
+like the API mints, RPCs to `disco-lobby`, and the `disco.lobby` events they receive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from livekit import api, rtc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lobby.protocol import LOBBY_IDENTITY, TOPIC
+from lobby.schema import blocks, topics, users
+from lobby.settings import Settings
+
+
+def lobby_token(settings: Settings, user: str, name: str, *, hidden: bool = False) -> str:
+    grants = api.VideoGrants(
+        room_join=True,
+        room=settings.lobby_room,
+        can_publish=False,
+        can_subscribe=False,
+        can_publish_data=True,
+        hidden=hidden,
+    )
+    return (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(user)
+        .with_name(name)
+        .with_grants(grants)
+        .with_ttl(timedelta(seconds=settings.lobby_token_ttl))
+        .to_jwt()
+    )
+
+
+@dataclass
+class LobbyUser:
+    id: str
+    name: str
+    room: rtc.Room = field(default_factory=rtc.Room)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def connect(self, settings: Settings, *, hidden: bool = False) -> None:
+        def on_data(packet: rtc.DataPacket) -> None:
+            if packet.topic == TOPIC:
+                self.events.append(json.loads(packet.data))
+                self._arrived.set()
+
+        self.room.on("data_received", on_data)
+        token = lobby_token(settings, self.id, self.name, hidden=hidden)
+        await self.room.connect(settings.livekit_url, token)
+
+    async def call(self, method: str, payload: dict[str, Any] | str | None = None) -> Any:
+        body = payload if isinstance(payload, str) else json.dumps(payload or {})
+        reply = await self.room.local_participant.perform_rpc(
+            destination_identity=LOBBY_IDENTITY, method=method, payload=body, response_timeout=10
+        )
+        return json.loads(reply)
+
+    async def fails(self, method: str, payload: dict[str, Any] | str | None = None) -> str:
+        """The DISCO error name of a call that must fail."""
+        try:
+            await self.call(method, payload)
+        except rtc.RpcError as e:
+            assert e.code >= 2000, (e.code, e.message)
+            name: str = json.loads(e.data or "{}")["error"]
+            return name
+        raise AssertionError(f"{method} succeeded")
+
+    async def event(self, kind: str, wait: float = 15.0, *, after: int = 0) -> dict[str, Any]:
+        """The first event of this type with seq > after, waiting for it if needed."""
+        deadline = time.monotonic() + wait
+        while True:
+            for e in self.events:
+                if e["type"] == kind and e["seq"] > after:
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name} got no {kind!r} event; got {self.events}")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
+    def last_seq(self) -> int:
+        return max((e["seq"] for e in self.events), default=0)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    async def aclose(self) -> None:
+        await self.room.disconnect()
+
+
+async def add_users(engine: AsyncEngine, n: int, label: str = "user") -> list[LobbyUser]:
+    people = [LobbyUser(str(uuid.uuid4()), f"{label}{i}") for i in range(n)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            users.insert(),
+            [
+                {
+                    "id": uuid.UUID(p.id),
+                    "email": f"{p.id}@example.test",
+                    "password_hash": "not-a-hash",
+                    "display_name": p.name,
+                }
+                for p in people
+            ],
+        )
+    return people
+
+
+async def add_topics(engine: AsyncEngine, n: int) -> list[str]:
+    slugs = [f"t-{secrets.token_hex(5)}" for _ in range(n)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            topics.insert(),
+            [
+                {"slug": s, "title": f"Topic {s}", "description": "a test topic", "motion": "Yes."}
+                for s in slugs
+            ],
+        )
+    return slugs
+
+
+async def block(engine: AsyncEngine, blocker: LobbyUser, blocked: LobbyUser) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            blocks.insert().values(
+                blocker_id=uuid.UUID(blocker.id), blocked_id=uuid.UUID(blocked.id)
+            )
+        )
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    settings: Settings, people: list[LobbyUser], *, hidden: bool = False
+) -> AsyncIterator[list[LobbyUser]]:
+    try:
+        await asyncio.gather(*(p.connect(settings, hidden=hidden) for p in people))
+        yield people
+    finally:
+        await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
+
+
+async def wait_for_agent(settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60) -> None:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        found = await lkapi.room.list_participants(
+            api.ListParticipantsRequest(room=settings.lobby_room)
+        )
+        # The agent marks itself ready once its RPC methods are registered.
+        if any(
+            p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready"
+            for p in found.participants
+        ):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the lobby agent never joined the lobby room")
