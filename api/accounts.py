@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp import web
 
 from api import validation as v
 from api.auth import bearer
 from api.errors import InvalidCredentials, InvalidField, Unauthorized
-from api.keys import DB, LIMITER, PASSWORDS, SESSIONS, SETTINGS
+from api.keys import DB, LIMITER, PASSWORDS, SESSIONS, SETTINGS, USERS
 from api.records import User
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MIN_PASSWORD = 10
+USER_TTL = 10.0
+CACHED_USERS = 10_000
 
 
-async def current_user(request: web.Request) -> User:
+async def current_user(request: web.Request, *, fresh: bool = False) -> User:
     """The user named by a valid bearer token; Unauthorized otherwise (also for a token whose
-    account no longer exists)."""
+    account no longer exists).
+
+    Users are remembered for USER_TTL seconds, so a burst of requests (a client that asks for a
+    lobby token, its profile and its history) costs one query; a change made by another API
+    process shows within that time. `fresh` reads Postgres, for decisions on rights."""
     user_id = request.app[SESSIONS].verify(bearer(request))
-    user = await request.app[DB].user(user_id)
+    cache = request.app[USERS]
+    now = time.monotonic()
+    user = None if fresh else cache.get(user_id, now)
     if user is None:
-        raise Unauthorized("Your session is not valid. Please log in again.")
+        user = await request.app[DB].user(user_id)
+        if user is None:
+            cache.drop(user_id)
+            raise Unauthorized("Your session is not valid. Please log in again.")
+        cache.put(user_id, user, now + USER_TTL)
     return user
 
 
@@ -89,4 +102,5 @@ async def update_me(request: web.Request) -> web.Response:
     updated = await request.app[DB].update_profile(user.id, display_name, bio)
     if updated is None:
         raise Unauthorized("Your session is not valid. Please log in again.")
+    request.app[USERS].put(updated.id, updated, time.monotonic() + USER_TTL)
     return web.json_response({"user": updated.to_json()})

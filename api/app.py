@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import accounts, feedback, health, keeper, rooms, webhook
 from api.auth import Passwords, Sessions
+from api.cache import ExpiringCache
 from api.db import Database
 from api.errors import ApiError, NotFound
 from api.keys import (
@@ -23,13 +24,16 @@ from api.keys import (
     LIMITER,
     LIVEKIT,
     LOBBY_STORE,
+    LOBBY_TOKENS,
     PASSWORDS,
     REDIS,
     SESSIONS,
     SETTINGS,
+    USERS,
     WEBHOOKS,
 )
 from api.ratelimit import LoginLimiter
+from api.tokens import LobbyTokens
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -75,8 +79,10 @@ async def errors_middleware(request: web.Request, handler: _Handler) -> web.Stre
 
 
 async def _postgres(app: web.Application) -> AsyncIterator[None]:
+    # No pre-ping (a round trip per checkout); a connection that fails is discarded by the
+    # pool, and recycling bounds the age of idle ones.
     engine = create_async_engine(
-        app[SETTINGS].async_database_url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        app[SETTINGS].async_database_url, pool_size=10, max_overflow=10, pool_recycle=1800
     )
     app[ENGINE] = engine
     app[DB] = Database(engine)
@@ -142,6 +148,8 @@ def create_app(settings: Settings) -> web.Application:
         ttl=settings.access_token_ttl,
     )
     app[PASSWORDS] = Passwords()
+    app[LOBBY_TOKENS] = LobbyTokens(settings)
+    app[USERS] = ExpiringCache(accounts.CACHED_USERS)
     verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     app[WEBHOOKS] = lk.WebhookReceiver(verifier)
     app.cleanup_ctx.extend([_postgres, _redis, _livekit, keeper.keeper_context(settings)])

@@ -7,19 +7,20 @@ import asyncio
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import jwt
 from aiohttp import web
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.cache import ExpiringCache
 from api.errors import Unauthorized
 
 # OWASP password storage cheat sheet: argon2id with m=19 MiB, t=2, p=1 is the minimum.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 _ALGORITHM = "HS256"
 _REQUIRED = ["exp", "iat", "iss", "aud", "sub"]
+VERIFIED_TOKENS = 10_000
 
 
 class Passwords:
@@ -51,14 +52,22 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-@dataclass(frozen=True, slots=True)
 class Sessions:
-    """Issues and checks the API's bearer tokens."""
+    """Issues and checks the API's bearer tokens.
 
-    secret: str = field(repr=False)
-    issuer: str
-    audience: str
-    ttl: int
+    A token that verified once is remembered (by its exact text, until its own `exp`), so the
+    signature and claims are not checked again on every request of a session; the expiry is
+    still checked on every use."""
+
+    def __init__(self, secret: str, issuer: str, audience: str, ttl: int) -> None:
+        self._secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+        self._verified: ExpiringCache[str, uuid.UUID] = ExpiringCache(VERIFIED_TOKENS)
+
+    def __repr__(self) -> str:
+        return f"Sessions(issuer={self.issuer!r}, audience={self.audience!r}, ttl={self.ttl})"
 
     def issue(self, user_id: uuid.UUID, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
@@ -69,22 +78,28 @@ class Sessions:
             "iss": self.issuer,
             "aud": self.audience,
         }
-        return jwt.encode(claims, self.secret, algorithm=_ALGORITHM)
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> uuid.UUID:
         """The user id in a valid token; Unauthorized for anything else."""
+        now = time.time()
+        known = self._verified.get(token, now)
+        if known is not None:
+            return known
         try:
             claims = jwt.decode(
                 token,
-                self.secret,
+                self._secret,
                 algorithms=[_ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": _REQUIRED},
             )
-            return uuid.UUID(str(claims["sub"]))
+            user_id = uuid.UUID(str(claims["sub"]))
         except (jwt.PyJWTError, ValueError):
             raise Unauthorized("Your session is not valid. Please log in again.") from None
+        self._verified.put(token, user_id, expires=float(claims["exp"]))
+        return user_id
 
 
 def bearer(request: web.Request) -> str:

@@ -51,9 +51,11 @@ def _user(row: Sequence[Any]) -> User:
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Single reads skip BEGIN/ROLLBACK: two round trips saved on every authenticated request.
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             await conn.execute(sa.text("select 1"))
 
     # -- accounts --------------------------------------------------------------------------
@@ -75,14 +77,14 @@ class Database:
 
     async def credentials(self, email: str) -> Credentials | None:
         query = sa.select(*_USER_COLUMNS, users.c.password_hash).where(users.c.email == email)
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
         return Credentials(user=_user(row), password_hash=row.password_hash)
 
     async def user(self, user_id: uuid.UUID) -> User | None:
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(sa.select(*_USER_COLUMNS).where(users.c.id == user_id))
             ).first()
@@ -102,7 +104,7 @@ class Database:
 
     async def topics(self) -> list[Topic]:
         query = sa.select(topics.c.slug, topics.c.title, topics.c.description, topics.c.motion)
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query.order_by(topics.c.title))).all()
         return [Topic(slug=r[0], title=r[1], description=r[2], motion=r[3]) for r in rows]
 
@@ -228,7 +230,7 @@ class Database:
             .order_by(d.c.started_at.desc(), d.c.id)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [HistoryEntry(*tuple(row)) for row in rows]
 
@@ -248,7 +250,7 @@ class Database:
             .where(d.c.ended_at.is_(None))
             .order_by(users.c.display_name)
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             found = (await conn.execute(query)).all()
             everyone = (await conn.execute(people)).all()
         by_discussion: dict[uuid.UUID, list[Participant]] = {}
@@ -263,7 +265,7 @@ class Database:
         query = sa.select(d.c.id, d.c.room, d.c.ended_at, d.c.outcome).where(
             d.c.id == discussion_id
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else Discussion(*row)
 

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 from livekit import api as lk
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import Passwords, Sessions
+from api.cache import ExpiringCache
 from api.db import Database
 from api.ratelimit import LoginLimiter
+from api.records import User
+from api.tokens import LobbyTokens
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
 SETTINGS = web.AppKey("settings", Settings)
 SESSIONS = web.AppKey("sessions", Sessions)
+LOBBY_TOKENS = web.AppKey("lobby_tokens", LobbyTokens)
 PASSWORDS = web.AppKey("passwords", Passwords)
 ENGINE = web.AppKey("engine", AsyncEngine)
 DB = web.AppKey("db", Database)
+USERS = web.AppKey("users", ExpiringCache[uuid.UUID, User])
 REDIS = web.AppKey("redis", Redis)
 LIMITER = web.AppKey("limiter", LoginLimiter)
 LOBBY_STORE = web.AppKey("lobby_store", LobbyStore)

@@ -9,7 +9,7 @@ from aiohttp import web
 from api import tokens
 from api.accounts import current_user
 from api.errors import Conflict, Forbidden, NotFound
-from api.keys import DB, SETTINGS
+from api.keys import DB, LOBBY_TOKENS, SETTINGS
 from api.records import User
 from api.validation import path_id
 
@@ -32,13 +32,13 @@ async def lobby_token(request: web.Request) -> web.Response:
             "url": settings.livekit_public_url,
             "room": settings.lobby_room,
             "identity": str(user.id),
-            "token": tokens.lobby_token(settings, user),
+            "token": request.app[LOBBY_TOKENS].mint(user),
         }
     )
 
 
 async def _moderator(request: web.Request) -> User:
-    user = await current_user(request)
+    user = await current_user(request, fresh=True)
     if not user.is_moderator:
         raise Forbidden("Only moderators may do that.")
     return user

@@ -146,3 +146,23 @@ async def test_moderator_token_for_unknown_or_ended_discussions(
         assert (await error_of(r))["code"] == "not_found"
     r = await client.post(f"/api/moderator/discussions/{ended_id}/token", headers=mod.auth)
     assert r.status == 409
+
+
+async def test_lobby_token_carries_the_current_display_name(
+    client: Client, app_settings: Settings
+) -> None:
+    account = await register(client, "Before")
+    first = await (await client.post("/api/lobby/token", headers=account.auth)).json()
+    assert _verify(app_settings, first["token"]).name == "Before"
+    r = await client.patch("/api/me", json={"display_name": "After"}, headers=account.auth)
+    assert r.status == 200
+    second = await (await client.post("/api/lobby/token", headers=account.auth)).json()
+    assert _verify(app_settings, second["token"]).name == "After"
+
+
+async def test_moderator_rights_are_read_fresh(client: Client, engine: AsyncEngine) -> None:
+    mod = await register(client, "Mod")
+    assert (await client.get("/api/me", headers=mod.auth)).status == 200
+    assert (await client.get("/api/moderator/discussions", headers=mod.auth)).status == 403
+    await make_moderator(engine, mod)
+    assert (await client.get("/api/moderator/discussions", headers=mod.auth)).status == 200

@@ -1,0 +1,45 @@
+"""`python -m bench`: run every benchmark module in bench/ (each one's `main()`), in name order.
+
+`python -m bench api_tokens` runs only the modules named.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import traceback
+
+import bench
+
+
+def _modules(wanted: list[str]) -> list[str]:
+    found = sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_")
+    )
+    if not wanted:
+        return found
+    unknown = sorted(set(wanted) - set(found))
+    if unknown:
+        raise SystemExit(f"no such benchmark: {', '.join(unknown)} (have: {', '.join(found)})")
+    return [name for name in found if name in wanted]
+
+
+def main(argv: list[str]) -> int:
+    failed = 0
+    for name in _modules(argv):
+        module = importlib.import_module(f"bench.{name}")
+        run = getattr(module, "main", None)
+        if not callable(run):
+            continue
+        print(f"== bench.{name}", flush=True)
+        try:
+            run()
+        except Exception:
+            traceback.print_exc()
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
