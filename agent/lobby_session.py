@@ -46,6 +46,7 @@ logger = logging.getLogger("disco.lobby")
 
 TOPICS_REFRESH = 60.0
 PAIRING_PERIOD = 1.0
+PRESENCE_PERIOD = 5.0
 # A person whose match started this recently may still be on the way to the room.
 ROOM_GRACE = 60.0
 _CAS_TRIES = 16
@@ -98,7 +99,7 @@ class LobbySession:
             self.room.local_participant.register_rpc_method(method, self._rpc(method, handler))
         self.room.on("participant_disconnected", self._on_disconnected)
         await self.recover()
-        for loop in (self._pairing_loop, self._expiry_loop):
+        for loop in (self._pairing_loop, self._expiry_loop, self._presence_loop):
             self._spawn(loop())
         # Public and harmless: tells clients (and the keeper's tests) the RPCs are registered.
         await self.room.local_participant.set_attributes({"lobby": "ready"})
@@ -117,6 +118,7 @@ class LobbySession:
         task.add_done_callback(self._tasks.discard)
 
     def _on_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        logger.info("participant left the lobby", extra={"identity": participant.identity})
         self._spawn(self._quietly(self._leave_user(participant.identity)))
 
     async def _quietly(self, coro: Awaitable[object]) -> None:
@@ -129,7 +131,7 @@ class LobbySession:
         """Resume from Redis after a restart: people who left meanwhile lose their tickets (their
         partners are told); pending matches get a fresh deadline and are proposed again; rooms
         whose opening was interrupted are opened again; everyone waiting is re-sent `queued`."""
-        present = set(self.room.remote_participants)
+        present = await self._present()
         for m in await self.store.all_pending():
             gone = [u for u in m.users if u not in present]
             for u in gone:
@@ -360,6 +362,28 @@ class LobbySession:
             await asyncio.sleep(min(PAIRING_PERIOD, max(0.02, delay)))
             for mid in await self.store.due(time.time()):
                 await self._quietly(self._apply(mid, lambda m: lifecycle.expire(m, time.time())))
+
+    async def _presence_loop(self) -> None:
+        """Drop tickets of people no longer in the lobby room. The disconnect event usually
+        does this, but LiveKit announces joins and leaves seconds late and never announces
+        a leave of someone the agent had not yet seen join; the server's list is the truth."""
+        while True:
+            await asyncio.sleep(PRESENCE_PERIOD)
+            try:
+                present = await self._present()
+                now = time.time()
+                for user in await self.store.queued_users():
+                    t = await self.store.ticket(user)
+                    if user not in present and t is not None and now - t.joined_at > 2.0:
+                        await self._leave_user(user)
+            except Exception:
+                logger.exception("presence sweep failed")
+
+    async def _present(self) -> set[str]:
+        found = await self.lkapi.room.list_participants(
+            api.ListParticipantsRequest(room=self.room.name)
+        )
+        return {p.identity for p in found.participants}
 
     # -- helpers ---------------------------------------------------------------------------
     async def _refresh_topics(self, *, force: bool = False) -> bool:

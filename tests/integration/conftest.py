@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import os
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
+from typing import Any
 
 import pytest
 from livekit import api
@@ -108,3 +113,31 @@ async def lobby(
     await wait_for_agent(settings, lkapi)
     yield keeper
     await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))
+
+
+@contextlib.asynccontextmanager
+async def own_lobby(
+    stack: Stack, settings: Settings, lkapi: api.LiveKitAPI, name: str, **changes: Any
+) -> AsyncIterator[tuple[Settings, Worker, Keeper]]:
+    """A lobby of a test's own: its own agent name, worker, lobby room and Redis prefix, with
+    `changes` to the settings (a short accept timeout, ...)."""
+    tag = secrets.token_hex(4)
+    mine = dataclasses.replace(
+        settings,
+        agent_name=f"disco-{name}-{tag}",
+        lobby_room=f"lobby-{name}-{tag}",
+        redis_prefix=f"{settings.redis_prefix}{name}{tag}",
+        **changes,
+    )
+    w = await asyncio.to_thread(start_worker, stack, mine, f"worker-{name}-{tag}")
+    keeper = Keeper(mine, lkapi)
+    try:
+        await keeper.ensure()
+        await wait_for_agent(mine, lkapi)
+        yield mine, w, keeper
+    finally:
+        with contextlib.suppress(Exception):
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+        if w.proc.poll() is None:
+            w.proc.kill()
+            await asyncio.to_thread(w.proc.wait, 15)
