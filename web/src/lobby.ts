@@ -107,7 +107,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
           const last = ticketRef.current;
           setStage(
             ev.requeued && last
-              ? { kind: 'waiting', ticket: { ...last, position: 1 }, since: now, receivedAt: now }
+              ? { kind: 'waiting', ticket: { ...last, position: 0 }, since: now, receivedAt: now }
               : { kind: 'choose' },
           );
           // The lobby knows where we belong now: back in the queue or out of it.

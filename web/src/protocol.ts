@@ -147,6 +147,7 @@ export interface Ticket {
   topic: string;
   format: string;
   side: SideChoice | null;
+  /** People ahead in the queue (0: next in line). */
   position: number;
   waiting: number;
   /** Seconds, as the lobby estimates it when it sends the ticket. */

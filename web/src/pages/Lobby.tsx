@@ -27,8 +27,11 @@ export function LobbyPage() {
   }, []);
 
   const { stage } = lobby;
+  // A `ready` opens its room once; the lobby's stage may still say `ready` after the talk.
+  const opened = useRef<string | null>(null);
   useEffect(() => {
-    if (stage.kind === 'ready' && talk === null) {
+    if (stage.kind === 'ready' && talk === null && opened.current !== stage.ready.match_id) {
+      opened.current = stage.ready.match_id;
       const p: Proposal | null = stage.proposal;
       const topicSlug = p?.topic ?? choice.current?.topic ?? '';
       const topic = topics?.find((t) => t.slug === topicSlug) ?? null;
@@ -241,7 +244,7 @@ function Waiting(props: {
       <dl className="stats">
         <div>
           <dt>Your place</dt>
-          <dd data-testid="position">{ticket.position || '—'}</dd>
+          <dd data-testid="position">{ticket.position + 1}</dd>
         </div>
         <div>
           <dt>Waiting here</dt>

@@ -1,0 +1,208 @@
+"""Two strangers meet through DISCO in two real browsers (one laptop-sized, one phone-sized):
+matched in the lobby, talking in a LiveKit room, a debate run by the moderator agent, and
+what a person sees when a match is declined or times out.
+
+Each test picks its own topic, so tests never pair people from another test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, expect
+
+from tests.browser.conftest import ACCEPT_TIMEOUT
+from tests.browser.people import SLOW, Person
+
+
+async def _meet(
+    a: Person, b: Person, topic_index: int, fmt: str, sides: tuple[str | None, str | None]
+) -> None:
+    """Both register and join the same queue; both are proposed the other."""
+    await asyncio.gather(a.register(), b.register())
+    await a.choose(topic_index, fmt, sides[0])
+    waiting = a.page.get_by_test_id("waiting")
+    await expect(waiting.get_by_test_id("position")).to_have_text("1")
+    await expect(waiting.get_by_test_id("waiting-count")).to_have_text("1")
+    await expect(waiting.get_by_test_id("estimate")).to_have_text(
+        re.compile(r"\d+:\d\d|any moment")
+    )
+    await a.shot("1-waiting")
+    await b.choose(topic_index, fmt, sides[1])
+    await asyncio.gather(a.expect_proposal(b), b.expect_proposal(a))
+    await asyncio.gather(a.shot("2-proposal"), b.shot("2-proposal"))
+
+
+async def _video_plays(person: Person) -> None:
+    m = await person.remote_video_playing()
+    assert m["width"] > 0 and m["shown"] > 0, m
+    assert not m["paused"], m
+    assert m["t1"] > m["t0"], m
+    assert m["f1"] > m["f0"], m
+
+
+@pytest.mark.timeout(240)
+async def test_casual_talk_video_chat_leave_rate_block_report(
+    contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    ann = await Person.open(contexts[0], "Ann", artifacts, "casual")
+    bob = await Person.open(contexts[1], "Bob", artifacts, "casual")
+    await _meet(ann, bob, 0, "Casual conversation", (None, None))
+
+    await asyncio.gather(ann.answer(True), bob.answer(True))
+    await asyncio.gather(ann.expect_in_room(bob), bob.expect_in_room(ann))
+    await asyncio.gather(_video_plays(ann), _video_plays(bob))
+
+    await ann.page.get_by_label("Message").fill("Hello from Ann")
+    await ann.page.get_by_role("button", name="Send").click()
+    await expect(bob.page.get_by_test_id("chat")).to_contain_text("Hello from Ann", timeout=SLOW)
+    await asyncio.gather(ann.shot("3-room"), bob.shot("3-room"))
+
+    await ann.leave()
+    for person, reason in ((ann, "You left the talk."), (bob, f"{ann.name} left.")):
+        await expect(person.summary()).to_be_visible(timeout=SLOW)
+        await expect(person.summary().get_by_test_id("end-reason")).to_contain_text(reason)
+
+    # Bob rates Ann and would talk again, then blocks her.
+    rate = bob.page.get_by_test_id("rate")
+    await rate.locator("label", has_text="4 stars").click()
+    await expect(rate.get_by_role("radio", name="4 stars")).to_be_checked()
+    await rate.get_by_label("I would talk with them again").check()
+    await rate.get_by_role("button", name="Send rating").click()
+    await expect(rate.get_by_role("status")).to_have_text(
+        "Thanks, your rating is saved.", timeout=SLOW
+    )
+    block = bob.page.get_by_test_id("block")
+    await block.get_by_role("button", name=f"Block {ann.name}").click()
+    await expect(block.get_by_role("status")).to_contain_text("is blocked", timeout=SLOW)
+
+    # Ann reports Bob, with a reason and a note.
+    await ann.page.get_by_role("button", name=f"Report {bob.name}").click()
+    report = ann.page.get_by_test_id("report")
+    await report.get_by_label("Reason").select_option("spam")
+    await report.get_by_label("What happened?").fill("Kept advertising a shop.")
+    await report.get_by_role("button", name="Send report").click()
+    await expect(report.get_by_role("status")).to_contain_text("Thank you", timeout=SLOW)
+    await asyncio.gather(ann.shot("4-summary"), bob.shot("4-summary"))
+
+    # The talk is in Bob's history, with Ann's name.
+    await bob.page.get_by_role("link", name="History").click()
+    history = bob.page.get_by_test_id("history")
+    await expect(history).to_contain_text(ann.name, timeout=SLOW)
+    await expect(history).to_contain_text("Casual conversation")
+    await bob.shot("5-history")
+
+
+@pytest.mark.timeout(240)
+async def test_quick_debate_clock_and_turns(
+    contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    pro = await Person.open(contexts[0], "Pia", artifacts, "debate")
+    con = await Person.open(contexts[1], "Carl", artifacts, "debate")
+    await _meet(pro, con, 1, "Quick debate", ("For (pro)", "Against (con)"))
+    await expect(pro.proposal()).to_contain_text("for (pro)")
+    await expect(con.proposal()).to_contain_text("against (con)")
+    await expect(con.proposal().get_by_test_id("motion")).not_to_be_empty()
+
+    await asyncio.gather(pro.answer(True), con.answer(True))
+    await asyncio.gather(pro.expect_in_room(con), con.expect_in_room(pro))
+    await asyncio.gather(_video_plays(pro), _video_plays(con))
+    for person in (pro, con):
+        await expect(person.page.get_by_test_id("phase")).to_have_text(
+            "Not started yet", timeout=SLOW
+        )
+    await asyncio.gather(pro.shot("3-before-start"), con.shot("3-before-start"))
+
+    await asyncio.gather(
+        pro.page.get_by_role("button", name="I am ready").click(),
+        con.page.get_by_role("button", name="I am ready").click(),
+    )
+    # Pro speaks first: both see the same phase and clock; only pro's microphone is live.
+    await _same_turn(pro, con, "Pro opening", speaker=pro, listener=con)
+    await asyncio.gather(pro.shot("4-pro-speaks"), con.shot("4-pro-speaks"))
+    await _same_turn(pro, con, "Con opening", speaker=con, listener=pro)
+    await asyncio.gather(pro.shot("5-con-speaks"), con.shot("5-con-speaks"))
+
+    for person in (pro, con):
+        await expect(person.summary()).to_be_visible(timeout=SLOW)
+        await expect(person.summary()).to_contain_text("The debate ran to the end.")
+    await asyncio.gather(pro.shot("6-summary"), con.shot("6-summary"))
+
+
+async def _same_turn(a: Person, b: Person, phase: str, speaker: Person, listener: Person) -> None:
+    for person in (a, b):
+        await expect(person.page.get_by_test_id("phase")).to_contain_text(phase, timeout=SLOW)
+    clocks = [await person.page.get_by_test_id("countdown").inner_text() for person in (a, b)]
+    seconds = [_seconds(c) for c in clocks]
+    assert abs(seconds[0] - seconds[1]) <= 1, clocks
+    assert 0 < max(seconds) <= 8, clocks
+    await expect(speaker.page.get_by_test_id("floor")).to_have_text("You have the floor")
+    await expect(listener.page.get_by_test_id("floor")).to_have_text(
+        f"{speaker.name} has the floor"
+    )
+    await expect(speaker.mic()).to_be_enabled()
+    await expect(speaker.mic()).to_have_attribute("aria-label", "Mute microphone", timeout=SLOW)
+    await expect(listener.mic()).to_be_disabled()
+    await expect(listener.page.get_by_test_id("mic-reason")).to_contain_text("not your turn")
+
+
+def _seconds(clock: str) -> int:
+    m = re.fullmatch(r"(\d+):(\d\d)", clock.strip())
+    assert m, clock
+    return int(m[1]) * 60 + int(m[2])
+
+
+@pytest.mark.timeout(180)
+async def test_decline_as_both_people_see_it(
+    contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    ann = await Person.open(contexts[0], "Ann", artifacts, "decline")
+    bob = await Person.open(contexts[1], "Bob", artifacts, "decline")
+    await _meet(ann, bob, 2, "Casual conversation", (None, None))
+
+    await ann.answer(True)
+    await expect(ann.proposal()).to_contain_text(f"Waiting for {bob.name}")
+    await bob.answer(False)
+
+    await expect(bob.notice()).to_have_text(
+        "You declined the match and left the queue.", timeout=SLOW
+    )
+    await expect(
+        bob.page.get_by_role("heading", name="What do you want to talk about?")
+    ).to_be_visible()
+    await expect(ann.notice()).to_contain_text("Your partner declined the match.", timeout=SLOW)
+    await expect(ann.notice()).to_contain_text("back at the front of the queue")
+    await expect(ann.page.get_by_test_id("position")).to_have_text("1", timeout=SLOW)
+    await asyncio.gather(ann.shot("3-after"), bob.shot("3-after"))
+
+
+@pytest.mark.timeout(180)
+async def test_timeout_as_both_people_see_it(
+    contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    ann = await Person.open(contexts[0], "Ann", artifacts, "timeout")
+    bob = await Person.open(contexts[1], "Bob", artifacts, "timeout")
+    await _meet(ann, bob, 3, "Casual conversation", (None, None))
+
+    first = await bob.countdown()
+    assert 0 < first <= ACCEPT_TIMEOUT
+    await ann.answer(True)
+    await expect(bob.proposal().get_by_test_id("proposal-countdown")).not_to_have_text(
+        f"{first} s to answer", timeout=SLOW
+    )
+    assert await bob.countdown() < first
+
+    # Bob never answers.
+    await expect(ann.notice()).to_contain_text(
+        "Time ran out before both of you accepted.", timeout=SLOW
+    )
+    await expect(ann.notice()).to_contain_text("back at the front of the queue")
+    await expect(ann.page.get_by_test_id("waiting")).to_be_visible()
+    await expect(bob.notice()).to_contain_text("You did not answer in time", timeout=SLOW)
+    await expect(
+        bob.page.get_by_role("heading", name="What do you want to talk about?")
+    ).to_be_visible()
+    await asyncio.gather(ann.shot("3-after"), bob.shot("3-after"))
