@@ -1,0 +1,149 @@
+"""The moderator's RPC commands (docs/PROTOCOL.md, "Debate"): parse, check who calls, call.
+
+Debaters: debate.ready, debate.yield, debate.state, debate.propose, debate.respond.
+Moderators (`mod-<user id>` with the moderator role in Postgres): debate.pause,
+debate.resume, debate.extend, debate.skip, debate.end, debate.mute. Anyone else calling a
+moderator command gets 2101 and nothing changes. Every reply is the debate's state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from livekit import rtc
+
+from agent.errors import AgentError, Forbidden, InvalidPayload
+
+if TYPE_CHECKING:
+    from agent.moderator import Moderator
+
+logger = logging.getLogger("disco.moderator.commands")
+
+Body = dict[str, Any]
+Handler = Callable[["Moderator", str, Body], Awaitable[Body]]
+
+MAX_EXTEND = 600
+
+
+def register(local: rtc.LocalParticipant, moderator: Moderator) -> None:
+    for method, handler in HANDLERS.items():
+        local.register_rpc_method(method, _wrap(moderator, handler))
+
+
+def _wrap(
+    moderator: Moderator, handler: Handler
+) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
+    async def call(data: rtc.RpcInvocationData) -> str:
+        try:
+            reply = await handler(moderator, data.caller_identity, _body(data.payload))
+        except AgentError as e:
+            raise rtc.RpcError(e.code, e.message, json.dumps(e.data)) from None
+        except Exception:
+            logger.exception("command failed", extra={"method": data.method})
+            raise rtc.RpcError(
+                2199, "the moderator failed; try again", json.dumps({"error": "internal"})
+            ) from None
+        return json.dumps(reply, separators=(",", ":"))
+
+    return call
+
+
+def _body(text: str) -> Body:
+    if not text.strip():
+        return {}
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
+        raise InvalidPayload("the payload is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidPayload("the payload must be a JSON object")
+    return body
+
+
+async def _moderator_only(m: Moderator, caller: str) -> None:
+    if not await m.records.is_moderator(caller):
+        raise Forbidden("only a moderator may do that")
+
+
+# -- debaters ------------------------------------------------------------------------------
+async def _state(m: Moderator, caller: str, _: Body) -> Body:
+    return m.state_for(caller)
+
+
+async def _ready(m: Moderator, caller: str, _: Body) -> Body:
+    side = m.side_of(caller)
+    return await m.change(caller, lambda now: m.clock.ready(side, now))
+
+
+async def _yield(m: Moderator, caller: str, _: Body) -> Body:
+    side = m.side_of(caller)
+    return await m.change(caller, lambda now: m.clock.yield_turn(side, now))
+
+
+async def _propose(m: Moderator, caller: str, _: Body) -> Body:
+    return await m.propose(caller)
+
+
+async def _respond(m: Moderator, caller: str, body: Body) -> Body:
+    accept = body.get("accept")
+    if not isinstance(accept, bool):
+        raise InvalidPayload("'accept' must be true or false", field="accept")
+    return await m.respond(caller, accept)
+
+
+# -- moderators ----------------------------------------------------------------------------
+async def _pause(m: Moderator, caller: str, _: Body) -> Body:
+    await _moderator_only(m, caller)
+    return await m.change(caller, lambda now: m.clock.pause(now))
+
+
+async def _resume(m: Moderator, caller: str, _: Body) -> Body:
+    await _moderator_only(m, caller)
+    return await m.change(caller, lambda now: m.clock.resume(now))
+
+
+async def _extend(m: Moderator, caller: str, body: Body) -> Body:
+    await _moderator_only(m, caller)
+    seconds = body.get("seconds")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 < seconds <= MAX_EXTEND:
+        raise InvalidPayload(
+            f"'seconds' must be a whole number from 1 to {MAX_EXTEND}", field="seconds"
+        )
+    return await m.change(caller, lambda now: m.clock.extend(seconds, now))
+
+
+async def _skip(m: Moderator, caller: str, _: Body) -> Body:
+    await _moderator_only(m, caller)
+    return await m.change(caller, lambda now: m.clock.skip(now))
+
+
+async def _end(m: Moderator, caller: str, _: Body) -> Body:
+    await _moderator_only(m, caller)
+    return await m.change(caller, lambda now: m.clock.end(now))
+
+
+async def _mute(m: Moderator, caller: str, body: Body) -> Body:
+    await _moderator_only(m, caller)
+    identity = body.get("identity")
+    if not isinstance(identity, str) or not identity:
+        raise InvalidPayload("'identity' must be a participant's identity", field="identity")
+    muted = await m.mute(identity)
+    return {**m.state_for(caller), "muted": muted}
+
+
+HANDLERS: dict[str, Handler] = {
+    "debate.state": _state,
+    "debate.ready": _ready,
+    "debate.yield": _yield,
+    "debate.propose": _propose,
+    "debate.respond": _respond,
+    "debate.pause": _pause,
+    "debate.resume": _resume,
+    "debate.extend": _extend,
+    "debate.skip": _skip,
+    "debate.end": _end,
+    "debate.mute": _mute,
+}

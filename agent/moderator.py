@@ -1,0 +1,333 @@
+"""The moderator agent: one per discussion room (issue 4), identity `disco-moderator`.
+
+A thin adapter around the pure clock (`agent/clock.py`): every change — a command, a join or
+leave, time passing — goes through `_apply`, which asks the clock, then under one lock
+enforces the floor, publishes the shared state as participant attributes and sends the
+clock's events (reliable, topic `disco.debate`, one `seq` per recipient). At the end the
+outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
+`room_finished`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from livekit import api, rtc
+from livekit.agents import AutoSubscribe, JobContext
+
+from agent import commands
+from agent.clock import SIDES, DebateClock, Ended, Event, other
+from agent.errors import NotADebater, UnknownParticipant, WrongState
+from agent.floor import Floor
+from agent.records import Records
+from agent.state import Job, Seats, attributes, parse_job, payload, state
+from lobby.formats import Catalogue, Format, Side, load_catalogue
+from lobby.settings import Settings
+
+logger = logging.getLogger("disco.moderator")
+
+TOPIC = "disco.debate"
+QUICK_DEBATE = "quick-debate"
+PROPOSAL_SECONDS = 30
+_MIC = rtc.TrackSource.SOURCE_MICROPHONE
+
+
+async def run(ctx: JobContext, settings: Settings) -> None:
+    job = parse_job(ctx.job.metadata)
+    catalogue = load_catalogue(settings.formats_file)
+    fmt = catalogue.get(job.format)
+    if fmt is None:
+        logger.warning("unknown format, running a casual talk", extra={"format": job.format})
+        fmt = catalogue.formats["casual"]
+    # The moderator listens to nobody: speaking rights are enforced by permissions.
+    await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
+    lkapi = api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    )
+    try:
+        async with Records(settings) as records:
+            floor = Floor(lkapi, ctx.room.name)
+            await Moderator(ctx.room, job, catalogue, fmt, floor, records).run()
+    finally:
+        await lkapi.aclose()
+    ctx.shutdown("discussion over")
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    by: str
+    expires_at: float
+
+
+class Moderator:
+    def __init__(
+        self,
+        room: rtc.Room,
+        job: Job,
+        catalogue: Catalogue,
+        fmt: Format,
+        floor: Floor,
+        records: Records,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.room = room
+        self.job = job
+        self.records = records
+        self._catalogue = catalogue
+        self._format = fmt
+        self._floor = floor
+        self._rng = rng or random.SystemRandom()
+        self._clock = DebateClock(fmt, time.time())
+        self._seats = Seats.assign(job.debaters, debate=fmt.is_debate)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._seq: dict[str, int] = {}
+        self._attrs: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._proposal: Proposal | None = None
+        self._gone = False
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def run(self) -> None:
+        self._listen()
+        commands.register(self.room.local_participant, self)
+        try:
+            present = [i for i in self._seats.sides if i in self.room.remote_participants]
+            await self._apply(lambda now: self._arrivals(present, now))
+            await self._loop()
+            await self._finish()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _arrivals(self, identities: list[str], now: float) -> list[Event]:
+        return [e for i in identities for e in self._clock.arrive(self._seats.sides[i], now)]
+
+    async def _loop(self) -> None:
+        while self._clock.outcome is None and not self._gone:
+            wake = self._clock.next_wakeup()
+            delay = None if wake is None else max(0.0, wake - time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+            await self._apply(self._clock.tick)
+
+    async def _finish(self) -> None:
+        if self._clock.outcome is None:  # the room went away under us
+            await self._record("abandoned", None)
+            return
+        await asyncio.sleep(self._format.wrap_up)
+        await self._floor.close_room()
+
+    async def _record(self, outcome: str, winner: Side | None) -> None:
+        identity = None if winner is None else self._seats.identity(winner)
+        try:
+            recorded = await self.records.finish(self.job.discussion_id, outcome, identity)
+        except Exception:
+            logger.exception("outcome not recorded", extra={"room": self.room.name})
+            return
+        logger.info(
+            "discussion ended",
+            extra={"room": self.room.name, "outcome": outcome, "recorded": recorded},
+        )
+
+    # -- room events -----------------------------------------------------------------------
+    def _listen(self) -> None:
+        self.room.on("participant_connected", self._on_connected)
+        self.room.on("participant_disconnected", self._on_disconnected)
+        self.room.on("track_published", self._on_track_published)
+        self.room.on("track_unmuted", self._on_track_unmuted)
+        self.room.on("disconnected", self._on_room_closed)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_connected(self, p: rtc.RemoteParticipant) -> None:
+        side = self._seats.sides.get(p.identity)
+        if side is not None:
+            self._floor.forget(p.identity)
+            self._spawn(self._guarded(lambda now: self._clock.arrive(side, now)))
+
+    def _on_disconnected(self, p: rtc.RemoteParticipant) -> None:
+        side = self._seats.sides.get(p.identity)
+        if side is not None:
+            self._floor.forget(p.identity)
+            self._spawn(self._guarded(lambda now: self._clock.leave(side, now)))
+
+    def _on_track_published(
+        self, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
+    ) -> None:
+        if pub.source == _MIC and not self._may_speak(p.identity):
+            # Published in the moment before the permission arrived: send it again.
+            self._floor.forget(p.identity)
+            self._spawn(self._guarded(lambda now: []))
+
+    def _on_track_unmuted(self, p: rtc.Participant, pub: rtc.TrackPublication) -> None:
+        if pub.source == _MIC and not self._may_speak(p.identity):
+            self._spawn(self._quietly(self._floor.mute(p.identity, pub.sid)))
+
+    def _on_room_closed(self, *_: object) -> None:
+        self._gone = True
+        self._wake.set()
+
+    async def _guarded(self, change: Callable[[float], list[Event]]) -> None:
+        await self._quietly(self._apply(change))
+
+    async def _quietly(self, coro: Coroutine[Any, Any, object]) -> None:
+        try:
+            await coro
+        except Exception:
+            logger.exception("moderator update failed", extra={"room": self.room.name})
+
+    # -- applying changes ------------------------------------------------------------------
+    async def _apply(self, change: Callable[[float], list[Event]]) -> list[Event]:
+        """Run one change against the clock and make the room match it."""
+        async with self._lock:
+            events = change(time.time())
+            await self._publish(events)
+        # The loop recomputes when to wake next, and sees the end.
+        self._wake.set()
+        return events
+
+    async def _publish(self, events: list[Event]) -> None:
+        snap = self._clock.snapshot(time.time())
+        await self._enforce(snap.floor)
+        new = {
+            **attributes(snap, self._seats, self._format.id),
+            "topic": self.job.topic,
+            "motion": self.job.motion,
+        }
+        changed = {k: v for k, v in new.items() if self._attrs.get(k) != v}
+        if changed:
+            await self.room.local_participant.set_attributes(changed)
+            self._attrs.update(changed)
+        for e in events:
+            if isinstance(e, Ended):  # in Postgres before anyone is told
+                await self._record(e.outcome, e.winner)
+        await self.broadcast([payload(e, snap, self._seats) for e in events])
+
+    async def _enforce(self, floor: tuple[Side, ...]) -> None:
+        updates = []
+        for identity, side in self._seats.sides.items():
+            p = self.room.remote_participants.get(identity)
+            if p is not None:
+                updates.append(
+                    self._floor.grant(identity, mic=side in floor, current=p.permissions)
+                )
+        for result in await asyncio.gather(*updates, return_exceptions=True):
+            if isinstance(result, Exception):
+                logger.warning("permission update failed", extra={"room": self.room.name})
+
+    async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
+        """Send events to every person in the room, each with their own `seq`."""
+        people = [
+            p.identity
+            for p in self.room.remote_participants.values()
+            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        ]
+        for body in bodies:
+            await asyncio.gather(*(self._send(identity, body) for identity in people))
+
+    async def _send(self, identity: str, body: dict[str, Any]) -> None:
+        seq = self._seq.get(identity, 0) + 1
+        self._seq[identity] = seq
+        data = json.dumps({**body, "seq": seq}, separators=(",", ":"))
+        try:
+            await self.room.local_participant.publish_data(
+                data, reliable=True, destination_identities=[identity], topic=TOPIC
+            )
+        except Exception:
+            logger.warning("event not sent", extra={"room": self.room.name, "to": identity})
+
+    def _may_speak(self, identity: str) -> bool:
+        side = self._seats.sides.get(identity)
+        return side is None or side in self._clock.snapshot(time.time()).floor
+
+    # -- what commands call ----------------------------------------------------------------
+    def side_of(self, identity: str) -> Side:
+        side = self._seats.sides.get(identity)
+        if side is None:
+            raise NotADebater("you are not a debater in this room")
+        return side
+
+    def state_for(self, identity: str) -> dict[str, Any]:
+        snap = self._clock.snapshot(time.time())
+        return {**state(snap, self._seats, self._format.id), "seq": self._seq.get(identity, 0)}
+
+    async def change(self, caller: str, command: Callable[[float], list[Event]]) -> dict[str, Any]:
+        await self._apply(command)
+        return self.state_for(caller)
+
+    @property
+    def clock(self) -> DebateClock:
+        return self._clock
+
+    async def mute(self, identity: str) -> bool:
+        p = self.room.remote_participants.get(identity)
+        if p is None:
+            raise UnknownParticipant("nobody with that identity is in the room")
+        mics = [pub for pub in p.track_publications.values() if pub.source == _MIC]
+        await asyncio.gather(*(self._floor.mute(identity, pub.sid) for pub in mics))
+        return bool(mics)
+
+    # -- casual talks: proposing a quick debate --------------------------------------------
+    async def propose(self, identity: str) -> dict[str, Any]:
+        self.side_of(identity)
+        now = time.time()
+        if self._format.is_debate:
+            raise WrongState("this is already a debate")
+        if self._clock.snapshot(now).status != "running":
+            raise WrongState("the talk is not under way")
+        if self._proposal is not None and self._proposal.expires_at > now:
+            raise WrongState("a proposal is already open")
+        self._proposal = Proposal(identity, now + PROPOSAL_SECONDS)
+        body = {"type": "proposal", "from": identity, "format": QUICK_DEBATE}
+        await self.broadcast([{**body, "expires_at": round(self._proposal.expires_at * 1000)}])
+        return self.state_for(identity)
+
+    async def respond(self, identity: str, accept: bool) -> dict[str, Any]:
+        self.side_of(identity)
+        proposal = self._proposal
+        if proposal is None or proposal.expires_at <= time.time():
+            raise WrongState("there is no open proposal")
+        if proposal.by == identity:
+            raise WrongState("the other person answers a proposal")
+        quick = self._catalogue.get(QUICK_DEBATE)
+        if quick is None:
+            raise WrongState("quick debates are not offered")
+        self._proposal = None
+        if not accept:
+            await self.broadcast([{"type": "proposal_declined", "by": identity}])
+            return self.state_for(identity)
+        await self._become_debate(quick, proposal.by)
+        return self.state_for(identity)
+
+    async def _become_debate(self, quick: Format, proposer: str) -> None:
+        # A fair coin: the proposer's side is drawn, the other person takes the other side.
+        side: Side = SIDES[self._rng.randrange(2)]
+        opponent = next(i for i in self._seats.sides if i != proposer)
+        seats = Seats({proposer: side, opponent: other(side)}, shown=True)
+
+        def switch(now: float) -> list[Event]:
+            self._format, self._seats = quick, seats
+            self._clock = DebateClock(quick, now)
+            for s in SIDES:
+                self._clock.arrive(s, now)
+            self._clock.ready(SIDES[0], now)
+            return self._clock.ready(SIDES[1], now)
+
+        await self._apply(switch)
+        await self._quietly(
+            self.records.set_format(self.job.discussion_id, quick.id, dict(seats.sides))
+        )

@@ -1,0 +1,360 @@
+"""What the debate tests need around the real servers: rows in Postgres, a room with the
+moderator dispatched into it, and Python clients that talk, listen and call the moderator.
+
+A `Client` publishes a tone as its microphone and records when it last heard each other
+person's microphone. When the moderator takes the floor away the server unpublishes the
+track, which the Python SDK does not reflect locally; so, as the protocol tells clients to,
+it publishes a fresh track whenever its identity enters the moderator's `floor` attribute.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import json
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from livekit import api, rtc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from lobby.schema import discussion_participants, discussions, topics, users
+from lobby.settings import Settings
+
+MODERATOR = "disco-moderator"
+TOPIC = "disco.debate"
+RATE = 48000
+_FRAME = RATE // 100  # 10 ms
+# 400 Hz fits a 10 ms frame exactly (four cycles), so one frame repeats seamlessly.
+_TONE = array.array(
+    "h", (int(8000 * math.sin(2 * math.pi * 400 * i / RATE)) for i in range(_FRAME))
+).tobytes()
+_MIC = rtc.TrackSource.SOURCE_MICROPHONE
+
+
+@dataclass
+class Seeded:
+    room: str
+    discussion_id: str
+    pro: str
+    con: str
+    moderator: str  # identity `mod-<uuid>` of a user with the moderator role
+    impostor: str  # `mod-<uuid>` of a plain user
+
+
+async def _user(conn: AsyncConnection, name: str, role: str = "user") -> str:
+    uid = uuid.uuid4()
+    await conn.execute(
+        sa.insert(users).values(
+            id=uid, email=f"{uid.hex}@test.disco", password_hash="-", display_name=name, role=role
+        )
+    )
+    return str(uid)
+
+
+async def seed(engine: AsyncEngine, format_id: str, *, sides: bool = True) -> Seeded:
+    tag = uuid.uuid4().hex[:10]
+    async with engine.begin() as conn:
+        pro, con = await _user(conn, "Pro"), await _user(conn, "Con")
+        moderator = await _user(conn, "Mod", "moderator")
+        plain = await _user(conn, "Plain")
+        await conn.execute(
+            sa.insert(topics).values(
+                slug=f"t-{tag}", title="Cats", description="-", motion="Cats beat dogs"
+            )
+        )
+        did = uuid.uuid4()
+        await conn.execute(
+            sa.insert(discussions).values(
+                id=did, match_id=tag, room=f"debate-{tag}", topic_slug=f"t-{tag}", format=format_id
+            )
+        )
+        for uid, side in ((pro, "pro"), (con, "con")):
+            await conn.execute(
+                sa.insert(discussion_participants).values(
+                    discussion_id=did, user_id=uuid.UUID(uid), side=side if sides else None
+                )
+            )
+    return Seeded(f"debate-{tag}", str(did), pro, con, f"mod-{moderator}", f"mod-{plain}")
+
+
+def job_metadata(s: Seeded, format_id: str, *, sides: bool = True) -> str:
+    return json.dumps(
+        {
+            "role": "moderator",
+            "match_id": s.room,
+            "discussion_id": s.discussion_id,
+            "room": s.room,
+            "topic": "cats",
+            "topic_title": "Cats",
+            "motion": "Cats beat dogs",
+            "format": format_id,
+            "participants": [
+                {"identity": s.pro, "display_name": "Pro", "side": "pro" if sides else None},
+                {"identity": s.con, "display_name": "Con", "side": "con" if sides else None},
+            ],
+        }
+    )
+
+
+async def open_room(settings: Settings, s: Seeded, format_id: str, *, sides: bool = True) -> None:
+    async with api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    ) as lk:
+        await lk.room.create_room(
+            api.CreateRoomRequest(
+                name=s.room,
+                empty_timeout=30,
+                agents=[
+                    api.RoomAgentDispatch(
+                        agent_name=settings.agent_name,
+                        metadata=job_metadata(s, format_id, sides=sides),
+                    )
+                ],
+            )
+        )
+
+
+async def room_exists(settings: Settings, room: str) -> bool:
+    async with api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    ) as lk:
+        rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
+    return bool(rooms.rooms)
+
+
+def token(settings: Settings, identity: str, room: str) -> str:
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=True,
+        can_subscribe=True,
+        can_publish_data=True,
+        can_publish_sources=["camera", "microphone"],
+    )
+    return (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(identity)
+        .with_grants(grants)
+        .to_jwt()
+    )
+
+
+# How long a test waits for something that should happen; generous, as a failure is slow.
+PATIENCE = 20.0
+
+
+async def eventually(check: Callable[[], bool], what: str = "") -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Client:
+    settings: Settings
+    identity: str
+    room_name: str
+    room: rtc.Room = field(default_factory=rtc.Room)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    heard_at: dict[str, float] = field(default_factory=dict)
+    _source: rtc.AudioSource | None = None
+    _on_floor: bool = True  # everyone may talk before the debate starts
+    _mic_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _streams: list[rtc.AudioStream] = field(default_factory=list)
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def connect(self, *, mic: bool = True) -> None:
+        self.room.on("data_received", self._on_data)
+        self.room.on("track_subscribed", self._on_track)
+        self.room.on("participant_attributes_changed", self._on_attributes)
+        await self.room.connect(
+            self.settings.livekit_url, token(self.settings, self.identity, self.room_name)
+        )
+        if mic:
+            self._source = rtc.AudioSource(RATE, 1)
+            self._spawn(self._tone())
+            await self._publish_mic()
+
+    async def aclose(self) -> None:
+        await self.room.disconnect()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for stream in self._streams:
+            await stream.aclose()
+        if self._source is not None:
+            await self._source.aclose()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- talking ---------------------------------------------------------------------------
+    async def _tone(self) -> None:
+        assert self._source is not None
+        while True:
+            await self._source.capture_frame(rtc.AudioFrame(_TONE, RATE, 1, _FRAME))
+
+    async def _publish_mic(self) -> None:
+        if self._source is None:
+            return
+        async with self._mic_lock:
+            local = self.room.local_participant
+            for pub in list(local.track_publications.values()):
+                if pub.source == _MIC:
+                    with contextlib.suppress(Exception):  # the server may have removed it
+                        await local.unpublish_track(pub.sid)
+            track = rtc.LocalAudioTrack.create_audio_track("mic", self._source)
+            await local.publish_track(track, rtc.TrackPublishOptions(source=_MIC))
+
+    def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
+        if participant.identity != MODERATOR or "floor" not in changed:
+            return
+        on_floor = self.identity in json.loads(changed["floor"])
+        if on_floor and not self._on_floor:
+            self._spawn(self._publish_mic())
+        self._on_floor = on_floor
+
+    # -- listening -------------------------------------------------------------------------
+    def _on_track(
+        self, track: rtc.Track, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
+    ) -> None:
+        if pub.source == _MIC:
+            stream = rtc.AudioStream(track, sample_rate=RATE, num_channels=1)
+            self._streams.append(stream)
+            self._spawn(self._listen(stream, p.identity))
+
+    async def _listen(self, stream: rtc.AudioStream, identity: str) -> None:
+        async for event in stream:
+            data = event.frame.data
+            if max(abs(v) for v in data[::16]) > 1000:
+                self.heard_at[identity] = time.monotonic()
+
+    def hears(self, identity: str) -> bool:
+        """This client is receiving sound from `identity`'s microphone right now."""
+        return self.heard_at.get(identity, 0.0) > time.monotonic() - 0.3
+
+    def mic_open(self, identity: str) -> bool:
+        """`identity` has an unmuted microphone published, as this client sees the room."""
+        p = self.room.remote_participants.get(identity)
+        pubs = [] if p is None else p.track_publications.values()
+        return any(pub.source == _MIC and not pub.muted for pub in pubs)
+
+    # -- the moderator ---------------------------------------------------------------------
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        if packet.topic == TOPIC:
+            self.events.append(json.loads(packet.data))
+
+    @property
+    def state(self) -> dict[str, str]:
+        agent = self.room.remote_participants.get(MODERATOR)
+        return {} if agent is None else dict(agent.attributes)
+
+    def attr(self, key: str) -> Any:
+        raw = self.state.get(key)
+        if raw is None or key in ("format", "status", "topic", "motion", "outcome"):
+            return raw
+        return json.loads(raw)
+
+    async def call(self, method: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        reply = await self.room.local_participant.perform_rpc(
+            destination_identity=MODERATOR, method=method, payload=json.dumps(payload or {})
+        )
+        result: dict[str, Any] = json.loads(reply)
+        return result
+
+    async def refused(self, method: str, payload: dict[str, Any] | None = None) -> int:
+        """The error code a command is refused with (failing the test if it is accepted)."""
+        try:
+            await self.call(method, payload)
+        except rtc.RpcError as e:
+            return e.code
+        raise AssertionError(f"{method} was accepted")
+
+    def event(self, type_: str, **match: Any) -> dict[str, Any] | None:
+        for e in self.events:
+            if e["type"] == type_ and all(e.get(k) == v for k, v in match.items()):
+                return e
+        return None
+
+    async def wait_event(self, type_: str, **match: Any) -> dict[str, Any]:
+        await eventually(lambda: self.event(type_, **match) is not None, f"{type_} {match}")
+        found = self.event(type_, **match)
+        assert found is not None
+        return found
+
+
+async def eventually_async(check: Callable[[], Awaitable[bool]], what: str = "") -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.2)
+
+
+@dataclass
+class Debate:
+    settings: Settings
+    seeded: Seeded
+    pro: Client
+    con: Client
+    clients: list[Client]
+
+    async def join(self, identity: str, *, mic: bool = True) -> Client:
+        client = Client(self.settings, identity, self.seeded.room)
+        self.clients.append(client)
+        await client.connect(mic=mic)
+        await eventually(lambda: "status" in client.state, what="the moderator's state")
+        return client
+
+    async def leave(self, client: Client) -> None:
+        self.clients.remove(client)
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def debate(
+    settings: Settings, engine: AsyncEngine, format_id: str, *, sides: bool = True
+) -> AsyncIterator[Debate]:
+    """A discussion room with its moderator and both debaters connected."""
+    s = await seed(engine, format_id, sides=sides)
+    await open_room(settings, s, format_id, sides=sides)
+    d = Debate(settings, s, Client(settings, s.pro, s.room), Client(settings, s.con, s.room), [])
+    try:
+        d.pro = await d.join(s.pro)
+        d.con = await d.join(s.con)
+        yield d
+    finally:
+        for client in list(d.clients):
+            await client.aclose()
+
+
+async def discussion_row(engine: AsyncEngine, discussion_id: str) -> sa.Row[Any]:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(discussions).where(discussions.c.id == uuid.UUID(discussion_id))
+            )
+        ).one()
+    return row
+
+
+async def sides_in_db(engine: AsyncEngine, discussion_id: str) -> dict[str, str | None]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(discussion_participants.c.user_id, discussion_participants.c.side).where(
+                discussion_participants.c.discussion_id == uuid.UUID(discussion_id)
+            )
+        )
+        return {str(uid): side for uid, side in rows}

@@ -1,0 +1,248 @@
+"""The moderator agent in a real room (issue 4): the clock, the floor, commands, seats, the end.
+
+A worker of its own runs with the test catalogue (tests/formats_test.json: phases of a few
+seconds) under an agent name of its own, so only it takes these rooms' jobs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from lobby.settings import Settings
+from scripts.stack import Stack
+from tests.integration.conftest import start_worker
+from tests.integration.debate_room import (
+    debate,
+    discussion_row,
+    eventually,
+    eventually_async,
+    room_exists,
+    sides_in_db,
+)
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
+FORBIDDEN, NOT_A_DEBATER, WRONG_STATE, UNKNOWN_PARTICIPANT, INVALID = 2101, 2102, 2103, 2104, 2001
+
+
+@pytest.fixture(scope="module")
+def debate_settings(settings: Settings) -> Settings:
+    return replace(
+        settings, formats_file=str(CATALOGUE), agent_name=f"disco-debate-{secrets.token_hex(3)}"
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def debate_worker(stack: Stack, debate_settings: Settings) -> Iterator[None]:
+    worker = start_worker(stack, debate_settings, name="debate-worker")
+    yield
+    worker.proc.terminate()
+    worker.proc.wait(15)
+
+
+@pytest.fixture(scope="module")
+async def engine(debate_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(debate_settings.async_database_url)
+    yield eng
+    await eng.dispose()
+
+
+async def test_phases_run_on_time_and_only_the_speaker_is_heard(
+    debate_settings: Settings, engine: AsyncEngine
+) -> None:
+    async with debate(debate_settings, engine, "test-debate") as d:
+        pro, con = d.pro, d.con
+        assert pro.attr("status") == "waiting"
+        await pro.call("debate.ready")
+        await con.call("debate.ready")
+
+        await pro.wait_event("phase", index=0, floor=[pro.identity])
+        await eventually(lambda: con.hears(pro.identity), what="con hears pro")
+        await eventually(
+            lambda: not pro.mic_open(con.identity) and not pro.hears(con.identity),
+            what="con silenced",
+        )
+        await con.wait_event("warning", seconds_left=3)
+        assert not pro.hears(con.identity)  # and still silent later in the speech
+
+        await con.wait_event("phase", index=1, floor=[con.identity])
+        await eventually(lambda: pro.hears(con.identity), what="pro hears con")
+        await eventually(
+            lambda: not con.mic_open(pro.identity) and not con.hears(pro.identity),
+            what="pro silenced",
+        )
+        await pro.wait_event("warning", seconds_left=3, seq=pro.events[-1]["seq"] + 1)
+        assert not con.hears(pro.identity)
+
+        await pro.wait_event("phase", index=2, kind="cross")
+        await eventually(lambda: pro.hears(con.identity) and con.hears(pro.identity))
+
+        ended = await pro.wait_event("ended")
+        assert ended["outcome"] == "completed"
+        assert [e["seq"] for e in pro.events] == list(range(1, len(pro.events) + 1))
+        row = await discussion_row(engine, d.seeded.discussion_id)
+        assert (row.outcome, row.winner_id) == ("completed", None)
+        assert row.ended_at is not None
+    room = d.seeded.room
+    await eventually_async(lambda: _gone(debate_settings, room))
+
+
+async def _gone(settings: Settings, room: str) -> bool:
+    return not await room_exists(settings, room)
+
+
+async def test_moderator_commands_work_and_debaters_are_refused(
+    debate_settings: Settings, engine: AsyncEngine
+) -> None:
+    async with debate(debate_settings, engine, "test-long") as d:
+        pro, con = d.pro, d.con
+        moderator = await d.join(d.seeded.moderator, mic=False)
+        impostor = await d.join(d.seeded.impostor, mic=False)
+        await pro.call("debate.ready")
+        await con.call("debate.ready")
+        await pro.wait_event("phase", index=0)
+        before = await pro.call("debate.state")
+
+        commands: list[tuple[str, dict[str, Any]]] = [
+            ("debate.pause", {}),
+            ("debate.resume", {}),
+            ("debate.extend", {"seconds": 30}),
+            ("debate.skip", {}),
+            ("debate.end", {}),
+            ("debate.mute", {"identity": pro.identity}),
+        ]
+        for method, body in commands:
+            assert await pro.refused(method, body) == FORBIDDEN, method
+            assert await impostor.refused(method, body) == FORBIDDEN, method
+        after = await pro.call("debate.state")
+        assert {**after, "seq": 0} == {**before, "seq": 0}
+        assert con.hears(pro.identity) or con.mic_open(pro.identity)
+
+        paused = await moderator.call("debate.pause")
+        assert paused["paused"] is True
+        await con.wait_event("paused", reason="moderator")
+        await eventually(lambda: con.attr("paused") is True, what="paused attribute")
+        assert await moderator.refused("debate.pause") == WRONG_STATE
+        await moderator.call("debate.resume")
+        await con.wait_event("resumed")
+
+        deadline = (await moderator.call("debate.state"))["deadline"]
+        extended = await moderator.call("debate.extend", {"seconds": 30})
+        assert abs(extended["deadline"] - deadline - 30_000) <= 1
+        await pro.wait_event("extended", seconds=30)
+        for body in ({}, {"seconds": "ten"}, {"seconds": 0}, {"seconds": True}):
+            assert await moderator.refused("debate.extend", body) == INVALID
+        assert await moderator.refused("debate.mute", {"identity": "nobody"}) == UNKNOWN_PARTICIPANT
+
+        muted = await moderator.call("debate.mute", {"identity": pro.identity})
+        assert muted["muted"] is True
+        await eventually(lambda: not con.mic_open(pro.identity), what="pro muted")
+
+        await moderator.call("debate.skip")
+        await pro.wait_event("phase", index=1, floor=[con.identity])
+        assert await pro.refused("debate.yield") == WRONG_STATE
+        assert await moderator.refused("debate.ready") == NOT_A_DEBATER
+
+        await moderator.call("debate.end")
+        ended = await con.wait_event("ended")
+        assert ended["outcome"] == "ended_by_moderator"
+        try:
+            await moderator.wait_event("ended", outcome="ended_by_moderator")
+        except AssertionError:
+            print("DEBUG", moderator.events, con.events)
+            raise
+        await eventually_async(
+            lambda: _outcome_is(engine, d.seeded.discussion_id, "ended_by_moderator")
+        )
+
+
+async def _outcome_is(engine: AsyncEngine, discussion_id: str, outcome: str) -> bool:
+    row = await discussion_row(engine, discussion_id)
+    return bool(row.outcome == outcome)
+
+
+async def test_a_debater_who_returns_in_time_resumes(
+    debate_settings: Settings, engine: AsyncEngine
+) -> None:
+    async with debate(debate_settings, engine, "test-long") as d:
+        pro, con = d.pro, d.con
+        await pro.call("debate.ready")
+        await con.call("debate.ready")
+        await pro.wait_event("phase", index=0)
+        await d.leave(con)
+        paused = await pro.wait_event("paused", reason="absent")
+        assert paused["identity"] == d.seeded.con
+        assert pro.attr("paused") is True
+
+        back = await d.join(d.seeded.con)
+        await pro.wait_event("resumed")
+        await eventually(lambda: back.attr("paused") is False, what="running again")
+        assert back.attr("status") == "running"
+        assert back.attr("phase")["index"] == 0
+        assert (await discussion_row(engine, d.seeded.discussion_id)).outcome is None
+
+
+async def test_a_debater_who_does_not_return_forfeits(
+    debate_settings: Settings, engine: AsyncEngine
+) -> None:
+    async with debate(debate_settings, engine, "test-long") as d:
+        pro, con = d.pro, d.con
+        await pro.call("debate.ready")
+        await con.call("debate.ready")
+        await pro.wait_event("phase", index=0)
+        await d.leave(con)
+        ended = await pro.wait_event("ended")
+        assert (ended["outcome"], ended["winner"]) == ("forfeit", pro.identity)
+        await eventually_async(lambda: _outcome_is(engine, d.seeded.discussion_id, "forfeit"))
+        row = await discussion_row(engine, d.seeded.discussion_id)
+        assert row.winner_id == uuid.UUID(pro.identity)
+        assert row.ended_at is not None
+
+
+async def test_a_casual_talk_becomes_a_quick_debate(
+    debate_settings: Settings, engine: AsyncEngine
+) -> None:
+    async with debate(debate_settings, engine, "casual", sides=False) as d:
+        pro, con = d.pro, d.con
+        await pro.wait_event("phase", index=0, kind="open")
+        assert pro.attr("sides") == {pro.identity: None, con.identity: None}
+        assert await pro.refused("debate.respond", {"accept": True}) == WRONG_STATE
+        await pro.call("debate.propose")
+        await con.wait_event("proposal", **{"from": pro.identity})
+        assert await pro.refused("debate.respond", {"accept": True}) == WRONG_STATE
+        assert await con.refused("debate.respond", {"accept": "yes"}) == INVALID
+        await con.call("debate.respond", {"accept": True})
+
+        await pro.wait_event("phase", index=0, kind="speech")
+        await eventually(lambda: pro.attr("format") == "quick-debate", what="format switched")
+        sides = pro.attr("sides")
+        assert sorted(sides) == sorted([pro.identity, con.identity])
+        assert sorted(sides.values()) == ["con", "pro"]
+        assert await pro.refused("debate.propose") == WRONG_STATE
+        row = await discussion_row(engine, d.seeded.discussion_id)
+        assert row.format == "quick-debate"
+        assert await sides_in_db(engine, d.seeded.discussion_id) == sides
+
+
+async def test_a_declined_proposal_keeps_the_talk(
+    debate_settings: Settings, engine: AsyncEngine
+) -> None:
+    async with debate(debate_settings, engine, "casual", sides=False) as d:
+        pro, con = d.pro, d.con
+        await pro.wait_event("phase", index=0, kind="open")
+        await con.call("debate.propose")
+        await pro.wait_event("proposal")
+        await pro.call("debate.respond", {"accept": False})
+        await con.wait_event("proposal_declined", by=pro.identity)
+        assert con.attr("format") == "casual"
+        await pro.wait_event("warning", seconds_left=4)
+        ended = await con.wait_event("ended")
+        assert ended["outcome"] == "finished"
+        await eventually_async(lambda: _outcome_is(engine, d.seeded.discussion_id, "finished"))
