@@ -153,11 +153,7 @@ async def test_moderator_commands_work_and_debaters_are_refused(
         await moderator.call("debate.end")
         ended = await con.wait_event("ended")
         assert ended["outcome"] == "ended_by_moderator"
-        try:
-            await moderator.wait_event("ended", outcome="ended_by_moderator")
-        except AssertionError:
-            print("DEBUG", moderator.events, con.events)
-            raise
+        await moderator.wait_event("ended", outcome="ended_by_moderator")
         await eventually_async(
             lambda: _outcome_is(engine, d.seeded.discussion_id, "ended_by_moderator")
         )
