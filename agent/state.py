@@ -137,12 +137,17 @@ def state(snap: Snapshot, seats: Seats, format_id: str) -> dict[str, Any]:
     }
 
 
+def _attribute(value: Any) -> str:
+    # An empty value removes the attribute in LiveKit: a missing key reads as null.
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
 def attributes(snap: Snapshot, seats: Seats, format_id: str) -> dict[str, str]:
-    """The state as participant attributes: strings as they are, the rest as JSON."""
-    return {
-        key: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-        for key, value in state(snap, seats, format_id).items()
-    }
+    """The state as participant attributes: strings as they are, null as empty, the rest
+    as JSON."""
+    return {key: _attribute(value) for key, value in state(snap, seats, format_id).items()}
 
 
 def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:

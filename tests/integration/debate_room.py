@@ -262,8 +262,10 @@ class Client:
         return {} if agent is None else dict(agent.attributes)
 
     def attr(self, key: str) -> Any:
-        raw = self.state.get(key)
-        if raw is None or key in ("format", "status", "topic", "motion", "outcome"):
+        raw = self.state.get(key, "")
+        if not raw:
+            return None
+        if key in ("format", "status", "topic", "motion", "outcome", "prep", "winner"):
             return raw
         return json.loads(raw)
 

@@ -12,7 +12,7 @@ import pytest
 from lobby.formats import CatalogueError, load_catalogue, parse_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ["agent/clock.py", "agent/errors.py", "lobby/formats.py"]
+PURE = ["agent/clock.py", "agent/errors.py", "agent/state.py", "lobby/formats.py"]
 ALLOWED = {"agent.clock", "agent.errors", "lobby.formats"}
 
 
