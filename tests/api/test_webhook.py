@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -26,6 +27,7 @@ from api.app import create_app
 from lobby.schema import discussions, webhook_events
 from lobby.settings import Settings
 from lobby.store import LobbyStore
+from scripts.stack import free_port
 from tests.api.helpers import Account, discussion_row, error_of, make_discussion, register
 
 Client = TestClient[Any, Any]
@@ -229,3 +231,23 @@ async def test_livekit_room_finished_reaches_the_api(
         assert await store.match_of(str(a.id)) is None
     finally:
         await store.redis.aclose()
+
+
+async def test_when_live_state_cannot_be_cleared_nothing_is_recorded(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    """The event id, the end and the cleanup share a transaction, so LiveKit's retry works."""
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b])
+    event_id = f"EV_{secrets.token_hex(8)}"
+    body = _event(room, event_id)
+    no_redis = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with TestClient(TestServer(create_app(no_redis))) as broken:
+        r = await _post(broken, no_redis, body)
+        assert r.status == 500
+        assert (await error_of(r))["code"] == "internal"
+    assert (await discussion_row(engine, discussion_id)).ended_at is None
+    assert not await _event_recorded(engine, event_id)
+    assert (await _post(client, app_settings, body)).status == 200
+    assert (await discussion_row(engine, discussion_id)).ended_at is not None
+    assert await _event_recorded(engine, event_id)
