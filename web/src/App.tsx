@@ -3,6 +3,7 @@ import type { User } from './api';
 import { AuthPage } from './pages/Auth';
 import { HistoryPage } from './pages/History';
 import { LobbyPage } from './pages/Lobby';
+import { ModeratePage } from './pages/Moderate';
 import { ProfilePage } from './pages/Profile';
 import { go, useRoute } from './route';
 import { loadSession, saveSession, SessionContext, type Session, type SessionApi } from './session';
@@ -59,6 +60,7 @@ export function App() {
           </div>
           {route === 'profile' && <ProfilePage />}
           {route === 'history' && <HistoryPage />}
+          {route === 'moderate' && api.session.user.role === 'moderator' && <ModeratePage />}
         </main>
       </div>
     </SessionContext.Provider>
@@ -78,6 +80,9 @@ function Header({ user, route, onLogout }: { user?: User; route?: string; onLogo
         <nav aria-label="Main" className="nav">
           <a href="#/lobby" aria-current={route === 'lobby' ? 'page' : undefined}>Lobby</a>
           <a href="#/history" aria-current={route === 'history' ? 'page' : undefined}>History</a>
+          {user.role === 'moderator' && (
+            <a href="#/moderate" aria-current={route === 'moderate' ? 'page' : undefined}>Moderate</a>
+          )}
           <a href="#/profile" aria-current={route === 'profile' ? 'page' : undefined}>
             <span className="nav-user" data-testid="me-name">{user.display_name}</span>
           </a>

@@ -39,6 +39,16 @@ export interface HistoryEntry {
   side?: string | null;
 }
 
+export interface LiveDiscussion {
+  id: string;
+  room: string;
+  topic: string;
+  topic_title: string;
+  format: string;
+  started_at: string;
+  participants: { id: string; display_name: string; side: string | null }[];
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -131,6 +141,10 @@ export const api = {
     }),
   report: (token: string, discussion_id: string, user_id: string, reason: string, note: string) =>
     request<unknown>('POST', '/api/reports', token, { discussion_id, user_id, reason, note }),
+  liveDiscussions: (token: string) =>
+    request<{ discussions: LiveDiscussion[] }>('GET', '/api/moderator/discussions', token),
+  moderatorToken: (token: string, id: string) =>
+    request<LobbyToken>('POST', `/api/moderator/discussions/${encodeURIComponent(id)}/token`, token, {}),
   block: (token: string, user_id: string) =>
     request<unknown>('POST', '/api/blocks', token, { user_id }),
   unblock: (token: string, user_id: string) =>

@@ -47,7 +47,10 @@ const CODE_TEXT: Record<number, string> = {
   2099: 'The matchmaker had a problem. Please try again.',
   2199: 'The moderator had a problem. Please try again.',
   // LiveKit's own RPC codes (1001–1999).
+  1400: 'The DISCO assistant is still starting. Please try again in a moment.',
   1401: 'The DISCO assistant is not in the room yet. Please try again in a moment.',
+  1503: 'The DISCO assistant left the room. Please try again in a moment.',
+  1505: 'Your request could not be sent. Check your connection and try again.',
   1500: 'The DISCO assistant did not answer in time. Please try again.',
   1501: 'The DISCO assistant did not answer in time. Please try again.',
   1502: 'The DISCO assistant did not answer in time. Please try again.',
@@ -136,7 +139,9 @@ async function call<T>(room: Room, identity: string, method: string, payload: ob
     });
     return (reply ? JSON.parse(reply) : {}) as T;
   } catch (e) {
-    throw toProtocolError(e);
+    const err = toProtocolError(e);
+    console.warn(`${method} failed`, err.code, e instanceof Error ? e.message : e);
+    throw err;
   }
 }
 

@@ -158,6 +158,8 @@ export function useDebate(room: Room, me: string) {
 
 function turnFor(state: DebateState | null, me: string): { allowed: boolean; reason: string } {
   if (!state || state.kind !== 'debate' || state.status !== 'running') return { allowed: true, reason: '' };
+  // Not a debater (a moderator): the floor rules are not theirs.
+  if (!(me in state.sides)) return { allowed: true, reason: '' };
   if (state.floor.includes(me)) return { allowed: true, reason: '' };
   if (state.prep) return { allowed: false, reason: 'Your microphone is off during preparation time.' };
   return { allowed: false, reason: 'Your microphone is off: it is not your turn to speak.' };
@@ -168,6 +170,7 @@ export function DebatePanel(props: {
   state: DebateState;
   me: string;
   partnerName: string;
+  names: Record<string, string>;
   motion: string;
   warnings: Warning[];
   isModerator: boolean;
@@ -193,10 +196,10 @@ export function DebatePanel(props: {
   if (state.status === 'waiting') floor = 'Waiting for both debaters to be ready';
   else if (state.status === 'ended') floor = 'The debate is over';
   else if (state.paused) floor = pausedText(state, me, props.partnerName, other);
-  else if (state.prep) floor = state.prep === me ? 'Your preparation time' : `${props.partnerName} is preparing`;
+  else if (state.prep) floor = state.prep === me ? 'Your preparation time' : `${props.names[state.prep] ?? props.partnerName} is preparing`;
   else if (both) floor = 'Both debaters may speak';
   else if (mine) floor = 'You have the floor';
-  else if (state.floor.length) floor = `${props.partnerName} has the floor`;
+  else if (state.floor.length) floor = `${props.names[state.floor[0]] ?? props.partnerName} has the floor`;
   else floor = 'Nobody has the floor';
   const startsIn = state.status === 'waiting' && state.startsAt ? (state.startsAt - now) / 1000 : null;
 

@@ -32,6 +32,8 @@ export interface TalkInfo {
   topic: Topic;
   format: string;
   side: Side | null;
+  /** A moderator's seat: not a debater, sees both debaters and the moderator controls. */
+  moderator?: boolean;
 }
 
 type Finish = (how: Omit<TalkResult, 'info' | 'startedAt' | 'endedAt' | 'partnerId'> & { partnerId?: string }) => void;
@@ -128,6 +130,7 @@ function TalkView(props: {
   // The partner leaving ends a casual talk; in a debate the moderator holds the seat and
   // decides (its `ended` event ends the talk).
   useEffect(() => {
+    if (info.moderator) return;
     if (!seenPartner.current || partner) {
       setPartnerGone(false);
       return;
@@ -137,7 +140,7 @@ function TalkView(props: {
       finish({ outcome: null, reason: `${info.partnerName} left. The talk has ended.`, partnerName: info.partnerName });
       void room.disconnect();
     }
-  }, [partner, debating, finish, info.partnerName, room]);
+  }, [partner, debating, finish, info.partnerName, info.moderator, room]);
 
   useEffect(() => {
     if (debate.ended) {
@@ -150,6 +153,9 @@ function TalkView(props: {
   const tracks = useTracks([{ source: Track.Source.Camera, withPlaceholder: true }], { onlySubscribed: false });
   const local = tracks.find((t) => t.participant.isLocal);
   const remoteTrack = partner ? tracks.find((t) => t.participant.identity === partner.identity) : undefined;
+  const names: Record<string, string> = {};
+  for (const h of humans) names[h.identity] = h.name || 'A debater';
+  const second = info.moderator ? humans.find((h) => h.identity !== partner?.identity) : undefined;
 
   return (
     <div className="talk-layout">
@@ -182,7 +188,15 @@ function TalkView(props: {
       )}
       <div className="talk-body">
         <section className="stage" aria-label="Video">
-          <Tile trackRef={remoteTrack} participant={partner} label={partnerName} testid="remote" waiting={!partner} />
+          <Tile trackRef={remoteTrack} participant={partner} label={partner?.name || partnerName} testid="remote" waiting={!partner} />
+          {second && (
+            <Tile
+              trackRef={tracks.find((t) => t.participant.identity === second.identity)}
+              participant={second}
+              label={second.name || 'A debater'}
+              testid="remote2"
+            />
+          )}
           <Tile trackRef={local} participant={room.localParticipant} label="You" testid="local" small />
         </section>
         <div className="talk-side">
@@ -192,9 +206,10 @@ function TalkView(props: {
               state={debate.state}
               me={session.user.id}
               partnerName={partnerName}
+              names={names}
               motion={info.topic.motion}
               warnings={debate.warnings}
-              isModerator={session.user.role === 'moderator'}
+              isModerator={info.moderator === true}
               participants={humans}
             />
           )}
