@@ -40,7 +40,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 # Casual talks that last, and a quick debate whose turns take seconds.
 TEST_FORMATS = Path(__file__).with_name("formats.json")
 # A match proposal must be answered within this many seconds in the browser tests.
-ACCEPT_TIMEOUT = 8
+ACCEPT_TIMEOUT = 15
 
 COMMON_ARGS = [
     "--no-sandbox",
@@ -89,7 +89,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(30)
+            proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)

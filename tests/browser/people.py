@@ -76,9 +76,9 @@ class Person:
         if side:
             await p.get_by_role("radio", name=side).check()
         await p.get_by_role("button", name="Find a partner").click()
-        await expect(p.get_by_role("heading", name="Looking for a partner")).to_be_visible(
-            timeout=SLOW
-        )
+        # Queued, or proposed at once when a partner was already waiting.
+        waiting = p.get_by_role("heading", name="Looking for a partner")
+        await expect(waiting.or_(self.proposal())).to_be_visible(timeout=SLOW)
         return title
 
     def proposal(self) -> Locator:

@@ -498,6 +498,14 @@ export const debate = {
   mute: (room: Room, identity: string) => call<unknown>(room, D, 'debate.mute', { identity }),
 };
 
+export const OUTCOME_SHORT: Record<string, string> = {
+  completed: 'Completed',
+  forfeit: 'Forfeit',
+  ended_by_moderator: 'Ended by a moderator',
+  abandoned: 'Abandoned',
+  finished: 'Finished',
+};
+
 export const OUTCOME_TEXT: Record<string, string> = {
   completed: 'The debate ran to the end.',
   forfeit: 'The debate ended by forfeit.',

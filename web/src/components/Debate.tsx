@@ -266,7 +266,7 @@ export function DebatePanel(props: {
           )}
         </div>
       )}
-      {Object.keys(state.prepLeftMs).length > 0 && (
+      {Object.values(state.prepLeftMs).some((ms) => ms > 0) && (
         <p className="small muted">
           Prep time left: you {clock((state.prepLeftMs[me] ?? 0) / 1000)}
           {other && `, ${props.partnerName} ${clock((state.prepLeftMs[other] ?? 0) / 1000)}`}

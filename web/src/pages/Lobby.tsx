@@ -293,7 +293,11 @@ function ProposalCard(props: {
             </>
           )}
         </p>
-        {p.side && topic?.motion && <p className="motion"><span className="label">Motion</span> {topic.motion}</p>}
+        {p.side && topic?.motion && (
+          <p className="motion" data-testid="motion">
+            <span className="label">Motion</span> {topic.motion}
+          </p>
+        )}
       </div>
       <div className="countdown" aria-live="off">
         <div className="bar" style={{ width: `${Math.min(100, (left / total) * 100)}%` }} />

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
 import { formatTitle } from '../formats';
-import { OUTCOME_TEXT } from '../protocol';
+import { OUTCOME_SHORT } from '../protocol';
 import { useSession } from '../session';
 import { duration } from '../time';
 import type { TalkInfo } from './Talk';
@@ -88,7 +88,7 @@ export function Summary({ result, onClose }: { result: TalkResult; onClose: () =
         {outcome && (
           <div>
             <dt>Outcome</dt>
-            <dd>{OUTCOME_TEXT[outcome] ?? outcome}</dd>
+            <dd>{OUTCOME_SHORT[outcome] ?? outcome}</dd>
           </div>
         )}
       </dl>

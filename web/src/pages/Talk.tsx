@@ -2,6 +2,8 @@ import {
   ConnectionQualityIndicator,
   LiveKitRoom,
   MediaDeviceSelect,
+  MicDisabledIcon,
+  MicIcon,
   ParticipantContext,
   RoomAudioRenderer,
   TrackToggle,
@@ -13,6 +15,7 @@ import {
   useLocalParticipant,
   useRemoteParticipants,
   useRoomContext,
+  useTrackToggle,
   useTracks,
   type TrackReferenceOrPlaceholder,
 } from '@livekit/components-react';
@@ -302,20 +305,11 @@ function MicState({ participant }: { participant: Participant }) {
 
 function Controls(props: { micAllowed: boolean; micReason: string; onLeave: () => void }) {
   const [devicesOpen, setDevicesOpen] = useState(false);
-  const { isMicrophoneEnabled, isCameraEnabled } = useLocalParticipant();
+  const { isCameraEnabled } = useLocalParticipant();
   return (
     <div className="controls-wrap">
       <div className="controls" role="toolbar" aria-label="Call controls">
-        <TrackToggle
-          source={Track.Source.Microphone}
-          className="btn ctl"
-          disabled={!props.micAllowed}
-          aria-label={isMicrophoneEnabled ? 'Mute microphone' : 'Unmute microphone'}
-          title={props.micAllowed ? undefined : props.micReason}
-          data-testid="mic-toggle"
-        >
-          {isMicrophoneEnabled ? 'Mute' : 'Unmute'}
-        </TrackToggle>
+        <MicButton allowed={props.micAllowed} reason={props.micReason} />
         <TrackToggle
           source={Track.Source.Camera}
           className="btn ctl"
@@ -332,7 +326,7 @@ function Controls(props: { micAllowed: boolean; micReason: string; onLeave: () =
         </button>
       </div>
       {!props.micAllowed && (
-        <p className="small muted mic-reason" data-testid="mic-reason">
+        <p className="small muted mic-reason" id="mic-reason" data-testid="mic-reason">
           {props.micReason}
         </p>
       )}
@@ -353,6 +347,28 @@ function Controls(props: { micAllowed: boolean; micReason: string; onLeave: () =
         </div>
       )}
     </div>
+  );
+}
+
+/** The microphone toggle; unlike TrackToggle it can be disabled while it is not your turn. */
+function MicButton({ allowed, reason }: { allowed: boolean; reason: string }) {
+  const { toggle, enabled, pending } = useTrackToggle({ source: Track.Source.Microphone });
+  return (
+    <button
+      type="button"
+      className="btn ctl"
+      data-lk-enabled={enabled}
+      aria-pressed={enabled}
+      disabled={!allowed || pending}
+      aria-label={enabled ? 'Mute microphone' : 'Unmute microphone'}
+      aria-describedby={allowed ? undefined : 'mic-reason'}
+      title={allowed ? undefined : reason}
+      onClick={() => void toggle()}
+      data-testid="mic-toggle"
+    >
+      {enabled ? <MicIcon aria-hidden="true" /> : <MicDisabledIcon aria-hidden="true" />}
+      {enabled ? 'Mute' : 'Unmute'}
+    </button>
   );
 }
 
