@@ -47,6 +47,8 @@ logger = logging.getLogger("disco.lobby")
 TOPICS_REFRESH = 60.0
 PAIRING_PERIOD = 1.0
 PRESENCE_PERIOD = 5.0
+# `queued` updates after positions move go out at most this often.
+REFRESH_PERIOD = 2.0
 # A person whose match started this recently may still be on the way to the room.
 ROOM_GRACE = 60.0
 _CAS_TRIES = 16
@@ -76,12 +78,13 @@ class LobbySession:
     ) -> None:
         self.room, self.lkapi, self.settings = room, lkapi, settings
         self.store, self.db, self.catalogue = store, db, catalogue
-        self.events = Events(room, store)
+        self.events = Events(lkapi, room.name, store)
         self.topics: dict[str, Topic] = {}
         self._topics_at = 0.0
         self._rng = random.SystemRandom()
         self._wake = asyncio.Event()
         self._dirty: set[str] = set()
+        self._refreshed_at = 0.0
         self._intervals: dict[str, float] = {}
         self._last_pair: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -325,7 +328,9 @@ class LobbySession:
             self._wake.clear()
             try:
                 await self._pair_once()
-                await self._refresh_queued()
+                if time.monotonic() - self._refreshed_at >= REFRESH_PERIOD:
+                    self._refreshed_at = time.monotonic()
+                    await self._refresh_queued()
             except Exception:
                 logger.exception("pairing round failed")
                 await asyncio.sleep(PAIRING_PERIOD)
@@ -340,9 +345,7 @@ class LobbySession:
             )
             matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
             committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
-            for m in matches:
-                if m.id in committed:
-                    await self.events.proposed(m)
+            await self.events.proposed(*(m for m in matches if m.id in committed))
             if committed:
                 self._dirty.add(bucket)
                 self._note_pairing(bucket, now)
@@ -351,9 +354,13 @@ class LobbySession:
         dirty, self._dirty = self._dirty, set()
         for bucket in dirty:
             tickets = await self.store.waiting_users(bucket, 500)
-            for i, t in enumerate(tickets):
-                pos = Joined(i, len(tickets))
-                await self.events.queued(t, i, len(tickets), self._estimate(bucket, pos), True)
+            n = len(tickets)
+            await asyncio.gather(
+                *(
+                    self.events.queued(t, i, n, self._estimate(bucket, Joined(i, n)), True)
+                    for i, t in enumerate(tickets)
+                )
+            )
 
     async def _expiry_loop(self) -> None:
         while True:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api.keeper import Keeper
 from lobby.settings import Settings
+from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 from tests.integration.lobby_clients import add_topics, wait_for_agent
 
@@ -113,6 +114,12 @@ async def lobby(
     await wait_for_agent(settings, lkapi)
     yield keeper
     await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))
+    # Discussion rooms the lobby opened and tests left behind hold moderator jobs.
+    redis = open_redis(settings.redis_url)
+    for match in await LobbyStore(redis, settings.redis_prefix).all_active():
+        with contextlib.suppress(Exception):
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=match.room))
+    await redis.aclose()
 
 
 @contextlib.asynccontextmanager
