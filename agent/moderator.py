@@ -25,7 +25,7 @@ from livekit.agents import AutoSubscribe, JobContext
 
 from agent import commands
 from agent.clock import SIDES, DebateClock, Ended, Event, other
-from agent.errors import NotADebater, UnknownParticipant, WrongState
+from agent.errors import InvalidPayload, NotADebater, UnknownParticipant, WrongState
 from agent.floor import Floor
 from agent.records import Records
 from agent.state import Job, Seats, attributes, parse_job, payload, state
@@ -37,11 +37,19 @@ logger = logging.getLogger("disco.moderator")
 TOPIC = "disco.debate"
 QUICK_DEBATE = "quick-debate"
 PROPOSAL_SECONDS = 30
+# The longest one outside call (LiveKit, Postgres) may hold up the room's updates: a call that
+# never answers must not freeze the clock.
+CALL = 10.0
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 
 
 async def run(ctx: JobContext, settings: Settings) -> None:
-    job = parse_job(ctx.job.metadata)
+    try:
+        job = parse_job(ctx.job.metadata)
+    except InvalidPayload:
+        logger.exception("moderator job metadata is malformed", extra={"job": ctx.job.id})
+        ctx.shutdown("malformed job")
+        return
     catalogue = load_catalogue(settings.formats_file)
     fmt = catalogue.get(job.format)
     if fmt is None:
@@ -54,6 +62,7 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     )
     try:
         async with Records(settings) as records:
+            await records.warm()
             floor = Floor(lkapi, ctx.room.name)
             await Moderator(ctx.room, job, catalogue, fmt, floor, records).run()
     finally:
@@ -131,7 +140,9 @@ class Moderator:
     async def _record(self, outcome: str, winner: Side | None) -> None:
         identity = None if winner is None else self._seats.identity(winner)
         try:
-            recorded = await self.records.finish(self.job.discussion_id, outcome, identity)
+            recorded = await asyncio.wait_for(
+                self.records.finish(self.job.discussion_id, outcome, identity), CALL
+            )
         except Exception:
             logger.exception("outcome not recorded", extra={"room": self.room.name})
             return
@@ -210,8 +221,12 @@ class Moderator:
         }
         changed = {k: v for k, v in new.items() if self._attrs.get(k) != v}
         if changed:
-            await self.room.local_participant.set_attributes(changed)
-            self._attrs.update(changed)
+            try:
+                await asyncio.wait_for(self.room.local_participant.set_attributes(changed), CALL)
+                self._attrs.update(changed)
+            except TimeoutError:
+                # Not cached: the next change sends these keys again.
+                logger.warning("attributes not set", extra={"room": self.room.name})
         for e in events:
             if isinstance(e, Ended):  # in Postgres before anyone is told
                 await self._record(e.outcome, e.winner)
@@ -244,8 +259,11 @@ class Moderator:
         self._seq[identity] = seq
         data = json.dumps({**body, "seq": seq}, separators=(",", ":"))
         try:
-            await self.room.local_participant.publish_data(
-                data, reliable=True, destination_identities=[identity], topic=TOPIC
+            await asyncio.wait_for(
+                self.room.local_participant.publish_data(
+                    data, reliable=True, destination_identities=[identity], topic=TOPIC
+                ),
+                CALL,
             )
         except Exception:
             logger.warning("event not sent", extra={"room": self.room.name, "to": identity})

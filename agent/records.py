@@ -46,6 +46,11 @@ class Records:
     ) -> None:
         await self.aclose()
 
+    async def warm(self) -> None:
+        """Connect now, so the first real query (often the outcome, at the end) is quick."""
+        async with self._engine.connect() as conn:
+            await conn.execute(sa.select(1))
+
     async def is_moderator(self, identity: str) -> bool:
         """True when `identity` is `mod-<user id>` of an account with the moderator role."""
         if not identity.startswith(MODERATOR_PREFIX):
