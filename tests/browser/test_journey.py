@@ -147,6 +147,15 @@ async def _same_turn(a: Person, b: Person, phase: str, speaker: Person, listener
     await expect(speaker.mic()).to_have_attribute("aria-label", "Mute microphone", timeout=SLOW)
     await expect(listener.mic()).to_be_disabled()
     await expect(listener.page.get_by_test_id("mic-reason")).to_contain_text("not your turn")
+    # What each hears: the speaker's microphone is live in the listener's room, the
+    # listener's is off in the speaker's.
+    mic_off = "Microphone off"
+    await expect(listener.page.get_by_test_id("remote-tile").get_by_label(mic_off)).to_have_count(
+        0, timeout=SLOW
+    )
+    await expect(speaker.page.get_by_test_id("remote-tile").get_by_label(mic_off)).to_have_count(
+        1, timeout=SLOW
+    )
 
 
 def _seconds(clock: str) -> int:

@@ -374,6 +374,8 @@ export interface DebateState {
   sides: Record<string, Side | null>;
   outcome: string | null;
   winner: string | null;
+  topic: string;
+  motion: string;
 }
 
 function jsonAttr(v: string | undefined): unknown {
@@ -409,12 +411,15 @@ function parsePhase(v: unknown): DebatePhase | null {
   };
 }
 
+// PROTOCOL.md: these attributes are plain text, every other one is JSON; a missing key is null.
+const PLAIN_ATTRIBUTES = new Set(['format', 'status', 'prep', 'outcome', 'winner', 'topic', 'motion']);
+
 export function parseDebateState(
   attrs: Readonly<Record<string, string>> | undefined,
 ): DebateState | null {
   if (!attrs || !attrs.format) return null;
   const a: Record<string, unknown> = Object.fromEntries(
-    Object.entries(attrs).map(([k, v]) => [k, k === 'format' || k === 'status' || k === 'prep' ? v : jsonAttr(v)]),
+    Object.entries(attrs).map(([k, v]) => [k, PLAIN_ATTRIBUTES.has(k) ? v : jsonAttr(v)]),
   );
   const sides: Record<string, Side | null> = {};
   if (a.sides && typeof a.sides === 'object') {
@@ -443,6 +448,8 @@ export function parseDebateState(
     sides,
     outcome: str(a.outcome) || null,
     winner: str(a.winner) || null,
+    topic: str(a.topic),
+    motion: str(a.motion),
   };
 }
 

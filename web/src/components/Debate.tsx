@@ -1,5 +1,5 @@
 import { useLocalParticipantPermissions } from '@livekit/components-react';
-import { ParticipantEvent, RoomEvent, type Participant, type RemoteParticipant, type Room } from 'livekit-client';
+import { ParticipantEvent, RoomEvent, Track, type Participant, type RemoteParticipant, type Room } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorText } from '../api';
 import {
@@ -109,11 +109,24 @@ export function useDebate(room: Room, me: string) {
   const micAllowedRef = useRef(micAllowed);
   micAllowedRef.current = micAllowed;
   const debating = state?.kind === 'debate';
+  const hadFloor = useRef(micAllowed);
   useEffect(() => {
+    const gained = micAllowed && !hadFloor.current;
+    hadFloor.current = micAllowed;
     if (!debating) return;
     const lp = room.localParticipant;
-    if (!micAllowed && lp.isMicrophoneEnabled) lp.setMicrophoneEnabled(false).catch(() => undefined);
-    if (micAllowed && wantMic.current && !lp.isMicrophoneEnabled) lp.setMicrophoneEnabled(true).catch(() => undefined);
+    if (!micAllowed) {
+      if (lp.isMicrophoneEnabled) lp.setMicrophoneEnabled(false).catch(() => undefined);
+      return;
+    }
+    if (!gained || !wantMic.current) return;
+    // PROTOCOL.md "Speaking rights": the server dropped our microphone when the floor went
+    // away; the SDK may still hold that publication, so drop it and publish a fresh one.
+    void (async () => {
+      const stale = lp.getTrackPublication(Track.Source.Microphone);
+      if (stale?.track) await lp.unpublishTrack(stale.track, true).catch(() => undefined);
+      await lp.setMicrophoneEnabled(true).catch(() => undefined);
+    })();
   }, [micAllowed, debating, room]);
 
   const act = useCallback(async (fn: () => Promise<unknown>) => {

@@ -11,7 +11,6 @@ import {
   isTrackReference,
   useChat,
   useConnectionState,
-  useIsMuted,
   useLocalParticipant,
   useRemoteParticipants,
   useRoomContext,
@@ -19,7 +18,7 @@ import {
   useTracks,
   type TrackReferenceOrPlaceholder,
 } from '@livekit/components-react';
-import { ConnectionState, DisconnectReason, Track, type Participant, type RemoteParticipant } from 'livekit-client';
+import { ConnectionState, DisconnectReason, ParticipantEvent, Track, type Participant, type RemoteParticipant } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Topic } from '../api';
 import { DebatePanel, useDebate } from '../components/Debate';
@@ -210,7 +209,7 @@ function TalkView(props: {
               me={session.user.id}
               partnerName={partnerName}
               names={names}
-              motion={info.topic.motion}
+              motion={debate.state.motion || info.topic.motion}
               warnings={debate.warnings}
               isModerator={info.moderator === true}
               participants={humans}
@@ -294,8 +293,39 @@ function Tile(props: {
   );
 }
 
+const MIC_EVENTS = [
+  ParticipantEvent.TrackMuted,
+  ParticipantEvent.TrackUnmuted,
+  ParticipantEvent.TrackPublished,
+  ParticipantEvent.TrackUnpublished,
+  ParticipantEvent.LocalTrackPublished,
+  ParticipantEvent.LocalTrackUnpublished,
+  ParticipantEvent.TrackSubscribed,
+  ParticipantEvent.TrackUnsubscribed,
+] as const;
+
+/** Off when there is no microphone publication at all (the moderator took the floor away), not
+ * only when it is muted. */
+function useMicOff(participant: Participant): boolean {
+  const read = () => {
+    const pub = participant.getTrackPublication(Track.Source.Microphone);
+    return !pub || pub.isMuted;
+  };
+  const [off, setOff] = useState(read);
+  useEffect(() => {
+    const update = () => setOff(read());
+    update();
+    for (const e of MIC_EVENTS) participant.on(e, update);
+    return () => {
+      for (const e of MIC_EVENTS) participant.off(e, update);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [participant]);
+  return off;
+}
+
 function MicState({ participant }: { participant: Participant }) {
-  const muted = useIsMuted({ participant, source: Track.Source.Microphone });
+  const muted = useMicOff(participant);
   return muted ? (
     <span className="mic-off" title="Microphone off" aria-label="Microphone off">
       🔇
