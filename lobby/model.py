@@ -39,21 +39,21 @@ class Ticket:
     def at_head(self) -> Ticket:
         return replace(self, head=True)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "name": self.name,
+            "topic": self.topic,
+            "format": self.format,
+            "side": self.side,
+            "joined_at": self.joined_at,
+            "head": self.head,
+            "ix": self.member,
+            "bucket": self.bucket,
+        }
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "user": self.user,
-                "name": self.name,
-                "topic": self.topic,
-                "format": self.format,
-                "side": self.side,
-                "joined_at": self.joined_at,
-                "head": self.head,
-                "ix": self.member,
-                "bucket": self.bucket,
-            },
-            separators=(",", ":"),
-        )
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Ticket:
@@ -131,11 +131,7 @@ class Match:
                 "topic": self.topic,
                 "format": self.format,
                 "seats": [
-                    {
-                        "ticket": json.loads(s.ticket.to_json()),
-                        "side": s.side,
-                        "accepted": s.accepted,
-                    }
+                    {"ticket": s.ticket.to_dict(), "side": s.side, "accepted": s.accepted}
                     for s in self.seats
                 ],
                 "created_at": self.created_at,

@@ -1,0 +1,117 @@
+"""The pairing core with its Redis store: proposals per second and per-batch latency at 1k, 10k
+and 100k queued tickets over several topics and formats (target: at least 20k proposals/s).
+
+A round reads the head of each topic/format queue (`snapshot`), pairs it with the pure
+policy, builds the matches with the life cycle and commits them in one Lua call (`propose`),
+exactly as the lobby agent does (minus Postgres blocks, which the bench has none of).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from lobby import lifecycle
+from lobby.model import Ticket
+from lobby.policy import pair
+from lobby.store import LobbyStore, open_redis
+from scripts.stack import Stack
+
+SIZES = (1_000, 10_000, 100_000)
+TOPICS = 20
+BATCH = 1000
+
+
+def _tickets(n: int, rng: random.Random) -> list[Ticket]:
+    out = []
+    for i in range(n):
+        topic = f"topic-{i % TOPICS}"
+        if i % 3 == 0:
+            out.append(
+                Ticket(
+                    f"u{i}",
+                    f"U{i}",
+                    topic,
+                    "quick-debate",
+                    rng.choice(["pro", "con", "any"]),
+                    i / 1000,
+                )
+            )
+        else:
+            out.append(Ticket(f"u{i}", f"U{i}", topic, "casual", None, i / 1000))
+    return out
+
+
+async def _fill(store: LobbyStore, tickets: list[Ticket]) -> None:
+    k = store.keys
+    keys = [k["queue"], k["topicIndex"], k["counts"], k["matchOf"], k["cooldowns"]]
+    for i in range(0, len(tickets), 2000):
+        async with store.redis.pipeline(transaction=False) as p:
+            for t in tickets[i : i + 2000]:
+                await store._join(
+                    keys=keys, args=[t.user, t.to_json(), t.member, t.bucket, 0], client=p
+                )
+            await p.execute()
+
+
+async def _drain(store: LobbyStore, rng: random.Random) -> tuple[int, float, list[float]]:
+    proposals, batches = 0, []
+    started = time.perf_counter()
+    while buckets := await store.buckets():
+        progress = 0
+        for bucket in buckets:
+            t0 = time.perf_counter()
+            snap = await store.snapshot(bucket, BATCH)
+            now = time.time()
+            pairings = pair(snap.tickets, now, rng, recent=snap.recent)
+            matches = [lifecycle.propose(p, now, rng, 20) for p in pairings]
+            done = await store.propose(matches, now, 600)
+            batches.append(time.perf_counter() - t0)
+            proposals += len(done)
+            progress += len(done)
+        if progress == 0:
+            break  # what is left cannot pair (one side only)
+    return proposals, time.perf_counter() - started, batches
+
+
+async def _run(redis_url: str) -> None:
+    redis = open_redis(redis_url)
+    rng = random.Random(1)
+    print(
+        "pairing core + Redis: proposals/s and per-batch latency (a batch = one topic/format head)"
+    )
+    for n in SIZES:
+        store = LobbyStore(redis, f"bench{secrets.token_hex(4)}")
+        await _fill(store, _tickets(n, rng))
+        proposals, seconds, batches = await _drain(store, rng)
+        q = statistics.quantiles(batches, n=100) if len(batches) > 1 else batches * 99
+        print(
+            f"  {n:>7} tickets: {proposals:>6} proposals in {seconds:6.2f} s = "
+            f"{proposals / seconds:>8.0f}/s; batch p50 {q[49] * 1000:6.1f} ms, "
+            f"p99 {q[98] * 1000:6.1f} ms ({len(batches)} batches)"
+        )
+        await redis.delete(*store.keys.values())
+    await redis.aclose()
+
+
+def main() -> None:
+    if os.environ.get("REDIS_URL"):
+        asyncio.run(_run(os.environ["REDIS_URL"]))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(run_dir=Path(tmp))
+        try:
+            url = stack._start_redis()
+            asyncio.run(_run(url))
+        finally:
+            stack.close()
+
+
+if __name__ == "__main__":
+    main()
