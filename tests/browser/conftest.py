@@ -51,8 +51,8 @@ COMMON_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
-    # LiveKit listens on loopback only (livekit.yaml); Chromium leaves loopback out of ICE
-    # unless told to use it.
+    # LiveKit binds to loopback (livekit.yaml); let Chromium use loopback ICE candidates too,
+    # which it leaves out by default.
     "--allow-loopback-in-peer-connection",
 ]
 FAKE_MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
