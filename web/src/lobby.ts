@@ -6,6 +6,7 @@ import { api, ApiError, errorText } from './api';
 import {
   CANCEL_TEXT,
   KNOWN_FORMATS,
+  LOBBY_IDENTITY,
   LOBBY_TOPIC,
   lobby,
   parseLobbyEvent,
@@ -34,6 +35,8 @@ export interface LobbyApi {
   busy: boolean;
   reconnecting: boolean;
   formats: FormatInfo[];
+  /** The lobby agent is in the lobby room (the matchmaker answers). */
+  agentPresent: boolean;
   join: (topic: string, format: string, side: SideChoice | null) => Promise<void>;
   leave: () => Promise<void>;
   respond: (accept: boolean) => Promise<void>;
@@ -48,6 +51,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
   const [busy, setBusy] = useState(false);
   const [reconnecting, setReconnecting] = useState(false);
   const [formats, setFormats] = useState<FormatInfo[]>(KNOWN_FORMATS);
+  const [agentPresent, setAgentPresent] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const roomRef = useRef<Room | null>(null);
   const stageRef = useRef<Stage>(stage);
@@ -140,6 +144,10 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       if (seq.gap(ev.seq)) applyStatus(room).catch(() => undefined);
       onEvent(ev, room);
     });
+    const presence = () => setAgentPresent(room.remoteParticipants.has(LOBBY_IDENTITY));
+    room.on(RoomEvent.ParticipantConnected, presence);
+    room.on(RoomEvent.ParticipantDisconnected, presence);
+    room.on(RoomEvent.Connected, presence);
     room.on(RoomEvent.Reconnecting, () => setReconnecting(true));
     room.on(RoomEvent.Reconnected, () => {
       setReconnecting(false);
@@ -262,6 +270,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     busy,
     reconnecting,
     formats,
+    agentPresent,
     join,
     leave,
     respond,

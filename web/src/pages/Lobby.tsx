@@ -96,6 +96,7 @@ export function LobbyPage() {
                   topicsError={topicsError}
                   formats={lobby.formats}
                   busy={lobby.busy}
+                  agentPresent={lobby.agentPresent}
                   initial={choice.current}
                   onJoin={(topic, format, side) => {
                     choice.current = { topic, format, side };
@@ -143,6 +144,7 @@ function ChooseForm(props: {
   topicsError: string | null;
   formats: FormatInfo[];
   busy: boolean;
+  agentPresent: boolean;
   initial: { topic: string; format: string; side: SideChoice | null } | null;
   onJoin: (topic: string, format: string, side: SideChoice | null) => Promise<void>;
 }) {
@@ -213,6 +215,11 @@ function ChooseForm(props: {
           <button className="btn btn-primary btn-wide" type="submit" disabled={props.busy || !topic}>
             {props.busy ? 'Joining…' : 'Find a partner'}
           </button>
+          {!props.agentPresent && (
+            <p className="small muted" role="status">
+              The matchmaker is starting; your request waits for it a few seconds.
+            </p>
+          )}
         </form>
       )}
     </section>
