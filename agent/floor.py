@@ -1,4 +1,4 @@
-"""Speaking rights, enforced by LiveKit: who may publish a microphone, and muting.
+"""The moderator's LiveKit server calls: who may publish a microphone, muting, events, closing.
 
 `update_participant` replaces the whole permission set (DESIGN.md), so every update starts
 from the participant's current permissions and changes only the publishing sources. Revoking
@@ -58,6 +58,19 @@ class Floor:
         await self._api.room.mute_published_track(
             api.MuteRoomTrackRequest(
                 room=self._room, identity=identity, track_sid=track_sid, muted=True
+            )
+        )
+
+    async def send(self, identity: str, data: bytes, topic: str) -> None:
+        """A reliable data packet to one person, through the server: it is handed over even
+        when the agent's own data channel is congested or about to close with the room."""
+        await self._api.room.send_data(
+            api.SendDataRequest(
+                room=self._room,
+                data=data,
+                kind=api.DataPacket.Kind.RELIABLE,
+                destination_identities=[identity],
+                topic=topic,
             )
         )
 

@@ -257,14 +257,9 @@ class Moderator:
     async def _send(self, identity: str, body: dict[str, Any]) -> None:
         seq = self._seq.get(identity, 0) + 1
         self._seq[identity] = seq
-        data = json.dumps({**body, "seq": seq}, separators=(",", ":"))
+        data = json.dumps({**body, "seq": seq}, separators=(",", ":")).encode()
         try:
-            await asyncio.wait_for(
-                self.room.local_participant.publish_data(
-                    data, reliable=True, destination_identities=[identity], topic=TOPIC
-                ),
-                CALL,
-            )
+            await asyncio.wait_for(self._floor.send(identity, data, TOPIC), CALL)
         except Exception:
             logger.warning("event not sent", extra={"room": self.room.name, "to": identity})
 
