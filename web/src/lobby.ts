@@ -4,6 +4,7 @@ import { ConnectionState, DisconnectReason, Room, RoomEvent, type RemoteParticip
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorText } from './api';
 import {
+  agentReady,
   CANCEL_TEXT,
   KNOWN_FORMATS,
   LOBBY_IDENTITY,
@@ -94,7 +95,8 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
         case 'proposed':
           proposalRef.current = ev;
           setNotice(null);
-          setStage({ kind: 'proposed', proposal: ev, answered: null });
+          // After an agent restart the same match is proposed again; `accepted` keeps our answer.
+          setStage({ kind: 'proposed', proposal: ev, answered: ev.accepted ? true : null });
           return;
         case 'cancelled': {
           const s = stageRef.current;
@@ -137,15 +139,18 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     setStage({ kind: 'connecting' });
     setError(null);
 
-    room.on(RoomEvent.DataReceived, (payload, _p?: RemoteParticipant, _k?, topic?: string) => {
-      if (topic !== LOBBY_TOPIC) return;
+    room.on(RoomEvent.DataReceived, (payload, from?: RemoteParticipant, _k?, topic?: string) => {
+      // Lobby events come from the server itself (PROTOCOL.md): a packet with a sending
+      // participant on this topic is someone else's forgery.
+      if (topic !== LOBBY_TOPIC || from) return;
       const ev = parseLobbyEvent(payload);
       if (!ev) return;
       if (seq.gap(ev.seq)) applyStatus(room).catch(() => undefined);
       onEvent(ev, room);
     });
-    const presence = () => setAgentPresent(room.remoteParticipants.has(LOBBY_IDENTITY));
+    const presence = () => setAgentPresent(agentReady(room, LOBBY_IDENTITY));
     room.on(RoomEvent.ParticipantConnected, presence);
+    room.on(RoomEvent.ParticipantAttributesChanged, presence);
     room.on(RoomEvent.ParticipantDisconnected, presence);
     room.on(RoomEvent.Connected, presence);
     room.on(RoomEvent.Reconnecting, () => setReconnecting(true));

@@ -103,16 +103,25 @@ function toProtocolError(e: unknown): ProtocolError {
 // ---------------------------------------------------------------------------------------------
 // RPC
 
-/** Wait until `identity` is in the room (the agent joins a moment after us). */
-export function waitForParticipant(room: Room, identity: string, timeoutMs: number): Promise<void> {
-  if (room.remoteParticipants.has(identity)) return Promise.resolve();
+/** True when the agent `identity` is in the room and ready for commands (the lobby agent sets
+ * its attribute `lobby` to "ready" once its methods are registered; PROTOCOL.md "Lobby"). */
+export function agentReady(room: Room, identity: string): boolean {
+  const p = room.remoteParticipants.get(identity);
+  if (!p) return false;
+  return identity !== LOBBY_IDENTITY || p.attributes.lobby === 'ready';
+}
+
+/** Wait until the agent `identity` is in the room and ready (it joins a moment after us). */
+export function waitForAgent(room: Room, identity: string, timeoutMs: number): Promise<void> {
+  if (agentReady(room, identity)) return Promise.resolve();
   return new Promise((resolve, reject) => {
+    const events = [RoomEvent.ParticipantConnected, RoomEvent.ParticipantAttributesChanged] as const;
     const done = () => {
       clearTimeout(timer);
-      room.off(RoomEvent.ParticipantConnected, onJoin);
+      for (const e of events) room.off(e, check);
     };
-    const onJoin = () => {
-      if (room.remoteParticipants.has(identity)) {
+    const check = () => {
+      if (agentReady(room, identity)) {
         done();
         resolve();
       }
@@ -121,22 +130,34 @@ export function waitForParticipant(room: Room, identity: string, timeoutMs: numb
       done();
       reject(new ProtocolError(CODE_TEXT[1401], 1401, 'recipient_not_found', {}));
     }, timeoutMs);
-    room.on(RoomEvent.ParticipantConnected, onJoin);
+    for (const e of events) room.on(e, check);
   });
 }
+
+// LiveKit's transport failures: the command did not arrive, so sending it again is safe.
+const RETRYABLE = new Set([1501, 1505]);
 
 async function call<T>(room: Room, identity: string, method: string, payload: object): Promise<T> {
   if (room.state !== ConnectionState.Connected) {
     throw new ProtocolError('Not connected. Please wait a moment.', 0, 'not_connected', {});
   }
-  try {
-    await waitForParticipant(room, identity, 15000);
-    const reply = await room.localParticipant.performRpc({
+  const send = () =>
+    room.localParticipant.performRpc({
       destinationIdentity: identity,
       method,
       payload: JSON.stringify(payload),
       responseTimeout: 10000,
     });
+  try {
+    await waitForAgent(room, identity, 20000);
+    let reply: string;
+    try {
+      reply = await send();
+    } catch (e) {
+      if (!(e instanceof RpcError && RETRYABLE.has(e.code))) throw e;
+      await waitForAgent(room, identity, 20000);
+      reply = await send();
+    }
     return (reply ? JSON.parse(reply) : {}) as T;
   } catch (e) {
     const err = toProtocolError(e);
@@ -335,6 +356,7 @@ export const CANCEL_TEXT: Record<string, string> = {
   declined: 'Your partner declined the match.',
   expired: 'Time ran out before both of you accepted.',
   partner_left: 'Your partner left the lobby.',
+  failed: 'The room for your talk could not be opened.',
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -43,8 +43,9 @@ export function useDebate(room: Room, me: string) {
       if (p.identity === DEBATE_IDENTITY) setAttrs({ ...p.attributes });
     };
     const seq = new SeqTracker();
-    const onData = (payload: Uint8Array, _p?: RemoteParticipant, _k?: unknown, topic?: string) => {
-      if (topic !== DEBATE_TOPIC) return;
+    const onData = (payload: Uint8Array, from?: RemoteParticipant, _k?: unknown, topic?: string) => {
+      // Only the moderator agent (or the server on its behalf) speaks on this topic.
+      if (topic !== DEBATE_TOPIC || (from && from.identity !== DEBATE_IDENTITY)) return;
       const ev = parseDebateEvent(payload);
       if (!ev) return;
       if (seq.gap(ev.seq)) refresh();
