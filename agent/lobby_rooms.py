@@ -3,12 +3,13 @@ moderator dispatched into it, the discussion row in Postgres, and one token per 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
 from livekit import api
 
-from lobby.db import LobbyDb, Topic
+from lobby.db import LobbyDb, Topic, discussion_id
 from lobby.model import Match
 from lobby.settings import Settings
 
@@ -66,17 +67,17 @@ async def open_room(
 ) -> dict[str, str]:
     """Create everything the match needs; returns each person's token. Idempotent, so a start
     interrupted by a crash can simply be run again."""
-    did = await db.start_discussion(match)
-    metadata = moderator_metadata(match, str(did), topic)
-    await lkapi.room.create_room(
-        api.CreateRoomRequest(
-            name=match.room,
-            empty_timeout=EMPTY_TIMEOUT,
-            departure_timeout=DEPARTURE_TIMEOUT,
-            max_participants=MAX_PARTICIPANTS,
-            agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=metadata)],
-        )
+    metadata = moderator_metadata(match, str(discussion_id(match.id)), topic)
+    room = api.CreateRoomRequest(
+        name=match.room,
+        empty_timeout=EMPTY_TIMEOUT,
+        departure_timeout=DEPARTURE_TIMEOUT,
+        max_participants=MAX_PARTICIPANTS,
+        agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=metadata)],
     )
+    # The discussion id derives from the match id, so the row and the room need not wait for
+    # each other.
+    await asyncio.gather(db.start_discussion(match), lkapi.room.create_room(room))
     return {s.user: room_token(settings, match, s.user, s.ticket.name) for s in match.seats}
 
 

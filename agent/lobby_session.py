@@ -84,6 +84,9 @@ class LobbySession:
         self._rng = random.SystemRandom()
         self._wake = asyncio.Event()
         self._dirty: set[str] = set()
+        # Queues someone just joined: paired on the next wake without scanning every queue.
+        self._wanted: set[str] = set()
+        self._scanned_at = 0.0
         self._refreshed_at = 0.0
         self._intervals: dict[str, float] = {}
         self._last_pair: dict[str, float] = {}
@@ -193,10 +196,11 @@ class LobbySession:
             res = await self.store.join(ticket, now)
             if not isinstance(res, Joined):
                 raise Busy()
+        self._dirty.add(ticket.bucket)
+        self._wanted.add(ticket.bucket)
+        self._wake.set()
         estimate = self._estimate(ticket.bucket, res)
         await self.events.queued(ticket, res.position, res.waiting, estimate)
-        self._dirty.add(ticket.bucket)
-        self._wake.set()
         return {"ticket": ticket_view(ticket, res.position, res.waiting, estimate)}
 
     async def _unblock(self, user: str, refusal: tuple[str, str], now: float) -> None:
@@ -336,7 +340,11 @@ class LobbySession:
                 await asyncio.sleep(PAIRING_PERIOD)
 
     async def _pair_once(self) -> None:
-        for bucket in await self.store.buckets():
+        wanted, self._wanted = self._wanted, set()
+        if time.monotonic() - self._scanned_at >= PAIRING_PERIOD:
+            self._scanned_at = time.monotonic()
+            wanted |= set(await self.store.buckets())
+        for bucket in wanted:
             snap = await self.store.snapshot(bucket, 500)
             now = time.time()
             blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])

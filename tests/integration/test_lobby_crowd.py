@@ -47,7 +47,7 @@ async def _play(u: LobbyUser, role: str, ticket: dict[str, str]) -> str:
     """One person: accept, decline once then accept, or leave on the first proposal. Someone
     dropped from a match (it expired before their answer landed, on a busy machine) is told
     so and joins again, twice at most, as a person would."""
-    await u.call("lobby.join", ticket)
+    await _join(u, ticket)
     seen, declined, rejoins = 0, False, 2
     while True:
         ev = await _next(u, seen)
