@@ -36,8 +36,9 @@ class StackError(RuntimeError):
 
 
 def free_port() -> int:
+    """A TCP port free on every interface (LiveKit's ICE TCP port binds them all)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("0.0.0.0", 0))
         port: int = s.getsockname()[1]
         return port
 
@@ -53,7 +54,7 @@ def _free_udp_range(size: int) -> int:
             for p in range(start, start + size):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 socks.append(s)
-                s.bind(("127.0.0.1", p))
+                s.bind(("0.0.0.0", p))
             return start
         except OSError:
             continue
@@ -243,6 +244,18 @@ class Stack:
     def _start_livekit(self, api_port: int) -> dict[str, str]:
         if not LIVEKIT_BIN.exists():
             raise StackError("livekit-server is not built (scripts/install.sh builds it)")
+        # Another run may take a port between our check and LiveKit's bind: try fresh ports.
+        for attempt in range(4):
+            try:
+                return self._launch_livekit(api_port)
+            except StackError:
+                log = self.run_dir / "livekit" / "livekit.log"
+                if attempt == 3 or "address already in use" not in log.read_text(errors="replace"):
+                    raise
+                log.unlink()
+        raise AssertionError("unreachable")
+
+    def _launch_livekit(self, api_port: int) -> dict[str, str]:
         port, tcp_port, udp_start = free_port(), free_port(), _free_udp_range(100)
         config = (ROOT / "livekit.yaml").read_text()
         config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
