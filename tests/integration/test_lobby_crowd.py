@@ -4,6 +4,7 @@ concurrently. Afterwards nobody is in two matches and nobody is lost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -116,7 +117,9 @@ async def test_a_crowd_never_double_matches_or_loses_anyone(
         finally:
             for m in await store.all_active():
                 if {u.id for u in crowd} & set(m.users):
-                    await lkapi.room.delete_room(api.DeleteRoomRequest(room=m.room))
+                    # Rooms nobody joined have closed by themselves already.
+                    with contextlib.suppress(api.TwirpError):
+                        await lkapi.room.delete_room(api.DeleteRoomRequest(room=m.room))
 
 
 def _cancelled(outcome: object) -> bool:
