@@ -148,7 +148,18 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       if (seq.gap(ev.seq)) applyStatus(room).catch(() => undefined);
       onEvent(ev, room);
     });
-    const presence = () => setAgentPresent(agentReady(room, LOBBY_IDENTITY));
+    let wasReady = false;
+    const presence = () => {
+      const ready = agentReady(room, LOBBY_IDENTITY);
+      setAgentPresent(ready);
+      // A (re)started lobby agent: read where we stand (PROTOCOL.md "When the lobby agent
+      // restarts").
+      if (ready && !wasReady && room.state === ConnectionState.Connected) {
+        setError(null);
+        applyStatus(room).catch(() => undefined);
+      }
+      wasReady = ready;
+    };
     room.on(RoomEvent.ParticipantConnected, presence);
     room.on(RoomEvent.ParticipantAttributesChanged, presence);
     room.on(RoomEvent.ParticipantDisconnected, presence);
@@ -188,8 +199,9 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
             ? errorText(e)
             : 'Could not connect to the lobby. Check your connection and try again.';
         if (room.state === ConnectionState.Connected) {
-          // Connected but the lobby agent did not answer: still let the person try.
-          setError(msg);
+          // Connected but the lobby agent did not answer: still let the person try. When it
+          // is merely not there yet, the form says so and the status is read once it comes.
+          if (!(e instanceof ProtocolError && e.code === 1401)) setError(msg);
           setStage({ kind: 'choose' });
         } else {
           setStage({ kind: 'offline', message: msg });
