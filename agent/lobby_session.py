@@ -344,19 +344,21 @@ class LobbySession:
         if time.monotonic() - self._scanned_at >= PAIRING_PERIOD:
             self._scanned_at = time.monotonic()
             wanted |= set(await self.store.buckets())
-        for bucket in wanted:
-            snap = await self.store.snapshot(bucket, 500)
-            now = time.time()
-            blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
-            pairings = policy.pair(
-                snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent
-            )
-            matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
-            committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
-            await self.events.proposed(*(m for m in matches if m.id in committed))
-            if committed:
-                self._dirty.add(bucket)
-                self._note_pairing(bucket, now)
+        # Queues are independent (the store re-checks every pairing atomically), so a burst of
+        # joins on many topics is paired in parallel rather than one queue after another.
+        await asyncio.gather(*(self._pair_bucket(b) for b in wanted))
+
+    async def _pair_bucket(self, bucket: str) -> None:
+        snap = await self.store.snapshot(bucket, 500)
+        now = time.time()
+        blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
+        pairings = policy.pair(snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent)
+        matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
+        committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
+        await self.events.proposed(*(m for m in matches if m.id in committed))
+        if committed:
+            self._dirty.add(bucket)
+            self._note_pairing(bucket, now)
 
     async def _refresh_queued(self) -> None:
         dirty, self._dirty = self._dirty, set()

@@ -83,16 +83,21 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
     topics = await add_topics(engine, n // 2)
     await asyncio.sleep(1.5)  # the agent reloads unknown topics at most once a second
     people = await add_users(engine, n, "bench")
-    proposal, connect = [], []
+    proposal: list[float] = []
+    connect: list[float] = []
+    failed = 0
     async with connected(settings, people):
         pairs = [(people[2 * i], people[2 * i + 1], topics[i]) for i in range(n // 2)]
         for w in range(0, len(pairs), WAVE):
             wave = pairs[w : w + WAVE]
             results = await asyncio.gather(
-                *(_pair_once(a, b, t, w + i < ROOM_SAMPLES) for i, (a, b, t) in enumerate(wave))
+                *(_pair_once(a, b, t, w + i < ROOM_SAMPLES) for i, (a, b, t) in enumerate(wave)),
+                return_exceptions=True,
             )
-            proposal += [p for p, _ in results]
-            connect += [c for _, c in results if c is not None]
+            failed += sum(1 for r in results if isinstance(r, BaseException))
+            ok = [r for r in results if not isinstance(r, BaseException)]
+            proposal += [p for p, _ in ok]
+            connect += [c for _, c in ok if c is not None]
     rooms = await lkapi.room.list_rooms(api.ListRoomsRequest())
     for r in rooms.rooms:
         if r.name.startswith("disco-"):
@@ -100,7 +105,7 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
     print(
         f"  N={n:>3}: proposal p50 {_ms(proposal, 50)} ms, p99 {_ms(proposal, 99)} ms"
         f" ({len(proposal)} pairs); accept-to-connected p50 {_ms(connect, 50)} ms"
-        f" ({len(connect)} pairs)"
+        f" ({len(connect)} pairs); {failed} pairs failed"
     )
 
 
