@@ -16,8 +16,9 @@ from lobby.settings import Settings
 # The room closes soon after both have left, or if nobody comes (seconds).
 EMPTY_TIMEOUT = 120
 DEPARTURE_TIMEOUT = 20
-# The two people and the moderator agent.
-MAX_PARTICIPANTS = 3
+# The two people, the moderator agent and up to three human moderators (issue 4: a moderator
+# joins a live discussion with a token the API mints).
+MAX_PARTICIPANTS = 6
 # DESIGN.md: a room token lives at most 10 minutes.
 MAX_TOKEN_TTL = 600
 

@@ -29,7 +29,10 @@ logger = logging.getLogger("disco.keeper")
 
 PERIOD = 5.0
 # A dispatch younger than this may still be on its way into the room: do not stack another.
-GRACE = 10.0
+# Under load a lobby job can take over 10 s to join (measured: 13 s at load 15); a second
+# dispatch then joins with the same identity and LiveKit removes the first, over and over.
+# A worker killed later is still replaced within PERIOD, as its dispatch is older than this.
+GRACE = 30.0
 # The lobby room outlives quiet hours; the keeper re-creates it anyway if it ever closes.
 LOBBY_TIMEOUT = 7 * 24 * 3600
 LOBBY_METADATA = json.dumps({"role": "lobby"})

@@ -81,7 +81,7 @@ def browser_settings(settings: Settings) -> Settings:
 def browser_worker(stack: Stack, browser_settings: Settings) -> Iterator[Worker]:
     w = start_worker(stack, browser_settings, name="browser-worker")
     yield w
-    _stop(w.proc)
+    w.stop()
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

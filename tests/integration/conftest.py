@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen
+from subprocess import Popen, TimeoutExpired
 from typing import Any
 
 import pytest
@@ -31,6 +31,18 @@ class Worker:
     proc: Popen[bytes]
     log: Path
     env: dict[str, str]
+
+    def stop(self, grace: float = 10) -> None:
+        """SIGTERM, then SIGKILL: the worker drains its jobs on SIGTERM, which may outlast a
+        test session's patience when a moderator job is still winding up."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(grace)
+        except TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -70,9 +82,7 @@ def start_worker(stack: Stack, settings: Settings, name: str = "worker") -> Work
 def worker(stack: Stack, settings: Settings) -> Iterator[Worker]:
     w = start_worker(stack, settings)
     yield w
-    if w.proc.poll() is None:
-        w.proc.terminate()
-        w.proc.wait(15)
+    w.stop()
 
 
 # -- the lobby (issue 3) ------------------------------------------------------------------------

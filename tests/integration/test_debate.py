@@ -43,8 +43,7 @@ def debate_settings(settings: Settings) -> Settings:
 def debate_worker(stack: Stack, debate_settings: Settings) -> Iterator[None]:
     worker = start_worker(stack, debate_settings, name="debate-worker")
     yield
-    worker.proc.terminate()
-    worker.proc.wait(15)
+    worker.stop()
 
 
 @pytest.fixture(scope="module")
