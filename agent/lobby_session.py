@@ -278,6 +278,7 @@ class LobbySession:
             "ticket": view,
             "match": match_view(match, user, time.time()) if match else None,
             "waiting": await self.store.counts(),
+            "formats": self.catalogue.summary(),
         }
 
     # -- matches ---------------------------------------------------------------------------

@@ -64,6 +64,13 @@ class Catalogue:
     def ids(self) -> list[str]:
         return list(self.formats)
 
+    def summary(self) -> list[dict[str, str]]:
+        """What a client needs to offer the formats: id, title, description, kind."""
+        return [
+            {"id": f.id, "title": f.title, "description": f.description, "kind": f.kind}
+            for f in self.formats.values()
+        ]
+
 
 def _need(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = obj.get(key)

@@ -32,6 +32,7 @@ async def _unchanged(who: LobbyUser, topic: str) -> None:
     status = await who.call("lobby.status")
     assert status["ticket"] is None and status["match"] is None
     assert topic not in status["waiting"]
+    assert "casual" in [f["id"] for f in status["formats"]]
 
 
 async def test_bad_joins_are_refused_and_change_nothing(

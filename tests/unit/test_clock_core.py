@@ -80,3 +80,14 @@ def test_bad_timing_is_refused(extra: dict[str, object], message: str) -> None:
     text = '{"formats": [' + json.dumps({**casual, "soft_limit": 60, **extra}) + "]}"
     with pytest.raises(CatalogueError, match=message):
         parse_catalogue(text)
+
+
+def test_catalogue_summary_is_what_clients_offer() -> None:
+    summary = load_catalogue().summary()
+    assert [(f["id"], f["kind"]) for f in summary] == [
+        ("casual", "casual"),
+        ("quick-debate", "debate"),
+        ("lincoln-douglas", "debate"),
+        ("oxford", "debate"),
+    ]
+    assert all(f["title"] and f["description"] for f in summary)
