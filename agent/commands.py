@@ -37,6 +37,7 @@ def _wrap(
     moderator: Moderator, handler: Handler
 ) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
     async def call(data: rtc.RpcInvocationData) -> str:
+        moderator.heard_from(data.caller_identity)
         try:
             reply = await handler(moderator, data.caller_identity, _body(data.payload))
         except AgentError as e:

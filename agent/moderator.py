@@ -103,6 +103,9 @@ class Moderator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._proposal: Proposal | None = None
         self._gone = False
+        # Everyone who has called a command: they get events even before the agent's view of
+        # the room lists them (LiveKit announces arrivals late under load).
+        self._callers: set[str] = set()
 
     # -- life cycle ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -171,6 +174,7 @@ class Moderator:
             self._spawn(self._guarded(lambda now: self._clock.arrive(side, now)))
 
     def _on_disconnected(self, p: rtc.RemoteParticipant) -> None:
+        self._callers.discard(p.identity)
         side = self._seats.sides.get(p.identity)
         if side is not None:
             self._floor.forget(p.identity)
@@ -246,11 +250,11 @@ class Moderator:
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
         """Send events to every person in the room, each with their own `seq`."""
-        people = [
+        people = self._callers | {
             p.identity
             for p in self.room.remote_participants.values()
             if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        ]
+        }
         for body in bodies:
             await asyncio.gather(*(self._send(identity, body) for identity in people))
 
@@ -268,6 +272,9 @@ class Moderator:
         return side is None or side in self._clock.snapshot(time.time()).floor
 
     # -- what commands call ----------------------------------------------------------------
+    def heard_from(self, identity: str) -> None:
+        self._callers.add(identity)
+
     def side_of(self, identity: str) -> Side:
         side = self._seats.sides.get(identity)
         if side is None:
