@@ -5,7 +5,9 @@ JSON form in the Redis store. Pure: no I/O, no clock.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 Side = Literal["pro", "con"]
@@ -124,24 +126,28 @@ class Match:
         return None
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "id": self.id,
-                "room": self.room,
-                "topic": self.topic,
-                "format": self.format,
-                "seats": [
-                    {"ticket": s.ticket.to_dict(), "side": s.side, "accepted": s.accepted}
-                    for s in self.seats
-                ],
-                "created_at": self.created_at,
-                "expires_at": self.expires_at,
-                "version": self.version,
-                "state": self.state,
-                "users": list(self.users),
-            },
-            separators=(",", ":"),
+        head, mid, tail = self.json_frame()
+        a, b = self.seats
+        return head + a.ticket.to_json() + mid + b.ticket.to_json() + tail
+
+    def json_frame(self) -> tuple[str, str, str]:
+        """The match JSON around its two tickets' JSON: `head + ticket a + mid + ticket b +
+        tail` is `to_json()`. The store's propose script joins the frame with the tickets as
+        they are queued, so a proposal never encodes or sends its tickets again."""
+        a, b = self.seats
+        e = encode_basestring_ascii
+        head = (
+            f'{{"id":{e(self.id)},"room":{e(self.room)},"topic":{e(self.topic)},'
+            f'"format":{e(self.format)},"seats":[{{"ticket":'
         )
+        mid = f',"side":{_js(a.side)},"accepted":{_js(a.accepted)}}},{{"ticket":'
+        tail = (
+            f',"side":{_js(b.side)},"accepted":{_js(b.accepted)}}}],'
+            f'"created_at":{_js(self.created_at)},"expires_at":{_js(self.expires_at)},'
+            f'"version":{_js(self.version)},"state":{e(self.state)},'
+            f'"users":[{e(a.user)},{e(b.user)}]}}'
+        )
+        return head, mid, tail
 
     @classmethod
     def from_json(cls, text: str) -> Match:
@@ -160,3 +166,17 @@ class Match:
             version=int(d["version"]),
             state=d["state"],
         )
+
+
+def _js(value: object) -> str:
+    """One JSON value, exactly as `json.dumps` writes it (the common cases without its
+    encoder set-up, which dominates for small values)."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else ("true" if value else "false")
+    if type(value) is float and math.isfinite(value):
+        return repr(value)
+    if type(value) is int:
+        return str(value)
+    return json.dumps(value)

@@ -27,12 +27,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from lobby.lifecycle import Outcome
-from lobby.model import SEP, Match, Ticket, user_of_member
+from lobby.model import SEP, Match, Ticket
 from lobby.policy import DECLINE_WINDOW, RATE_LIMIT, RATE_WINDOW, decline_penalty
 from lobby.store_lua import (
     DECLINE,
@@ -43,7 +44,11 @@ from lobby.store_lua import (
     PROPOSE,
     RELEASE,
     SETTLE,
+    SNAPSHOT,
 )
+
+# Ends each field of a propose batch (see store_lua.PROPOSE).
+_RS = "\x1e"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class LobbyStore:
         self.keys = {n: f"{{{prefix}}}:{n}" for n in names}
         self._join = redis.register_script(JOIN)
         self._leave = redis.register_script(LEAVE)
+        self._snapshot = redis.register_script(SNAPSHOT)
         self._propose = redis.register_script(PROPOSE)
         self._settle = redis.register_script(SETTLE)
         self._finish = redis.register_script(FINISH_ROOM)
@@ -134,22 +140,17 @@ class LobbyStore:
     # -- pairing ---------------------------------------------------------------------------
     async def snapshot(self, bucket: str, limit: int) -> Snapshot:
         """The head of one topic/format queue. Not a lock: `propose` re-checks everything."""
-        found = await self.redis.zrangebylex(
-            self.keys["topicIndex"], "[" + bucket, "[" + bucket + "\xff", 0, limit
+        k = self.keys
+        members, users, raw_tickets, raw_recent = await self._snapshot(
+            keys=[k["topicIndex"], k["queue"], k["recent"]],
+            args=["[" + bucket, "[" + bucket + "\xff", limit],
         )
-        if not found:
-            return Snapshot([], {}, {})
-        members = [_text(m) for m in found]
-        users = [user_of_member(m) for m in members]
-        async with self.redis.pipeline(transaction=False) as p:
-            p.hmget(self.keys["queue"], users)
-            p.hmget(self.keys["recent"], users)
-            raw_tickets, raw_recent = await p.execute()
         tickets, by_user = [], {}
         for user, member, raw in zip(users, members, raw_tickets, strict=True):
             if raw is not None:
-                t = Ticket.from_json(raw)
-                if t.member == member:
+                d = json.loads(raw)
+                t = Ticket.from_dict(d)
+                if d.get("ix") == member or t.member == member:
                     tickets.append(t)
                     by_user[user] = member
         recent = {
@@ -160,18 +161,26 @@ class LobbyStore:
         return Snapshot(tickets, by_user, recent)
 
     async def propose(self, matches: Sequence[Match], now: float, cooldown: float) -> list[str]:
-        """Commit pending matches; returns the ids that were committed (the others lost a race)."""
+        """Commit pending matches in one script call; returns the ids that were committed (the
+        others lost a race). A match's stored JSON carries its tickets as they are queued, which
+        is what a committed pairing's tickets are: their index entries were re-checked."""
         if not matches:
             return []
-        args: list[Any] = [now]
+        fields: list[str] = []
+        until = repr(float(now + cooldown))
         for m in matches:
             a, b = m.seats
-            args += [a.user, a.ticket.member, b.user, b.ticket.member, a.ticket.bucket]
-            args += [m.id, m.to_json(), m.expires_at, now + cooldown]
+            fields += (a.user, a.ticket.member, b.user, b.ticket.member, m.id, repr(m.expires_at))
+            fields += m.json_frame()
+            fields += (_cooldown_json(b.user, until), _cooldown_json(a.user, until))
+        batch = _RS.join(fields) + _RS
+        if batch.count(_RS) != len(fields):
+            raise ValueError("a user id or match id holds the record separator")
         k = self.keys
         keys = [k["queue"], k["topicIndex"], k["counts"], k["matchOf"]]
         keys += [k["pendingMatches"], k["deadlines"], k["recent"]]
-        return [str(x) for x in await self._propose(keys=keys, args=args)]
+        done = await self._propose(keys=keys, args=[now, until, batch])
+        return [str(x) for x in done]
 
     # -- matches ---------------------------------------------------------------------------
     async def match_of(self, user: str) -> str | None:
@@ -275,6 +284,11 @@ def open_redis(url: str, max_connections: int = 64) -> Redis:
         url, max_connections=max_connections, timeout=10, decode_responses=True
     )
     return Redis.from_pool(pool)
+
+
+def _cooldown_json(partner: str, until: str) -> str:
+    """A rematch cooldown entry with one partner, as the propose script's cjson writes it."""
+    return "{" + encode_basestring_ascii(partner) + ":" + encode_basestring_ascii(until) + "}"
 
 
 def _text(value: bytes | str) -> str:

@@ -39,42 +39,104 @@ redis.call('HDEL', KEYS[1], user)
 return {'left', t.bucket}
 """
 
-# ARGV: now, then per pairing: a, a_member, b, b_member, bucket, match id, match JSON, deadline,
-# cooldown-until. A pairing is committed only if both index entries are exactly as the
-# snapshot saw them, neither person is in a match, and the pair is not in its cooldown.
+# ARGV: lexical range start, end, limit. The head of one topic/format index with each entry's
+# user, queued ticket and rematch cooldowns, in one call: read-only, a snapshot, not a lock.
+SNAPSHOT = """
+local found = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])
+if #found == 0 then return {{}, {}, {}, {}} end
+local users = {}
+for i = 1, #found do users[i] = string.match(found[i], '\\031([^\\031]*)$') or found[i] end
+local function fetch(key)
+  local out = {}
+  for s = 1, #users, 500 do
+    local r = redis.call('HMGET', key, unpack(users, s, math.min(#users, s + 499)))
+    for j = 1, #r do out[#out + 1] = r[j] end
+  end
+  return out
+end
+return {found, users, fetch(KEYS[2]), fetch(KEYS[3])}
+"""
+
+# ARGV: now, cooldown-until, the batch: one string of fields each ended by RS (\x1e, never in
+# a user id, index entry or JSON text), per pairing: a, a_member, b, b_member, match id,
+# deadline, the match JSON's frame (head, mid, tail; see Match.json_frame), which is joined
+# with the two queued tickets' JSON, and a's and b's cooldown JSON for when they have none yet
+# ({"b": "until"}, {"a": "until"}: what cjson would write). One string instead of 11 arguments
+# per pairing keeps the client's command encoding cheap. A pairing is committed only if both
+# index entries are exactly as the snapshot saw them, neither person is in a match (nor in an
+# earlier pairing of this call), and the pair is not in its cooldown. All reads come first
+# (one command per key for the whole batch), then all writes; returns the ids committed.
 PROPOSE = """
-local now = tonumber(ARGV[1])
-local out = {}
-local function recent_ok(a, b)
-  local r = redis.call('HGET', KEYS[7], a)
-  if not r then return true end
-  local until_ = cjson.decode(r)[b]
-  return (not until_) or tonumber(until_) <= now
+local now, until_ = tonumber(ARGV[1]), ARGV[2]
+local STEP = 500
+local function fetch(cmd, key, items)
+  local out = {}
+  for s = 1, #items, STEP do
+    local r = redis.call(cmd, key, unpack(items, s, math.min(#items, s + STEP - 1)))
+    for j = 1, #r do out[#out + 1] = r[j] end
+  end
+  return out
 end
-local function remember(a, b, until_)
-  local r = redis.call('HGET', KEYS[7], a)
-  local m = r and cjson.decode(r) or {}
-  local kept = {}
-  for k, v in pairs(m) do if tonumber(v) > now then kept[k] = v end end
-  kept[b] = until_
-  redis.call('HSET', KEYS[7], a, cjson.encode(kept))
-end
-for i = 2, #ARGV, 9 do
-  local a, am, b, bm, bucket = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
-  local id = ARGV[i+5]
-  if redis.call('ZSCORE', KEYS[2], am) and redis.call('ZSCORE', KEYS[2], bm)
-     and redis.call('HEXISTS', KEYS[4], a) == 0 and redis.call('HEXISTS', KEYS[4], b) == 0
-     and recent_ok(a, b) and recent_ok(b, a) then
-    redis.call('ZREM', KEYS[2], am, bm)
-    if redis.call('HINCRBY', KEYS[3], bucket, -2) <= 0 then redis.call('HDEL', KEYS[3], bucket) end
-    redis.call('HSET', KEYS[4], a, id, b, id)
-    redis.call('HSET', KEYS[5], id, ARGV[i+6])
-    redis.call('ZADD', KEYS[6], ARGV[i+7], id)
-    remember(a, b, ARGV[i+8])
-    remember(b, a, ARGV[i+8])
-    out[#out+1] = id
+local function write(cmd, key, items)
+  for s = 1, #items, 2 * STEP do
+    redis.call(cmd, key, unpack(items, s, math.min(#items, s + 2 * STEP - 1)))
   end
 end
+local f = {}
+for v in string.gmatch(ARGV[3], '([^\\030]*)\\030') do f[#f + 1] = v end
+local users, members = {}, {}
+for i = 1, #f, 11 do
+  users[#users + 1] = f[i]; users[#users + 1] = f[i + 2]
+  members[#members + 1] = f[i + 1]; members[#members + 1] = f[i + 3]
+end
+if #users == 0 then return {} end
+local score = fetch('ZMSCORE', KEYS[2], members)
+local busy = fetch('HMGET', KEYS[4], users)
+local recent = fetch('HMGET', KEYS[7], users)
+local queued = fetch('HMGET', KEYS[1], users)
+local function cooled(x, partner)
+  local r = recent[x]
+  if not r then return true end
+  local u = cjson.decode(r)[partner]
+  return (not u) or tonumber(u) <= now
+end
+local function remember(x, partner, fresh)
+  if not recent[x] then return fresh end
+  local kept = {}
+  for k, v in pairs(cjson.decode(recent[x])) do
+    if tonumber(v) > now then kept[k] = v end
+  end
+  kept[partner] = until_
+  return cjson.encode(kept)
+end
+local taken, out, gone, owner, pending, deadline, cooldown, counts = {}, {}, {}, {}, {}, {}, {}, {}
+for x = 1, #users, 2 do
+  local i = 1 + (x - 1) / 2 * 11
+  local a, b, id = users[x], users[x + 1], f[i + 4]
+  if not taken[a] and not taken[b] and score[x] and score[x + 1]
+     and not busy[x] and not busy[x + 1] and cooled(x, b) and cooled(x + 1, a) then
+    taken[a], taken[b] = true, true
+    local bucket = string.match(members[x], '^[^\\031]*\\031[^\\031]*\\031')
+    counts[bucket] = (counts[bucket] or 0) + 2
+    gone[#gone + 1] = members[x]; gone[#gone + 1] = members[x + 1]
+    owner[#owner + 1] = a; owner[#owner + 1] = id; owner[#owner + 1] = b; owner[#owner + 1] = id
+    pending[#pending + 1] = id
+    pending[#pending + 1] = f[i + 6] .. queued[x] .. f[i + 7] .. queued[x + 1] .. f[i + 8]
+    deadline[#deadline + 1] = f[i + 5]; deadline[#deadline + 1] = id
+    cooldown[#cooldown + 1] = a; cooldown[#cooldown + 1] = remember(x, b, f[i + 9])
+    cooldown[#cooldown + 1] = b; cooldown[#cooldown + 1] = remember(x + 1, a, f[i + 10])
+    out[#out + 1] = id
+  end
+end
+if #out == 0 then return out end
+write('ZREM', KEYS[2], gone)
+for bucket, n in pairs(counts) do
+  if redis.call('HINCRBY', KEYS[3], bucket, -n) <= 0 then redis.call('HDEL', KEYS[3], bucket) end
+end
+write('HSET', KEYS[4], owner)
+write('HSET', KEYS[5], pending)
+write('ZADD', KEYS[6], deadline)
+write('HSET', KEYS[7], cooldown)
 return out
 """
 

@@ -11,7 +11,7 @@ import pytest
 
 from lobby import lifecycle
 from lobby.model import Ticket
-from lobby.policy import pair
+from lobby.policy import Pairing, pair
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
 
@@ -123,3 +123,21 @@ async def test_declines_earn_a_cooldown(store: LobbyStore) -> None:
 async def test_sequence_numbers_grow_per_recipient(store: LobbyStore) -> None:
     assert await store.next_seqs(["a", "b"]) == {"a": 1, "b": 1}
     assert await store.next_seqs(["a"]) == {"a": 2}
+
+
+async def test_one_propose_call_never_matches_one_person_twice(store: LobbyStore) -> None:
+    rng = random.Random(2)
+    tickets = [_t(u, i) for i, u in enumerate("abcd")]
+    for t in tickets:
+        await store.join(t, 10)
+    a, b, c, d = tickets
+    pairings = [Pairing(a, b, None, None), Pairing(a, c, None, None), Pairing(c, d, None, None)]
+    matches = [lifecycle.propose(p, 10, rng, 20) for p in pairings]
+    assert await store.propose(matches, 10, 600) == [matches[0].id, matches[2].id]
+    raw = await store.redis.hget(store.keys["pendingMatches"], matches[0].id)
+    assert raw == matches[0].to_json()
+    assert await store.counts() == {}
+    assert (
+        await store.propose([lifecycle.propose(Pairing(b, d, None, None), 10, rng, 20)], 10, 600)
+        == []
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -128,3 +129,24 @@ def test_extend_gives_a_fresh_deadline_and_keeps_answers() -> None:
 def test_json_round_trip() -> None:
     m = _match((True, False))
     assert Match.from_json(m.to_json()) == m
+
+
+def test_match_json_keeps_its_stored_shape() -> None:
+    a = Ticket("a", 'Ä "q"', "tea/é", "quick-debate", "any", 1.5)
+    b = Ticket("b", "B", "tea/é", "quick-debate", "pro", 2, head=True)
+    m = propose(Pairing(a, b, "con", "pro"), 100.0, random.Random(5), 20.0)
+    seats = [
+        {"ticket": s.ticket.to_dict(), "side": s.side, "accepted": s.accepted} for s in m.seats
+    ]
+    shape: dict[str, object] = {
+        "id": m.id,
+        "room": m.room,
+        "topic": m.topic,
+        "format": m.format,
+        "seats": seats,
+    }
+    shape |= {"created_at": 100.0, "expires_at": 120.0, "version": 0, "state": "pending"}
+    shape["users"] = ["a", "b"]
+    assert m.to_json() == json.dumps(shape, separators=(",", ":"))
+    head, mid, tail = m.json_frame()
+    assert head + a.to_json() + mid + b.to_json() + tail == m.to_json()
