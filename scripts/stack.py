@@ -250,7 +250,8 @@ class Stack:
                 return self._launch_livekit(api_port)
             except StackError:
                 log = self.run_dir / "livekit" / "livekit.log"
-                if attempt == 3 or "address already in use" not in log.read_text(errors="replace"):
+                said = log.read_text(errors="replace") if log.exists() else ""
+                if attempt == 3 or "address already in use" not in said:
                     raise
                 log.unlink()
         raise AssertionError("unreachable")
