@@ -15,6 +15,10 @@ import logging
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, cli
 
+# Imported here, not in the job: jobs run as threads of this process, and importing
+# SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
+# long enough for the API's keeper to think the lobby agent was not coming.
+from agent import lobby_session, moderator
 from lobby.settings import Settings
 
 logger = logging.getLogger("disco.worker")
@@ -52,12 +56,8 @@ async def _entrypoint(ctx: JobContext) -> None:
     settings = Settings.from_env()
     role = job_role(ctx.job.metadata)
     if role == "lobby":
-        from agent import lobby_session
-
         await lobby_session.run(ctx, settings)
     elif role == "moderator":
-        from agent import moderator
-
         await moderator.run(ctx, settings)
 
 
