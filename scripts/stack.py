@@ -80,7 +80,6 @@ class Stack:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     _procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-    _cleanups: list[list[str]] = field(default_factory=list)
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -103,7 +102,7 @@ class Stack:
         return stack
 
     def close(self) -> None:
-        for name, proc in reversed(self._procs):
+        for _, proc in reversed(self._procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -111,11 +110,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(5)
-            del name
         self._procs.clear()
-        for cmd in self._cleanups:
-            subprocess.run(cmd, capture_output=True, check=False)
-        self._cleanups.clear()
 
     def __enter__(self) -> Stack:
         return self
