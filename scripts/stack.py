@@ -12,6 +12,7 @@ import contextlib
 import glob
 import hashlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -43,12 +44,23 @@ def free_port() -> int:
         return port
 
 
+def _ephemeral_start() -> int:
+    """The first port the kernel hands out for unbound sockets (32768 by default)."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_udp_range(size: int) -> int:
-    """First port of `size` consecutive free UDP ports, for LiveKit's ICE range."""
+    """First port of `size` consecutive free UDP ports, for LiveKit's ICE range. Taken below
+    the kernel's ephemeral range, where hundreds of WebRTC clients on this machine hold their
+    own UDP sockets (a range chosen inside it is soon found taken, by LiveKit or by them)."""
+    low, high = _ephemeral_start(), 20000
+    rng = random.Random()
     for _ in range(200):
-        start = free_port() // size * size
-        if start < 20000 or start + size > 65000:
-            continue
+        start = rng.randrange(high, max(high + size, low - size)) // size * size
         socks = []
         try:
             for p in range(start, start + size):
