@@ -37,7 +37,7 @@ from lobby.errors import (
 )
 from lobby.formats import Catalogue, load_catalogue
 from lobby.lifecycle import Outcome
-from lobby.model import Match, Ticket
+from lobby.model import Match, Ticket, clean_name
 from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
@@ -416,7 +416,8 @@ class LobbySession:
         """The participant's name; the RPC can arrive before the join is seen, so fall back to
         the account's display name."""
         p = self.room.remote_participants.get(user)
-        return (p.name if p is not None else "") or await self.db.display_name(user) or "Someone"
+        name = (p.name if p is not None else "") or await self.db.display_name(user) or ""
+        return clean_name(name)
 
     def _estimate(self, bucket: str, pos: Joined) -> int:
         return policy.estimate_wait(pos.position, pos.waiting, self._intervals.get(bucket))

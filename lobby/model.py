@@ -1,20 +1,37 @@
-"""The lobby's domain values: tickets, seats and matches, as frozen dataclasses, and their
-JSON form in the Redis store. Pure: no I/O, no clock.
+"""The lobby's domain values: tickets, seats and matches, as frozen dataclasses, a ticket's
+index entry (which carries the whole ticket) and a match's JSON form in the Redis store.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, replace
+import unicodedata
+from dataclasses import dataclass, field, replace
 from json.encoder import encode_basestring_ascii
-from typing import Any, Literal
+from typing import Literal
 
 Side = Literal["pro", "con"]
 # What a ticket asks for: None on a casual ticket, pro/con/any on a debate ticket.
 WANTED_SIDES = ("pro", "con", "any")
-# Separates the fields of an index member; never valid inside a slug, format id or UUID.
+# Separates the fields of an index member; never valid inside a slug, format id or UUID, and
+# `clean_name` keeps it out of display names.
 SEP = "\x1f"
+NAME_LIMIT = 64
+# A ticket's side in its index member ("-": casual, no side), and back.
+_SIDE_CODE: dict[str | None, str] = {None: "-", "pro": "pro", "con": "con", "any": "any"}
+_CODE_SIDE: dict[str, str | None] = {code: side for side, code in _SIDE_CODE.items()}
+# A seat's side and answer as JSON literals, so a match encodes without the JSON encoder.
+_SIDE_JSON: dict[str | None, str] = {None: "null", "pro": '"pro"', "con": '"con"', "any": '"any"'}
+_STATE_JSON = {s: f'"{s}"' for s in ("pending", "starting", "live")}
+_NOT_FINITE = frozenset(("inf", "-inf", "nan"))
+
+
+def clean_name(name: str) -> str:
+    """A display name fit for the lobby: no control characters (the index separator among
+    them) nor lone surrogates, trimmed and capped; "Someone" when nothing is left."""
+    kept = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cs"))
+    return kept.strip()[:NAME_LIMIT].rstrip() or "Someone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +41,13 @@ class Ticket:
     topic: str
     format: str
     side: str | None
+    # Seconds; the store keeps milliseconds (see `member`).
     joined_at: float
     # Put back at the head of the queue after a partner declined, timed out or left.
     head: bool = False
+    # `member`, once known: a pairing round reads, checks and stores each ticket's member
+    # several times, and a ticket read from the store arrives as its member.
+    _member: str = field(init=False, repr=False, compare=False)
 
     @property
     def bucket(self) -> str:
@@ -34,44 +55,39 @@ class Ticket:
 
     @property
     def member(self) -> str:
-        """The ticket's entry in the per-topic index: sorts head first, then oldest first."""
-        rank = ("0" if self.head else "1") + f"{max(0, int(self.joined_at * 1000)):015d}"
-        return f"{self.bucket}{rank}{SEP}{self.user}"
+        """The ticket's entry in the per-topic index, which is all the store keeps of it:
+        `topic␟format␟rank␟user␟side␟name`. The rank (head flag, then the join time in
+        milliseconds, fixed width) makes lexical order head first, then oldest, then user."""
+        try:
+            return self._member
+        except AttributeError:
+            pass
+        side = _SIDE_CODE.get(self.side)
+        if side is None:
+            raise ValueError(f"not a ticket side: {self.side!r}")
+        fields = (self.topic, self.format, self.user, self.name)
+        if SEP in "".join(fields):
+            raise ValueError("a ticket field holds the index separator")
+        ms = max(0, round(self.joined_at * 1000))
+        rank = f"{'0' if self.head else '1'}{ms:015d}"
+        member = SEP.join((self.topic, self.format, rank, self.user, side, self.name))
+        object.__setattr__(self, "_member", member)
+        return member
+
+    @classmethod
+    def from_member(cls, member: str) -> Ticket:
+        """The ticket an index entry holds (its join time to the millisecond)."""
+        try:
+            topic, format_id, rank, user, side, name = member.split(SEP)
+            head, ms = rank[0] == "0", int(rank[1:])
+            ticket = cls(user, name, topic, format_id, _CODE_SIDE[side], ms / 1000, head)
+        except (IndexError, KeyError, ValueError):
+            raise ValueError(f"not a ticket index entry: {member!r}") from None
+        object.__setattr__(ticket, "_member", member)
+        return ticket
 
     def at_head(self) -> Ticket:
         return replace(self, head=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user": self.user,
-            "name": self.name,
-            "topic": self.topic,
-            "format": self.format,
-            "side": self.side,
-            "joined_at": self.joined_at,
-            "head": self.head,
-            "ix": self.member,
-            "bucket": self.bucket,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Ticket:
-        return cls(
-            user=str(d["user"]),
-            name=str(d["name"]),
-            topic=str(d["topic"]),
-            format=str(d["format"]),
-            side=d.get("side"),
-            joined_at=float(d["joined_at"]),
-            head=bool(d.get("head", False)),
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Ticket:
-        return cls.from_dict(json.loads(text))
 
 
 def bucket_of(topic: str, format_id: str) -> str:
@@ -80,7 +96,7 @@ def bucket_of(topic: str, format_id: str) -> str:
 
 
 def user_of_member(member: str) -> str:
-    return member.rsplit(SEP, 1)[-1]
+    return member.split(SEP, 4)[3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,34 +142,26 @@ class Match:
         return None
 
     def to_json(self) -> str:
-        head, mid, tail = self.json_frame()
-        a, b = self.seats
-        return head + a.ticket.to_json() + mid + b.ticket.to_json() + tail
-
-    def json_frame(self) -> tuple[str, str, str]:
-        """The match JSON around its two tickets' JSON: `head + ticket a + mid + ticket b +
-        tail` is `to_json()`. The store's propose script joins the frame with the tickets as
-        they are queued, so a proposal never encodes or sends its tickets again."""
-        a, b = self.seats
+        """What `json.dumps(..., separators=(",", ":"))` would write, written directly: a
+        proposal batch encodes hundreds of matches, and the generic encoder's set-up per value
+        costs more than the values. Each seat holds its ticket's index member; the store's
+        scripts read `version`, `room`, `users` and `expires_at`."""
         e = encode_basestring_ascii
-        head = (
+        a, b = self.seats
+        return (
             f'{{"id":{e(self.id)},"room":{e(self.room)},"topic":{e(self.topic)},'
-            f'"format":{e(self.format)},"seats":[{{"ticket":'
+            f'"format":{e(self.format)},"seats":[{_seat_json(a)},{_seat_json(b)}],'
+            f'"created_at":{_float_json(self.created_at)},'
+            f'"expires_at":{_float_json(self.expires_at)},"version":{int(self.version)},'
+            f'"state":{_STATE_JSON.get(self.state) or e(self.state)},'
+            f'"users":[{e(a.ticket.user)},{e(b.ticket.user)}]}}'
         )
-        mid = f',"side":{_js(a.side)},"accepted":{_js(a.accepted)}}},{{"ticket":'
-        tail = (
-            f',"side":{_js(b.side)},"accepted":{_js(b.accepted)}}}],'
-            f'"created_at":{_js(self.created_at)},"expires_at":{_js(self.expires_at)},'
-            f'"version":{_js(self.version)},"state":{e(self.state)},'
-            f'"users":[{e(a.user)},{e(b.user)}]}}'
-        )
-        return head, mid, tail
 
     @classmethod
     def from_json(cls, text: str) -> Match:
         d = json.loads(text)
         a, b = (
-            Seat(Ticket.from_dict(s["ticket"]), s["side"], bool(s["accepted"])) for s in d["seats"]
+            Seat(Ticket.from_member(s["m"]), s["side"], bool(s["accepted"])) for s in d["seats"]
         )
         return cls(
             id=d["id"],
@@ -168,15 +176,17 @@ class Match:
         )
 
 
-def _js(value: object) -> str:
-    """One JSON value, exactly as `json.dumps` writes it (the common cases without its
-    encoder set-up, which dominates for small values)."""
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else ("true" if value else "false")
-    if type(value) is float and math.isfinite(value):
-        return repr(value)
-    if type(value) is int:
-        return str(value)
-    return json.dumps(value)
+def _seat_json(seat: Seat) -> str:
+    side = _SIDE_JSON.get(seat.side) or encode_basestring_ascii(str(seat.side))
+    accepted = "true" if seat.accepted else "false"
+    return (
+        f'{{"m":{encode_basestring_ascii(seat.ticket.member)},"side":{side},"accepted":{accepted}}}'
+    )
+
+
+def _float_json(value: float) -> str:
+    """A time as `json.dumps` writes a float (JSON has no infinity nor NaN)."""
+    text = repr(float(value))
+    if text in _NOT_FINITE:
+        raise ValueError(f"not a finite time: {text}")
+    return text

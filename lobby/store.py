@@ -2,11 +2,12 @@
 lobby.lifecycle; this module only reads snapshots and commits changes atomically.
 
 Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared):
-  {p}:queue           HASH user -> ticket JSON (waiting, or held while a match is pending)
-  {p}:topicIndex      ZSET (score 0) "topic␟format␟rank␟user": the per-topic/format queue,
-                      in lexical order = head first, then longest waiting
+  {p}:queue           HASH user -> the ticket's index member (waiting, or held while a match
+                      is pending); a ticket is its member (Ticket.member / from_member)
+  {p}:topicIndex      ZSET (score 0) "topic␟format␟rank␟user␟side␟name": the per-topic/format
+                      queue, in lexical order = head first, then longest waiting, then user
   {p}:counts          HASH "topic␟format␟" -> tickets waiting in the index
-  {p}:pendingMatches  HASH match id -> match JSON
+  {p}:pendingMatches  HASH match id -> match JSON (each seat holds its ticket's member)
   {p}:deadlines       ZSET match id -> accept deadline
   {p}:activeMatches   HASH match id -> match JSON
   {p}:rooms           HASH room -> match id (active)
@@ -59,8 +60,9 @@ class Joined:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
+    # In index order: head first, then longest waiting.
     tickets: list[Ticket]
-    members: dict[str, str]
+    # user -> partner -> time until which the two may not be matched again
     recent: dict[str, dict[str, float]]
 
 
@@ -91,7 +93,7 @@ class LobbyStore:
         k = self.keys
         res = await self._join(
             keys=[k["queue"], k["topicIndex"], k["counts"], k["matchOf"], k["cooldowns"]],
-            args=[ticket.user, ticket.to_json(), ticket.member, ticket.bucket, now],
+            args=[ticket.user, ticket.member, ticket.bucket, now],
         )
         if res[0] == "queued":
             return Joined(position=int(res[1]), waiting=int(res[2]))
@@ -109,7 +111,7 @@ class LobbyStore:
 
     async def ticket(self, user: str) -> Ticket | None:
         raw = await self.redis.hget(self.keys["queue"], user)
-        return Ticket.from_json(_text(raw)) if raw else None
+        return Ticket.from_member(_text(raw)) if raw else None
 
     async def position(self, ticket: Ticket) -> Joined | None:
         async with self.redis.pipeline(transaction=True) as p:
@@ -141,44 +143,35 @@ class LobbyStore:
     async def snapshot(self, bucket: str, limit: int) -> Snapshot:
         """The head of one topic/format queue. Not a lock: `propose` re-checks everything."""
         k = self.keys
-        members, users, raw_tickets, raw_recent = await self._snapshot(
-            keys=[k["topicIndex"], k["queue"], k["recent"]],
-            args=["[" + bucket, "[" + bucket + "\xff", limit],
+        members, raw_recent = await self._snapshot(
+            keys=[k["topicIndex"], k["recent"]], args=[bucket, limit]
         )
-        tickets, by_user = [], {}
-        for user, member, raw in zip(users, members, raw_tickets, strict=True):
-            if raw is not None:
-                d = json.loads(raw)
-                t = Ticket.from_dict(d)
-                if d.get("ix") == member or t.member == member:
-                    tickets.append(t)
-                    by_user[user] = member
+        tickets = [Ticket.from_member(m) for m in members]
         recent = {
-            u: {p: float(x) for p, x in json.loads(r).items()}
-            for u, r in zip(users, raw_recent, strict=True)
+            t.user: {p: float(x) for p, x in json.loads(r).items()}
+            for t, r in zip(tickets, raw_recent, strict=True)
             if r
         }
-        return Snapshot(tickets, by_user, recent)
+        return Snapshot(tickets, recent)
 
     async def propose(self, matches: Sequence[Match], now: float, cooldown: float) -> list[str]:
         """Commit pending matches in one script call; returns the ids that were committed (the
-        others lost a race). A match's stored JSON carries its tickets as they are queued, which
-        is what a committed pairing's tickets are: their index entries were re-checked."""
+        others lost a race: a ticket changed or left, or someone was matched meanwhile)."""
         if not matches:
             return []
         fields: list[str] = []
         until = repr(float(now + cooldown))
+        e = encode_basestring_ascii
         for m in matches:
-            a, b = m.seats
-            fields += (a.user, a.ticket.member, b.user, b.ticket.member, m.id, repr(m.expires_at))
-            fields += m.json_frame()
-            fields += (_cooldown_json(b.user, until), _cooldown_json(a.user, until))
+            a, b = m.seats[0].ticket, m.seats[1].ticket
+            fields += (a.user, a.member, b.user, b.member, m.id, repr(m.expires_at), m.to_json())
+            fields += (f"{{{e(b.user)}:{e(until)}}}", f"{{{e(a.user)}:{e(until)}}}")
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
             raise ValueError("a user id or match id holds the record separator")
         k = self.keys
-        keys = [k["queue"], k["topicIndex"], k["counts"], k["matchOf"]]
-        keys += [k["pendingMatches"], k["deadlines"], k["recent"]]
+        keys = [k["topicIndex"], k["counts"], k["matchOf"], k["pendingMatches"]]
+        keys += [k["deadlines"], k["recent"]]
         done = await self._propose(keys=keys, args=[now, until, batch])
         return [str(x) for x in done]
 
@@ -218,7 +211,7 @@ class LobbyStore:
         requeue = [s.ticket.at_head() for s in before.seats if s.user in outcome.requeue]
         args.append(len(requeue))
         for t in requeue:
-            args += [t.user, t.to_json(), t.member, t.bucket]
+            args += [t.user, t.member]
         args += [len(outcome.drop), *outcome.drop]
         k = self.keys
         keys = [k["pendingMatches"], k["matchOf"], k["deadlines"], k["queue"], k["topicIndex"]]
@@ -284,11 +277,6 @@ def open_redis(url: str, max_connections: int = 64) -> Redis:
         url, max_connections=max_connections, timeout=10, decode_responses=True
     )
     return Redis.from_pool(pool)
-
-
-def _cooldown_json(partner: str, until: str) -> str:
-    """A rematch cooldown entry with one partner, as the propose script's cjson writes it."""
-    return "{" + encode_basestring_ascii(partner) + ":" + encode_basestring_ascii(until) + "}"
 
 
 def _text(value: bytes | str) -> str:

@@ -1,76 +1,78 @@
 """The Lua scripts behind lobby.store: each runs atomically in Redis and touches only the keys
 it is given (all under one hash tag), so they run unchanged on Redis Cluster."""
 
-JOIN = """
+# A ticket's index member starts with its bucket, "topic␟format␟" (see Ticket.member).
+_BUCKET = "'^[^\\031]*\\031[^\\031]*\\031'"
+
+# ARGV: user, member, bucket, now. The queue hash holds each ticket's member, so a rejoin
+# removes the old entry (and counts it out of its bucket) without decoding anything.
+JOIN = f"""
 local user = ARGV[1]
 local mid = redis.call('HGET', KEYS[4], user)
-if mid then return {'busy', mid} end
+if mid then return {{'busy', mid}} end
 local cd = tonumber(redis.call('HGET', KEYS[5], user) or '0')
-if cd > tonumber(ARGV[5]) then return {'cooldown', tostring(cd)} end
+if cd > tonumber(ARGV[4]) then return {{'cooldown', tostring(cd)}} end
 local old = redis.call('HGET', KEYS[1], user)
-if old then
-  local t = cjson.decode(old)
-  if redis.call('ZREM', KEYS[2], t.ix) == 1 then
-    if redis.call('HINCRBY', KEYS[3], t.bucket, -1) <= 0 then
-      redis.call('HDEL', KEYS[3], t.bucket)
-    end
-  end
+if old and redis.call('ZREM', KEYS[2], old) == 1 then
+  local bucket = string.match(old, {_BUCKET})
+  if redis.call('HINCRBY', KEYS[3], bucket, -1) <= 0 then redis.call('HDEL', KEYS[3], bucket) end
 end
 redis.call('HSET', KEYS[1], user, ARGV[2])
-redis.call('ZADD', KEYS[2], 0, ARGV[3])
-local n = redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
-local pos = redis.call('ZLEXCOUNT', KEYS[2], '[' .. ARGV[4], '(' .. ARGV[3])
-return {'queued', tostring(pos), tostring(n)}
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+local n = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+local pos = redis.call('ZLEXCOUNT', KEYS[2], '[' .. ARGV[3], '(' .. ARGV[2])
+return {{'queued', tostring(pos), tostring(n)}}
 """
 
-LEAVE = """
+LEAVE = f"""
 local user = ARGV[1]
 local mid = redis.call('HGET', KEYS[4], user)
-if mid and redis.call('HEXISTS', KEYS[5], mid) == 1 then return {'pending', mid} end
+if mid and redis.call('HEXISTS', KEYS[5], mid) == 1 then return {{'pending', mid}} end
 local old = redis.call('HGET', KEYS[1], user)
-if not old then return {'none'} end
-local t = cjson.decode(old)
-if redis.call('ZREM', KEYS[2], t.ix) == 1 then
-  if redis.call('HINCRBY', KEYS[3], t.bucket, -1) <= 0 then
-    redis.call('HDEL', KEYS[3], t.bucket)
-  end
+if not old then return {{'none'}} end
+local bucket = string.match(old, {_BUCKET})
+if redis.call('ZREM', KEYS[2], old) == 1 then
+  if redis.call('HINCRBY', KEYS[3], bucket, -1) <= 0 then redis.call('HDEL', KEYS[3], bucket) end
 end
 redis.call('HDEL', KEYS[1], user)
-return {'left', t.bucket}
+return {{'left', bucket}}
 """
 
-# ARGV: lexical range start, end, limit. The head of one topic/format index with each entry's
-# user, queued ticket and rematch cooldowns, in one call: read-only, a snapshot, not a lock.
+# ARGV: bucket, limit. The head of one topic/format index and each entry's rematch cooldowns
+# (JSON, or nil), in one call: read-only, a snapshot, not a lock. The user is the member's
+# fourth field, found with plain searches: the bucket is known and the rank has fixed width.
 SNAPSHOT = """
-local found = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])
-if #found == 0 then return {{}, {}, {}, {}} end
-local users = {}
-for i = 1, #found do users[i] = string.match(found[i], '\\031([^\\031]*)$') or found[i] end
-local function fetch(key)
-  local out = {}
-  for s = 1, #users, 500 do
-    local r = redis.call('HMGET', key, unpack(users, s, math.min(#users, s + 499)))
-    for j = 1, #r do out[#out + 1] = r[j] end
-  end
-  return out
+local bucket = ARGV[1]
+local found = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. bucket, '[' .. bucket .. '\\255',
+                         'LIMIT', 0, ARGV[2])
+if #found == 0 then return {{}, {}} end
+local users, from = {}, #bucket + 18
+for i = 1, #found do
+  local m = found[i]
+  users[i] = string.sub(m, from, string.find(m, '\\031', from, true) - 1)
 end
-return {found, users, fetch(KEYS[2]), fetch(KEYS[3])}
+local recent = {}
+for s = 1, #users, 500 do
+  local r = redis.call('HMGET', KEYS[2], unpack(users, s, math.min(#users, s + 499)))
+  for j = 1, #r do recent[#recent + 1] = r[j] end
+end
+return {found, recent}
 """
 
 # ARGV: now, cooldown-until, the batch: one string of fields each ended by RS (\x1e, never in
-# a user id, index entry or JSON text), per pairing: a, a_member, b, b_member, match id,
-# deadline, the match JSON's frame (head, mid, tail; see Match.json_frame), which is joined
-# with the two queued tickets' JSON, and a's and b's cooldown JSON for when they have none yet
-# ({"b": "until"}, {"a": "until"}: what cjson would write). One string instead of 11 arguments
+# a user id, index member or JSON text), per pairing: a, a's member, b, b's member, match id,
+# deadline, match JSON, and a's and b's cooldown JSON for when they have none yet
+# ({"b": "until"}, {"a": "until"}: what cjson would write). One string instead of 9 arguments
 # per pairing keeps the client's command encoding cheap. A pairing is committed only if both
-# index entries are exactly as the snapshot saw them, neither person is in a match (nor in an
+# index members are exactly as the snapshot saw them, neither person is in a match (nor in an
 # earlier pairing of this call), and the pair is not in its cooldown. All reads come first
-# (one command per key for the whole batch), then all writes; returns the ids committed.
-PROPOSE = """
+# (one command per key for the whole batch), then all writes; returns the ids committed. The
+# queue hash is not touched: it keeps both members, held by the match until it settles.
+PROPOSE = f"""
 local now, until_ = tonumber(ARGV[1]), ARGV[2]
 local STEP = 500
 local function fetch(cmd, key, items)
-  local out = {}
+  local out = {{}}
   for s = 1, #items, STEP do
     local r = redis.call(cmd, key, unpack(items, s, math.min(#items, s + STEP - 1)))
     for j = 1, #r do out[#out + 1] = r[j] end
@@ -82,18 +84,17 @@ local function write(cmd, key, items)
     redis.call(cmd, key, unpack(items, s, math.min(#items, s + 2 * STEP - 1)))
   end
 end
-local f = {}
+local f = {{}}
 for v in string.gmatch(ARGV[3], '([^\\030]*)\\030') do f[#f + 1] = v end
-local users, members = {}, {}
-for i = 1, #f, 11 do
+local users, members = {{}}, {{}}
+for i = 1, #f, 9 do
   users[#users + 1] = f[i]; users[#users + 1] = f[i + 2]
   members[#members + 1] = f[i + 1]; members[#members + 1] = f[i + 3]
 end
-if #users == 0 then return {} end
-local score = fetch('ZMSCORE', KEYS[2], members)
-local busy = fetch('HMGET', KEYS[4], users)
-local recent = fetch('HMGET', KEYS[7], users)
-local queued = fetch('HMGET', KEYS[1], users)
+if #users == 0 then return {{}} end
+local score = fetch('ZMSCORE', KEYS[1], members)
+local busy = fetch('HMGET', KEYS[3], users)
+local recent = fetch('HMGET', KEYS[6], users)
 local function cooled(x, partner)
   local r = recent[x]
   if not r then return true end
@@ -102,47 +103,47 @@ local function cooled(x, partner)
 end
 local function remember(x, partner, fresh)
   if not recent[x] then return fresh end
-  local kept = {}
+  local kept = {{}}
   for k, v in pairs(cjson.decode(recent[x])) do
     if tonumber(v) > now then kept[k] = v end
   end
   kept[partner] = until_
   return cjson.encode(kept)
 end
-local taken, out, gone, owner, pending, deadline, cooldown, counts = {}, {}, {}, {}, {}, {}, {}, {}
+local taken, out, gone, owner, pending = {{}}, {{}}, {{}}, {{}}, {{}}
+local deadline, cooldown, counts = {{}}, {{}}, {{}}
 for x = 1, #users, 2 do
-  local i = 1 + (x - 1) / 2 * 11
+  local i = 1 + (x - 1) / 2 * 9
   local a, b, id = users[x], users[x + 1], f[i + 4]
   if not taken[a] and not taken[b] and score[x] and score[x + 1]
      and not busy[x] and not busy[x + 1] and cooled(x, b) and cooled(x + 1, a) then
     taken[a], taken[b] = true, true
-    local bucket = string.match(members[x], '^[^\\031]*\\031[^\\031]*\\031')
+    local bucket = string.match(members[x], {_BUCKET})
     counts[bucket] = (counts[bucket] or 0) + 2
     gone[#gone + 1] = members[x]; gone[#gone + 1] = members[x + 1]
     owner[#owner + 1] = a; owner[#owner + 1] = id; owner[#owner + 1] = b; owner[#owner + 1] = id
-    pending[#pending + 1] = id
-    pending[#pending + 1] = f[i + 6] .. queued[x] .. f[i + 7] .. queued[x + 1] .. f[i + 8]
+    pending[#pending + 1] = id; pending[#pending + 1] = f[i + 6]
     deadline[#deadline + 1] = f[i + 5]; deadline[#deadline + 1] = id
-    cooldown[#cooldown + 1] = a; cooldown[#cooldown + 1] = remember(x, b, f[i + 9])
-    cooldown[#cooldown + 1] = b; cooldown[#cooldown + 1] = remember(x + 1, a, f[i + 10])
+    cooldown[#cooldown + 1] = a; cooldown[#cooldown + 1] = remember(x, b, f[i + 7])
+    cooldown[#cooldown + 1] = b; cooldown[#cooldown + 1] = remember(x + 1, a, f[i + 8])
     out[#out + 1] = id
   end
 end
 if #out == 0 then return out end
-write('ZREM', KEYS[2], gone)
+write('ZREM', KEYS[1], gone)
 for bucket, n in pairs(counts) do
-  if redis.call('HINCRBY', KEYS[3], bucket, -n) <= 0 then redis.call('HDEL', KEYS[3], bucket) end
+  if redis.call('HINCRBY', KEYS[2], bucket, -n) <= 0 then redis.call('HDEL', KEYS[2], bucket) end
 end
-write('HSET', KEYS[4], owner)
-write('HSET', KEYS[5], pending)
-write('ZADD', KEYS[6], deadline)
-write('HSET', KEYS[7], cooldown)
+write('HSET', KEYS[3], owner)
+write('HSET', KEYS[4], pending)
+write('ZADD', KEYS[5], deadline)
+write('HSET', KEYS[6], cooldown)
 return out
 """
 
 # ARGV: id, expected version, kind, match JSON, then counted lists:
-#   n, requeued (user, ticket JSON, member, bucket)*, n, dropped users*
-SETTLE = """
+#   n, requeued (user, member)*, n, dropped users*
+SETTLE = f"""
 local id, kind = ARGV[1], ARGV[3]
 local cur = redis.call('HGET', KEYS[1], id)
 if not cur then return 'gone' end
@@ -168,11 +169,11 @@ end
 local i = 5
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local u, t, mem, b = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3]
-  i = i + 4
-  redis.call('HSET', KEYS[4], u, t)
+  local u, mem = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  redis.call('HSET', KEYS[4], u, mem)
   redis.call('ZADD', KEYS[5], 0, mem)
-  redis.call('HINCRBY', KEYS[6], b, 1)
+  redis.call('HINCRBY', KEYS[6], string.match(mem, {_BUCKET}), 1)
 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HDEL', KEYS[4], ARGV[i]); i = i + 1 end

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import random
+from dataclasses import replace
+from typing import Literal
 
 import pytest
 
@@ -135,9 +138,7 @@ def test_match_json_keeps_its_stored_shape() -> None:
     a = Ticket("a", 'Ä "q"', "tea/é", "quick-debate", "any", 1.5)
     b = Ticket("b", "B", "tea/é", "quick-debate", "pro", 2, head=True)
     m = propose(Pairing(a, b, "con", "pro"), 100.0, random.Random(5), 20.0)
-    seats = [
-        {"ticket": s.ticket.to_dict(), "side": s.side, "accepted": s.accepted} for s in m.seats
-    ]
+    seats = [{"m": s.ticket.member, "side": s.side, "accepted": s.accepted} for s in m.seats]
     shape: dict[str, object] = {
         "id": m.id,
         "room": m.room,
@@ -148,5 +149,19 @@ def test_match_json_keeps_its_stored_shape() -> None:
     shape |= {"created_at": 100.0, "expires_at": 120.0, "version": 0, "state": "pending"}
     shape["users"] = ["a", "b"]
     assert m.to_json() == json.dumps(shape, separators=(",", ":"))
-    head, mid, tail = m.json_frame()
-    assert head + a.to_json() + mid + b.to_json() + tail == m.to_json()
+    assert Match.from_json(m.to_json()) == m
+
+
+@pytest.mark.parametrize("accepted", [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("state", ["pending", "starting", "live"])
+def test_match_json_round_trips_every_state(
+    accepted: tuple[bool, bool], state: Literal["pending", "starting", "live"]
+) -> None:
+    m = replace(_match(accepted), state=state, version=7, expires_at=1e10 + 0.125)
+    assert Match.from_json(m.to_json()) == m
+    assert json.loads(m.to_json())["version"] == 7
+
+
+def test_match_json_refuses_a_time_json_cannot_hold() -> None:
+    with pytest.raises(ValueError):
+        replace(_match(), expires_at=math.inf).to_json()
