@@ -24,6 +24,7 @@ _CODE_SIDE: dict[str, str | None] = {code: side for side, code in _SIDE_CODE.ite
 # A seat's side and answer as JSON literals, so a match encodes without the JSON encoder.
 _SIDE_JSON: dict[str | None, str] = {None: "null", "pro": '"pro"', "con": '"con"', "any": '"any"'}
 _STATE_JSON = {s: f'"{s}"' for s in ("pending", "starting", "live")}
+# How `repr` writes the floats JSON cannot hold.
 _NOT_FINITE = frozenset(("inf", "-inf", "nan"))
 
 
@@ -47,7 +48,7 @@ class Ticket:
     head: bool = False
     # `member`, once known: a pairing round reads, checks and stores each ticket's member
     # several times, and a ticket read from the store arrives as its member.
-    _member: str = field(init=False, repr=False, compare=False)
+    _member: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def bucket(self) -> str:
@@ -58,10 +59,8 @@ class Ticket:
         """The ticket's entry in the per-topic index, which is all the store keeps of it:
         `topic␟format␟rank␟user␟side␟name`. The rank (head flag, then the join time in
         milliseconds, fixed width) makes lexical order head first, then oldest, then user."""
-        try:
+        if self._member:
             return self._member
-        except AttributeError:
-            pass
         side = _SIDE_CODE.get(self.side)
         if side is None:
             raise ValueError(f"not a ticket side: {self.side!r}")
@@ -148,11 +147,17 @@ class Match:
         scripts read `version`, `room`, `users` and `expires_at`."""
         e = encode_basestring_ascii
         a, b = self.seats
+        created, expires = repr(float(self.created_at)), repr(float(self.expires_at))
+        if created in _NOT_FINITE or expires in _NOT_FINITE:
+            raise ValueError("a match time is not finite")
         return (
             f'{{"id":{e(self.id)},"room":{e(self.room)},"topic":{e(self.topic)},'
-            f'"format":{e(self.format)},"seats":[{_seat_json(a)},{_seat_json(b)}],'
-            f'"created_at":{_float_json(self.created_at)},'
-            f'"expires_at":{_float_json(self.expires_at)},"version":{int(self.version)},'
+            f'"format":{e(self.format)},"seats":['
+            f'{{"m":{e(a.ticket.member)},"side":{_SIDE_JSON.get(a.side) or e(str(a.side))},'
+            f'"accepted":{"true" if a.accepted else "false"}}},'
+            f'{{"m":{e(b.ticket.member)},"side":{_SIDE_JSON.get(b.side) or e(str(b.side))},'
+            f'"accepted":{"true" if b.accepted else "false"}}}],'
+            f'"created_at":{created},"expires_at":{expires},"version":{int(self.version)},'
             f'"state":{_STATE_JSON.get(self.state) or e(self.state)},'
             f'"users":[{e(a.ticket.user)},{e(b.ticket.user)}]}}'
         )
@@ -174,19 +179,3 @@ class Match:
             version=int(d["version"]),
             state=d["state"],
         )
-
-
-def _seat_json(seat: Seat) -> str:
-    side = _SIDE_JSON.get(seat.side) or encode_basestring_ascii(str(seat.side))
-    accepted = "true" if seat.accepted else "false"
-    return (
-        f'{{"m":{encode_basestring_ascii(seat.ticket.member)},"side":{side},"accepted":{accepted}}}'
-    )
-
-
-def _float_json(value: float) -> str:
-    """A time as `json.dumps` writes a float (JSON has no infinity nor NaN)."""
-    text = repr(float(value))
-    if text in _NOT_FINITE:
-        raise ValueError(f"not a finite time: {text}")
-    return text

@@ -66,9 +66,11 @@ def _allowed(
     blocked: Collection[frozenset[str]],
     recent: Mapping[str, Mapping[str, float]],
 ) -> bool:
-    if a.user == b.user or pair_key(a.user, b.user) in blocked:
+    # `blocked` is mostly empty, and building the pair's key costs more than the rest.
+    if a.user == b.user or (blocked and pair_key(a.user, b.user) in blocked):
         return False
-    return recent.get(a.user, {}).get(b.user, 0.0) <= now
+    cooling = recent.get(a.user)
+    return cooling is None or cooling.get(b.user, 0.0) <= now
 
 
 def _order(t: Ticket) -> tuple[int, float, str]:
@@ -89,9 +91,9 @@ def pair(
     until which a and b may not be matched again.
     """
     recent = recent or {}
-    buckets: dict[str, list[Ticket]] = defaultdict(list)
+    buckets: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
     for t in waiting:
-        buckets[t.bucket].append(t)
+        buckets[t.topic, t.format].append(t)
     pairings: list[Pairing] = []
     for tickets in buckets.values():
         pairings.extend(_pair_bucket(sorted(tickets, key=_order), now, rng, blocked, recent))

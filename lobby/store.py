@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -161,11 +160,9 @@ class LobbyStore:
             return []
         fields: list[str] = []
         until = repr(float(now + cooldown))
-        e = encode_basestring_ascii
         for m in matches:
             a, b = m.seats[0].ticket, m.seats[1].ticket
             fields += (a.user, a.member, b.user, b.member, m.id, repr(m.expires_at), m.to_json())
-            fields += (f"{{{e(b.user)}:{e(until)}}}", f"{{{e(a.user)}:{e(until)}}}")
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
             raise ValueError("a user id or match id holds the record separator")

@@ -61,9 +61,8 @@ return {found, recent}
 
 # ARGV: now, cooldown-until, the batch: one string of fields each ended by RS (\x1e, never in
 # a user id, index member or JSON text), per pairing: a, a's member, b, b's member, match id,
-# deadline, match JSON, and a's and b's cooldown JSON for when they have none yet
-# ({"b": "until"}, {"a": "until"}: what cjson would write). One string instead of 9 arguments
-# per pairing keeps the client's command encoding cheap. A pairing is committed only if both
+# deadline, match JSON. One string instead of 7 arguments per pairing keeps the client's
+# command encoding cheap, and plain searches split it cheaply. A pairing is committed only if both
 # index members are exactly as the snapshot saw them, neither person is in a match (nor in an
 # earlier pairing of this call), and the pair is not in its cooldown. All reads come first
 # (one command per key for the whole batch), then all writes; returns the ids committed. The
@@ -84,10 +83,15 @@ local function write(cmd, key, items)
     redis.call(cmd, key, unpack(items, s, math.min(#items, s + 2 * STEP - 1)))
   end
 end
-local f = {{}}
-for v in string.gmatch(ARGV[3], '([^\\030]*)\\030') do f[#f + 1] = v end
+local f, batch, at, find, sub = {{}}, ARGV[3], 1, string.find, string.sub
+while true do
+  local stop = find(batch, '\\030', at, true)
+  if not stop then break end
+  f[#f + 1] = sub(batch, at, stop - 1)
+  at = stop + 1
+end
 local users, members = {{}}, {{}}
-for i = 1, #f, 9 do
+for i = 1, #f, 7 do
   users[#users + 1] = f[i]; users[#users + 1] = f[i + 2]
   members[#members + 1] = f[i + 1]; members[#members + 1] = f[i + 3]
 end
@@ -101,8 +105,9 @@ local function cooled(x, partner)
   local u = cjson.decode(r)[partner]
   return (not u) or tonumber(u) <= now
 end
-local function remember(x, partner, fresh)
-  if not recent[x] then return fresh end
+local quoted_until = cjson.encode(until_)
+local function remember(x, partner)
+  if not recent[x] then return '{{' .. cjson.encode(partner) .. ':' .. quoted_until .. '}}' end
   local kept = {{}}
   for k, v in pairs(cjson.decode(recent[x])) do
     if tonumber(v) > now then kept[k] = v end
@@ -113,7 +118,7 @@ end
 local taken, out, gone, owner, pending = {{}}, {{}}, {{}}, {{}}, {{}}
 local deadline, cooldown, counts = {{}}, {{}}, {{}}
 for x = 1, #users, 2 do
-  local i = 1 + (x - 1) / 2 * 9
+  local i = 1 + (x - 1) / 2 * 7
   local a, b, id = users[x], users[x + 1], f[i + 4]
   if not taken[a] and not taken[b] and score[x] and score[x + 1]
      and not busy[x] and not busy[x + 1] and cooled(x, b) and cooled(x + 1, a) then
@@ -124,8 +129,8 @@ for x = 1, #users, 2 do
     owner[#owner + 1] = a; owner[#owner + 1] = id; owner[#owner + 1] = b; owner[#owner + 1] = id
     pending[#pending + 1] = id; pending[#pending + 1] = f[i + 6]
     deadline[#deadline + 1] = f[i + 5]; deadline[#deadline + 1] = id
-    cooldown[#cooldown + 1] = a; cooldown[#cooldown + 1] = remember(x, b, f[i + 7])
-    cooldown[#cooldown + 1] = b; cooldown[#cooldown + 1] = remember(x + 1, a, f[i + 8])
+    cooldown[#cooldown + 1] = a; cooldown[#cooldown + 1] = remember(x, b)
+    cooldown[#cooldown + 1] = b; cooldown[#cooldown + 1] = remember(x + 1, a)
     out[#out + 1] = id
   end
 end
