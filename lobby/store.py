@@ -165,7 +165,7 @@ class LobbyStore:
             fields += (a.user, a.member, b.user, b.member, m.id, repr(m.expires_at), m.to_json())
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
-            raise ValueError("a user id or match id holds the record separator")
+            raise ValueError("a user id, ticket or match id holds the record separator")
         k = self.keys
         keys = [k["topicIndex"], k["counts"], k["matchOf"], k["pendingMatches"]]
         keys += [k["deadlines"], k["recent"]]

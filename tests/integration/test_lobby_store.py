@@ -141,3 +141,12 @@ async def test_one_propose_call_never_matches_one_person_twice(store: LobbyStore
         await store.propose([lifecycle.propose(Pairing(b, d, None, None), 10, rng, 20)], 10, 600)
         == []
     )
+
+
+async def test_a_ticket_comes_back_as_it_was_queued(store: LobbyStore) -> None:
+    t = Ticket("u-1", "Zoë 李 🎉 Lee", "tea", "quick-debate", "pro", 12.345)
+    await store.join(t, 20)
+    assert await store.ticket("u-1") == t
+    snap = await store.snapshot(t.bucket, 10)
+    assert snap.tickets == [t] and snap.recent == {}
+    assert await store.position(t) == Joined(0, 1)
