@@ -160,9 +160,12 @@ class LobbyStore:
             return []
         fields: list[str] = []
         until = repr(float(now + cooldown))
+        expires, deadline = None, ""
         for m in matches:
+            if m.expires_at != expires:  # the same for a whole batch, and repr is not cheap
+                expires, deadline = m.expires_at, repr(float(m.expires_at))
             a, b = m.seats[0].ticket, m.seats[1].ticket
-            fields += (a.user, a.member, b.user, b.member, m.id, repr(m.expires_at), m.to_json())
+            fields += (a.user, a.member, b.user, b.member, m.id, deadline, m.to_json())
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
             raise ValueError("a user id, ticket or match id holds the record separator")
