@@ -54,7 +54,7 @@ end
 local recent = {}
 for s = 1, #users, 500 do
   local r = redis.call('HMGET', KEYS[2], unpack(users, s, math.min(#users, s + 499)))
-  for j = 1, #r do recent[#recent + 1] = r[j] end
+  for j = 1, #r do recent[s + j - 1] = r[j] end
 end
 return {found, recent}
 """
@@ -71,10 +71,10 @@ PROPOSE = f"""
 local now, until_ = tonumber(ARGV[1]), ARGV[2]
 local STEP = 500
 local function fetch(cmd, key, items)
-  local out = {{}}
+  local out, n = {{}}, 0
   for s = 1, #items, STEP do
     local r = redis.call(cmd, key, unpack(items, s, math.min(#items, s + STEP - 1)))
-    for j = 1, #r do out[#out + 1] = r[j] end
+    for j = 1, #r do n = n + 1; out[n] = r[j] end
   end
   return out
 end
@@ -83,17 +83,17 @@ local function write(cmd, key, items)
     redis.call(cmd, key, unpack(items, s, math.min(#items, s + 2 * STEP - 1)))
   end
 end
-local f, batch, at, find, sub = {{}}, ARGV[3], 1, string.find, string.sub
+local f, nf, batch, at, find, sub = {{}}, 0, ARGV[3], 1, string.find, string.sub
 while true do
   local stop = find(batch, '\\030', at, true)
   if not stop then break end
-  f[#f + 1] = sub(batch, at, stop - 1)
+  nf = nf + 1; f[nf] = sub(batch, at, stop - 1)
   at = stop + 1
 end
 local users, members = {{}}, {{}}
-for i = 1, #f, 7 do
-  users[#users + 1] = f[i]; users[#users + 1] = f[i + 2]
-  members[#members + 1] = f[i + 1]; members[#members + 1] = f[i + 3]
+for i = 1, nf - 6, 7 do
+  local x = (i - 1) / 7 * 2 + 1
+  users[x], users[x + 1], members[x], members[x + 1] = f[i], f[i + 2], f[i + 1], f[i + 3]
 end
 if #users == 0 then return {{}} end
 local score = fetch('ZMSCORE', KEYS[1], members)
@@ -115,8 +115,10 @@ local function remember(x, partner)
   kept[partner] = until_
   return cjson.encode(kept)
 end
+-- c counts the pairings committed so far; the write lists are filled by index (cheaper
+-- than appending with #t + 1, which searches for the table's end each time).
 local taken, out, gone, owner, pending = {{}}, {{}}, {{}}, {{}}, {{}}
-local deadline, cooldown, counts = {{}}, {{}}, {{}}
+local deadline, cooldown, counts, c = {{}}, {{}}, {{}}, 0
 for x = 1, #users, 2 do
   local i = 1 + (x - 1) / 2 * 7
   local a, b, id = users[x], users[x + 1], f[i + 4]
@@ -125,16 +127,18 @@ for x = 1, #users, 2 do
     taken[a], taken[b] = true, true
     local bucket = string.match(members[x], {_BUCKET})
     counts[bucket] = (counts[bucket] or 0) + 2
-    gone[#gone + 1] = members[x]; gone[#gone + 1] = members[x + 1]
-    owner[#owner + 1] = a; owner[#owner + 1] = id; owner[#owner + 1] = b; owner[#owner + 1] = id
-    pending[#pending + 1] = id; pending[#pending + 1] = f[i + 6]
-    deadline[#deadline + 1] = f[i + 5]; deadline[#deadline + 1] = id
-    cooldown[#cooldown + 1] = a; cooldown[#cooldown + 1] = remember(x, b)
-    cooldown[#cooldown + 1] = b; cooldown[#cooldown + 1] = remember(x + 1, a)
-    out[#out + 1] = id
+    c = c + 1
+    local two, four = 2 * c, 4 * c
+    gone[two - 1], gone[two] = members[x], members[x + 1]
+    owner[four - 3], owner[four - 2], owner[four - 1], owner[four] = a, id, b, id
+    pending[two - 1], pending[two] = id, f[i + 6]
+    deadline[two - 1], deadline[two] = f[i + 5], id
+    cooldown[four - 3], cooldown[four - 2] = a, remember(x, b)
+    cooldown[four - 1], cooldown[four] = b, remember(x + 1, a)
+    out[c] = id
   end
 end
-if #out == 0 then return out end
+if c == 0 then return out end
 write('ZREM', KEYS[1], gone)
 for bucket, n in pairs(counts) do
   if redis.call('HINCRBY', KEYS[2], bucket, -n) <= 0 then redis.call('HDEL', KEYS[2], bucket) end
