@@ -87,7 +87,6 @@ class LobbySession:
         # Queues someone just joined: paired on the next wake without scanning every queue.
         self._wanted: set[str] = set()
         self._scanned_at = 0.0
-        self._refreshed_at = 0.0
         self._intervals: dict[str, float] = {}
         self._last_pair: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,7 +104,12 @@ class LobbySession:
             self.room.local_participant.register_rpc_method(method, self._rpc(method, handler))
         self.room.on("participant_disconnected", self._on_disconnected)
         await self.recover()
-        for loop in (self._pairing_loop, self._expiry_loop, self._presence_loop):
+        for loop in (
+            self._pairing_loop,
+            self._refresh_loop,
+            self._expiry_loop,
+            self._presence_loop,
+        ):
             self._spawn(loop())
         # Public and harmless: tells clients (and the keeper's tests) the RPCs are registered.
         await self.room.local_participant.set_attributes({"lobby": "ready"})
@@ -333,9 +337,6 @@ class LobbySession:
             self._wake.clear()
             try:
                 await self._pair_once()
-                if time.monotonic() - self._refreshed_at >= REFRESH_PERIOD:
-                    self._refreshed_at = time.monotonic()
-                    await self._refresh_queued()
             except Exception:
                 logger.exception("pairing round failed")
                 await asyncio.sleep(PAIRING_PERIOD)
@@ -360,6 +361,13 @@ class LobbySession:
         if committed:
             self._dirty.add(bucket)
             self._note_pairing(bucket, now)
+
+    async def _refresh_loop(self) -> None:
+        """`queued` updates for people whose position moved, on their own clock: a round of
+        them (hundreds of packets in a busy lobby) never holds up the next pairing."""
+        while True:
+            await asyncio.sleep(REFRESH_PERIOD)
+            await self._quietly(self._refresh_queued())
 
     async def _refresh_queued(self) -> None:
         dirty, self._dirty = self._dirty, set()
