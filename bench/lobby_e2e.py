@@ -149,7 +149,7 @@ async def _join_times(settings: Settings, n: int, hidden: bool) -> list[float]:
     async def join(i: int, room: rtc.Room) -> None:
         t0 = time.perf_counter()
         token = lobby_token(
-            settings, f"hidden-probe-{hidden}-{i}-{secrets.token_hex(3)}", f"p{i}", hidden=hidden
+            settings, f"hidden-probe-{hidden}-{i}-{secrets.token_hex(3)}", hidden=hidden
         )
         await room.connect(settings.livekit_url, token)
         times.append(time.perf_counter() - t0)
@@ -177,8 +177,8 @@ async def _hidden_probe(settings: Settings) -> str:
         return "ok"
 
     receiver.local_participant.register_rpc_method("probe", echo)
-    await receiver.connect(settings.livekit_url, lobby_token(scratch, LOBBY_IDENTITY, "agent"))
-    await sender.connect(settings.livekit_url, lobby_token(scratch, "h1", "h", hidden=True))
+    await receiver.connect(settings.livekit_url, lobby_token(scratch, LOBBY_IDENTITY))
+    await sender.connect(settings.livekit_url, lobby_token(scratch, "h1", hidden=True))
     try:
         await sender.local_participant.publish_data(b"x", destination_identities=[LOBBY_IDENTITY])
         try:
