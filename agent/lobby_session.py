@@ -352,12 +352,16 @@ class LobbySession:
 
     async def _pair_bucket(self, bucket: str) -> None:
         snap = await self.store.snapshot(bucket, 500)
+        if len(snap.tickets) < 2:
+            return
         now = time.time()
         blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
         pairings = policy.pair(snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent)
         matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
         committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
-        await self.events.proposed(*(m for m in matches if m.id in committed))
+        # Sent in the background: the next round (someone who just joined) need not wait for
+        # this round's packets. Each person's events still go out in order (Events.send).
+        self._spawn(self._quietly(self.events.proposed(*(m for m in matches if m.id in committed))))
         if committed:
             self._dirty.add(bucket)
             self._note_pairing(bucket, now)
