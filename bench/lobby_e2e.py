@@ -117,14 +117,18 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
         pairs = [(people[2 * i], people[2 * i + 1], topics[i]) for i in range(n // 2)]
         # Waves of pairs at once for the lobby figures, then pairs one at a time into their
         # rooms: a pair's way in, not many WebRTC handshakes at once on two cores.
-        waves = [pairs[w : w + WAVE] for w in range(0, len(pairs) - ROOM_SAMPLES, WAVE)]
-        waves += [[p] for p in pairs[len(pairs) - ROOM_SAMPLES :]]
+        lobby_only, into_rooms = pairs[:-ROOM_SAMPLES], pairs[-ROOM_SAMPLES:]
+        waves = [lobby_only[w : w + WAVE] for w in range(0, len(lobby_only), WAVE)]
+        waves += [[p] for p in into_rooms]
         for wave in waves:
             results = await asyncio.gather(
                 *(_pair_once(a, b, t, len(wave) == 1) for a, b, t in wave),
                 return_exceptions=True,
             )
-            failed += sum(1 for r in results if isinstance(r, BaseException))
+            failures = [r for r in results if isinstance(r, BaseException)]
+            failed += len(failures)
+            for f in failures[:1]:
+                print(f"    a pair failed: {type(f).__name__}: {str(f)[:300]}", flush=True)
             ok = [r for r in results if not isinstance(r, BaseException)]
             proposal += [p for p, _, _ in ok]
             ready += [r for _, r, _ in ok]
