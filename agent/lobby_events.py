@@ -38,25 +38,42 @@ class Events:
         self._told: dict[str, int] = {}
 
     async def send(self, messages: dict[str, dict[str, Any]]) -> None:
+        """Send each person their message: the sequence numbers of the whole batch come from
+        one Redis round trip, then the packets go out in parallel. A person's lock is held from
+        taking their number until their packet is out, so their events arrive in order."""
         if not messages:
             return
-        await asyncio.gather(*(self._publish(user, msg) for user, msg in messages.items()))
+        users = sorted(messages)  # every batch takes its locks in one order: no deadlock
+        held: list[str] = []
+        try:
+            for u in users:
+                await self._locks[u].acquire()
+                held.append(u)
+            seqs = await self.store.next_seqs(users)
+        except BaseException as e:
+            for u in held:
+                self._locks[u].release()
+            if not isinstance(e, Exception):
+                raise
+            logger.warning("lobby events not delivered", extra={"count": len(users)})
+            return
+        await asyncio.gather(*(self._publish(u, {**messages[u], "seq": seqs[u]}) for u in users))
 
     async def _publish(self, user: str, msg: dict[str, Any]) -> None:
-        async with self._locks[user]:
-            try:
-                seq = (await self.store.next_seqs([user]))[user]
-                await self.lkapi.room.send_data(
-                    api.SendDataRequest(
-                        room=self.room,
-                        data=json.dumps({**msg, "seq": seq}).encode(),
-                        kind=api.DataPacket.Kind.RELIABLE,
-                        destination_identities=[user],
-                        topic=TOPIC,
-                    )
+        try:
+            await self.lkapi.room.send_data(
+                api.SendDataRequest(
+                    room=self.room,
+                    data=json.dumps(msg).encode(),
+                    kind=api.DataPacket.Kind.RELIABLE,
+                    destination_identities=[user],
+                    topic=TOPIC,
                 )
-            except Exception:
-                logger.warning("lobby event not delivered", extra={"identity": user})
+            )
+        except Exception:
+            logger.warning("lobby event not delivered", extra={"identity": user})
+        finally:
+            self._locks[user].release()
 
     async def queued(
         self, ticket: Ticket, position: int, waiting: int, estimate: int, only_changes: bool = False

@@ -87,7 +87,6 @@ class LobbySession:
         # Queues someone just joined: paired on the next wake without scanning every queue.
         self._wanted: set[str] = set()
         self._scanned_at = 0.0
-        self._refreshed_at = 0.0
         self._intervals: dict[str, float] = {}
         self._last_pair: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,7 +104,12 @@ class LobbySession:
             self.room.local_participant.register_rpc_method(method, self._rpc(method, handler))
         self.room.on("participant_disconnected", self._on_disconnected)
         await self.recover()
-        for loop in (self._pairing_loop, self._expiry_loop, self._presence_loop):
+        for loop in (
+            self._pairing_loop,
+            self._refresh_loop,
+            self._expiry_loop,
+            self._presence_loop,
+        ):
             self._spawn(loop())
         # Public and harmless: tells clients (and the keeper's tests) the RPCs are registered.
         await self.room.local_participant.set_attributes({"lobby": "ready"})
@@ -333,9 +337,6 @@ class LobbySession:
             self._wake.clear()
             try:
                 await self._pair_once()
-                if time.monotonic() - self._refreshed_at >= REFRESH_PERIOD:
-                    self._refreshed_at = time.monotonic()
-                    await self._refresh_queued()
             except Exception:
                 logger.exception("pairing round failed")
                 await asyncio.sleep(PAIRING_PERIOD)
@@ -351,15 +352,26 @@ class LobbySession:
 
     async def _pair_bucket(self, bucket: str) -> None:
         snap = await self.store.snapshot(bucket, 500)
+        if len(snap.tickets) < 2:
+            return
         now = time.time()
         blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
         pairings = policy.pair(snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent)
         matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
         committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
-        await self.events.proposed(*(m for m in matches if m.id in committed))
+        # Sent in the background: the next round (someone who just joined) need not wait for
+        # this round's packets. Each person's events still go out in order (Events.send).
+        self._spawn(self._quietly(self.events.proposed(*(m for m in matches if m.id in committed))))
         if committed:
             self._dirty.add(bucket)
             self._note_pairing(bucket, now)
+
+    async def _refresh_loop(self) -> None:
+        """`queued` updates for people whose position moved, on their own clock: a round of
+        them (hundreds of packets in a busy lobby) never holds up the next pairing."""
+        while True:
+            await asyncio.sleep(REFRESH_PERIOD)
+            await self._quietly(self._refresh_queued())
 
     async def _refresh_queued(self) -> None:
         dirty, self._dirty = self._dirty, set()

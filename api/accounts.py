@@ -11,6 +11,7 @@ from api import validation as v
 from api.auth import bearer
 from api.errors import InvalidCredentials, InvalidField, Unauthorized
 from api.keys import DB, LIMITER, PASSWORDS, SESSIONS, SETTINGS, USERS
+from api.ratelimit import client_address
 from api.records import User
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ async def login(request: web.Request) -> web.Response:
     body = await v.read_json(request)
     email = v.email(body)
     password = v.password(body)
-    address = request.remote or "unknown"
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    address = client_address(request.remote, forwarded, request.app[SETTINGS].trusted_proxies)
     limiter = request.app[LIMITER]
     await limiter.attempt(email, address)
     found = await request.app[DB].credentials(email)

@@ -24,6 +24,7 @@ from api.errors import (
 from api.records import (
     Credentials,
     Discussion,
+    HistoryCursor,
     HistoryEntry,
     LiveDiscussion,
     Participant,
@@ -197,7 +198,11 @@ class Database:
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
-    async def history(self, user_id: uuid.UUID, limit: int = 100) -> list[HistoryEntry]:
+    async def history(
+        self, user_id: uuid.UUID, limit: int, before: HistoryCursor | None = None
+    ) -> list[HistoryEntry]:
+        """The user's discussions, newest first (ties by id); only those after `before` in
+        that order when it is given (keyset paging: stable while new discussions arrive)."""
         me = discussion_participants.alias("me")
         other = discussion_participants.alias("other")
         partner = users.alias("partner")
@@ -230,6 +235,13 @@ class Database:
             .order_by(d.c.started_at.desc(), d.c.id)
             .limit(limit)
         )
+        if before is not None:
+            query = query.where(
+                sa.or_(
+                    d.c.started_at < before.started_at,
+                    sa.and_(d.c.started_at == before.started_at, d.c.id > before.id),
+                )
+            )
         async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [HistoryEntry(*tuple(row)) for row in rows]

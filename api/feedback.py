@@ -11,8 +11,13 @@ from api import validation as v
 from api.accounts import current_user
 from api.errors import InvalidField, NotFound
 from api.keys import DB
+from api.records import HistoryCursor
 
 log = logging.getLogger(__name__)
+# History entries per page by default, and at most.
+HISTORY_PAGE = 50
+HISTORY_MAX = 100
+
 routes = web.RouteTableDef()
 
 REPORT_REASONS = frozenset(
@@ -88,6 +93,21 @@ async def unblock(request: web.Request) -> web.Response:
 
 @routes.get("/api/history")
 async def history(request: web.Request) -> web.Response:
+    """A page of the caller's discussions, newest first; `next` fetches the older ones."""
     user = await current_user(request)
-    found = await request.app[DB].history(user.id)
-    return web.json_response({"discussions": [entry.to_json() for entry in found]})
+    limit = v.query_integer(request, "limit", default=HISTORY_PAGE, low=1, high=HISTORY_MAX)
+    before = None
+    if "before" in request.query:
+        try:
+            before = HistoryCursor.decode(request.query["before"])
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidField("before", "is not a cursor this API gave out") from None
+    found = await request.app[DB].history(user.id, limit + 1, before)
+    page = found[:limit]
+    more = len(found) > limit
+    return web.json_response(
+        {
+            "discussions": [entry.to_json() for entry in page],
+            "next": HistoryCursor(page[-1].started_at, page[-1].id).encode() if more else None,
+        }
+    )

@@ -11,12 +11,51 @@ password then gives the account its count back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from api.errors import TooManyAttempts
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.cache
+def _parsed(networks: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: tuple[str, ...]) -> str:
+    """The address a request came from. The peer, unless the peer is a trusted proxy: then the
+    right-most X-Forwarded-For hop that is not a trusted proxy (hops further left were written
+    by the client and prove nothing). Unparsable hops end the walk at the last trusted one."""
+    networks = _parsed(trusted)
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in n for n in networks)
+
+    current = peer or "unknown"
+    if not is_trusted(current):
+        return current
+    hops = [h.strip() for header in forwarded_for for h in header.split(",")]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return current
+        current = hop
+        if not is_trusted(hop):
+            return hop
+    return current
+
 
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20

@@ -3,6 +3,7 @@ JSON the API answers with."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -55,6 +56,30 @@ class Topic:
             "description": self.description,
             "motion": self.motion,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCursor:
+    """Where a page of history ended: the last entry's start and id, as an opaque string."""
+
+    started_at: dt.datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = f"{self.started_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> HistoryCursor:
+        """Raises ValueError for anything `encode` did not make."""
+        if len(text) > 200:
+            raise ValueError("cursor too long")
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        started, sep, ident = raw.partition("|")
+        when = dt.datetime.fromisoformat(started)
+        if not sep or when.tzinfo is None:
+            raise ValueError("not a cursor")
+        return cls(when, uuid.UUID(ident))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,11 @@ _LOBBY_KEEPALIVE = 24 * 3600
 
 class LobbyTokens:
     """Mints lobby tokens: the lobby room only; may send data, may not publish or subscribe
-    media; the lobby agent dispatched when the join creates the room.
+    media; the lobby agent dispatched when the join creates the room. A lobby token carries no
+    name: everyone in the lobby room can list its participants, and strangers waiting there
+    see only opaque ids (LiveKit's `hidden` grant would hide them, but LiveKit then strips the
+    sender of their packets, so the agent could not tell who is calling; bench/lobby_e2e.py).
+    The lobby agent reads display names from Postgres.
 
     The claims every lobby token shares (grants, room configuration) are serialised once, by
     livekit-api's own `AccessToken`; each token then adds only who and when, and is signed as
@@ -54,7 +58,6 @@ class LobbyTokens:
         issued = int(time.time() if now is None else now)
         claims = {
             **self._shared,
-            "name": user.display_name,
             "sub": str(user.id),
             "iss": self._key,
             "nbf": issued,

@@ -146,3 +146,13 @@ def path_id(request: web.Request, name: str) -> uuid.UUID:
         return uuid.UUID(request.match_info[name])
     except ValueError:
         raise NotFound() from None
+
+
+def query_integer(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter, or its default when absent."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidField(name, f"must be a whole number from {low} to {high}")
+    return int(raw)

@@ -6,6 +6,7 @@ Everything is passed down explicitly; nothing reads `os.environ` after `from_env
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or networks, each checked."""
+    out = []
+    for item in (x.strip() for x in env.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(out)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -60,6 +74,9 @@ class Settings:
     api_port: int = 8080
     web_dir: str = "web/dist"
     formats_file: str = ""
+    # Proxies (addresses or networks) whose X-Forwarded-For the API believes for a client's
+    # address (the failed-login limit per address); none by default.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +104,7 @@ class Settings:
             api_port=_int(e, "DISCO_API_PORT", 8080, minimum=1),
             web_dir=e.get("DISCO_WEB_DIR", "") or "web/dist",
             formats_file=e.get("DISCO_FORMATS_FILE", ""),
+            trusted_proxies=_networks(e, "DISCO_TRUSTED_PROXIES"),
         )
 
     @property

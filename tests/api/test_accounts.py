@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 import warnings
@@ -10,10 +11,11 @@ from typing import Any
 import jwt
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from api.ratelimit import ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW
 from lobby.schema import users
 from lobby.settings import Settings
@@ -285,3 +287,47 @@ async def test_unknown_routes_and_methods_answer_json(client: Client) -> None:
     r = await client.get("/api/register")
     assert r.status == 405
     assert (await error_of(r))["code"] == "method_not_allowed"
+
+
+async def test_a_forged_forwarded_header_does_not_escape_the_address_limit(
+    client: Client,
+) -> None:
+    """No proxy is trusted by default: X-Forwarded-For is the caller's own claim."""
+    for i in range(ADDRESS_LIMIT):
+        r = await client.post(
+            "/api/login",
+            json={"email": unique_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        )
+        assert r.status == 401
+    r = await client.post(
+        "/api/login",
+        json={"email": unique_email(), "password": "wrong password"},
+        headers={"X-Forwarded-For": "198.51.100.250"},
+    )
+    assert r.status == 429
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(
+    app_settings: Settings,
+) -> None:
+    settings = dataclasses.replace(app_settings, trusted_proxies=("127.0.0.1/32", "::1/128"))
+    async with TestClient(TestServer(create_app(settings))) as proxied:
+        for _ in range(ADDRESS_LIMIT):
+            r = await proxied.post(
+                "/api/login",
+                json={"email": unique_email(), "password": "wrong password"},
+                headers={"X-Forwarded-For": "198.51.100.1"},
+            )
+            assert r.status == 401
+        limited = await proxied.post(
+            "/api/login",
+            json={"email": unique_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": "198.51.100.1"},
+        )
+        other = await proxied.post(
+            "/api/login",
+            json={"email": unique_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": "198.51.100.2"},
+        )
+        assert limited.status == 429 and other.status == 401

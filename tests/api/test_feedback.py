@@ -211,3 +211,47 @@ async def test_history_lists_own_discussions_with_partner_and_rating(
     assert {e["id"] for e in b_history} == {str(done_id), str(other_id)}
     assert all(e["my_rating"] is None for e in b_history)
     assert (await client.get("/api/history")).status == 401
+
+
+async def test_history_pages_newest_first_and_stays_stable_as_new_talks_arrive(
+    client: Client, engine: AsyncEngine
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    ids = [str((await make_discussion(engine, [a, b], ended=True))[0]) for _ in range(5)]
+    newest_first = ids[::-1]
+    r = await client.get("/api/history?limit=2", headers=a.auth)
+    first = await r.json()
+    assert [e["id"] for e in first["discussions"]] == newest_first[:2]
+    assert first["next"]
+    # A discussion that starts meanwhile does not shift the pages that follow.
+    await make_discussion(engine, [a, b], ended=True)
+    r = await client.get(f"/api/history?limit=2&before={first['next']}", headers=a.auth)
+    second = await r.json()
+    assert [e["id"] for e in second["discussions"]] == newest_first[2:4]
+    r = await client.get(f"/api/history?limit=2&before={second['next']}", headers=a.auth)
+    third = await r.json()
+    assert [e["id"] for e in third["discussions"]] == newest_first[4:]
+    assert third["next"] is None
+    everything = await (await client.get("/api/history", headers=a.auth)).json()
+    assert len(everything["discussions"]) == 6 and everything["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=ten", "limit"),
+        ("before=not-a-cursor", "before"),
+        ("before=" + "A" * 300, "before"),
+        # Well-formed base64 of something else: a time without a zone, no id.
+        ("before=MjAyNi0wMS0wMVQwMDowMDowMA", "before"),
+    ],
+)
+async def test_history_refuses_bad_paging(client: Client, query: str, field: str) -> None:
+    a = await register(client, "Ann")
+    r = await client.get(f"/api/history?{query}", headers=a.auth)
+    assert r.status == 400
+    error = await error_of(r)
+    assert error["code"] == "invalid_field" and error["field"] == field

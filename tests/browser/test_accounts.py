@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
 from playwright.async_api import Browser, expect
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from api.feedback import HISTORY_PAGE
+from lobby.schema import discussion_participants, discussions, users
 from tests.browser.conftest import Site
 from tests.browser.people import SLOW, Person
 
@@ -89,4 +95,60 @@ async def test_denied_camera_shows_what_to_do(
         await expect(message.get_by_role("button", name="Try again")).to_be_visible()
         await dan.shot("1-message")
     finally:
+        await context.close()
+
+
+async def test_history_shows_older_discussions_on_request(
+    browser: Browser, site: Site, artifacts: Path
+) -> None:
+    """A long history comes a page at a time: the newest first, older ones on request."""
+    context = await browser.new_context(base_url=site.url)
+    engine = create_async_engine(site.settings.async_database_url)
+    try:
+        cy = await Person.open(context, "Cy", artifacts, "history")
+        await cy.register()
+        async with engine.begin() as conn:
+            me = await conn.scalar(sa.select(users.c.id).where(users.c.email == cy.email))
+            partner = uuid.uuid4()
+            await conn.execute(
+                users.insert().values(
+                    id=partner,
+                    email=f"{partner}@example.com",
+                    password_hash="not-a-hash",
+                    display_name="Old Partner",
+                )
+            )
+            start = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+            talks = [uuid.uuid4() for _ in range(HISTORY_PAGE + 1)]
+            await conn.execute(
+                discussions.insert(),
+                [
+                    {
+                        "id": talk,
+                        "match_id": talk.hex,
+                        "room": f"disco-{talk.hex}",
+                        "topic_slug": "remote-work",
+                        "format": "casual",
+                        "started_at": start + dt.timedelta(hours=i),
+                        "ended_at": start + dt.timedelta(hours=i, minutes=5),
+                        "outcome": "finished",
+                    }
+                    for i, talk in enumerate(talks)
+                ],
+            )
+            await conn.execute(
+                discussion_participants.insert(),
+                [{"discussion_id": t, "user_id": u} for t in talks for u in (me, partner)],
+            )
+        p = cy.page
+        await p.get_by_role("link", name="History").click()
+        entries = p.get_by_test_id("history").get_by_role("listitem")
+        await expect(entries).to_have_count(HISTORY_PAGE, timeout=SLOW)
+        older = p.get_by_role("button", name="Show older discussions")
+        await older.click()
+        await expect(entries).to_have_count(HISTORY_PAGE + 1, timeout=SLOW)
+        await expect(older).to_have_count(0)
+        await cy.shot("1-older")
+    finally:
+        await engine.dispose()
         await context.close()

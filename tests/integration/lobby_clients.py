@@ -24,7 +24,8 @@ from lobby.settings import Settings
 CONNECT_WAVE = 10
 
 
-def lobby_token(settings: Settings, user: str, name: str, *, hidden: bool = False) -> str:
+def lobby_token(settings: Settings, user: str, *, hidden: bool = False) -> str:
+    """A lobby token as the API mints it: no name, so strangers in the lobby see none."""
     grants = api.VideoGrants(
         room_join=True,
         room=settings.lobby_room,
@@ -36,7 +37,6 @@ def lobby_token(settings: Settings, user: str, name: str, *, hidden: bool = Fals
     return (
         api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
         .with_identity(user)
-        .with_name(name)
         .with_grants(grants)
         .with_ttl(timedelta(seconds=settings.lobby_token_ttl))
         .to_jwt()
@@ -62,7 +62,7 @@ class LobbyUser:
                 self._arrived.set()
 
         self.room.on("data_received", on_data)
-        token = lobby_token(settings, self.id, self.name, hidden=hidden)
+        token = lobby_token(settings, self.id, hidden=hidden)
         await self.room.connect(settings.livekit_url, token)
 
     async def call(self, method: str, payload: dict[str, Any] | str | None = None) -> Any:

@@ -128,10 +128,11 @@ export const api = {
     request<{ user: User } | User>('PATCH', '/api/me', token, changes),
   topics: () => request<{ topics: Topic[] }>('GET', '/api/topics', null),
   lobbyToken: (token: string) => request<LobbyToken>('POST', '/api/lobby/token', token, {}),
-  history: (token: string) =>
-    request<{ discussions?: HistoryEntry[]; history?: HistoryEntry[] }>(
+  /** One page of history, newest first; pass the previous page's `next` for older ones. */
+  history: (token: string, before?: string | null) =>
+    request<{ discussions?: HistoryEntry[]; history?: HistoryEntry[]; next?: string | null }>(
       'GET',
-      '/api/history',
+      before ? `/api/history?before=${encodeURIComponent(before)}` : '/api/history',
       token,
     ),
   rate: (token: string, discussionId: string, score: number, talk_again: boolean) =>

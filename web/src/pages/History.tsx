@@ -8,18 +8,37 @@ import { duration } from '../time';
 export function HistoryPage() {
   const { session } = useSession();
   const [items, setItems] = useState<HistoryEntry[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     let live = true;
     api
       .history(session.token)
-      .then((d) => live && setItems(historyEntries(d)))
+      .then((d) => {
+        if (!live) return;
+        setItems(historyEntries(d));
+        setNext(d.next ?? null);
+      })
       .catch((e: unknown) => live && setError(errorText(e)));
     return () => {
       live = false;
     };
   }, [session.token]);
+
+  const loadOlder = () => {
+    if (!next || loadingMore) return;
+    setLoadingMore(true);
+    api
+      .history(session.token, next)
+      .then((d) => {
+        setItems((old) => [...(old ?? []), ...historyEntries(d)]);
+        setNext(d.next ?? null);
+      })
+      .catch((e: unknown) => setError(errorText(e)))
+      .finally(() => setLoadingMore(false));
+  };
 
   return (
     <section className="card" aria-labelledby="history-title">
@@ -45,6 +64,11 @@ export function HistoryPage() {
             </li>
           ))}
         </ul>
+      )}
+      {next && (
+        <button type="button" className="btn btn-wide" onClick={loadOlder} disabled={loadingMore} data-testid="history-older">
+          {loadingMore ? 'Loading…' : 'Show older discussions'}
+        </button>
       )}
     </section>
   );
