@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LIVEKIT_BIN = ROOT / ".tools" / "bin" / "livekit-server"
 LIVEKIT_KEY = "disco-local"
 LIVEKIT_SECRET = "disco-local-secret-0123456789abcdef0123456789abcdef"
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 class StackError(RuntimeError):
@@ -92,6 +97,7 @@ class Stack:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     _procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _sigterm_set: bool = False
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -125,10 +131,22 @@ class Stack:
         self._procs.clear()
 
     def __enter__(self) -> Stack:
+        # Python's default SIGTERM ends the process without unwinding, and the servers (in
+        # sessions of their own) would outlive it: a SIGTERM now leaves through `close`.
+        # A program with its own handler (scripts/dev.py) keeps it.
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            self._sigterm_set = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            if self._sigterm_set:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                self._sigterm_set = False
 
     def spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         """Run a process of ours (API, agent worker) owned and stopped by the stack."""
