@@ -343,26 +343,34 @@ class LobbySession:
 
     async def _pair_once(self) -> None:
         wanted, self._wanted = self._wanted, set()
-        if time.monotonic() - self._scanned_at >= PAIRING_PERIOD:
+        scan = time.monotonic() - self._scanned_at >= PAIRING_PERIOD
+        if scan:
             self._scanned_at = time.monotonic()
-            wanted |= set(await self.store.buckets())
-        # Queues are independent (the store re-checks every pairing atomically), so a burst of
-        # joins on many topics is paired in parallel rather than one queue after another.
-        await asyncio.gather(*(self._pair_bucket(b) for b in wanted))
+        sizes = await self.store.sizes(None if scan else wanted)
+        # Queues are independent (the store re-checks every pairing atomically): small ones
+        # share a snapshot and a commit, and a few batches run at once, so Python pairs one
+        # while Redis commits another.
+        limit = asyncio.Semaphore(policy.PAIR_CONCURRENCY)
+        groups = policy.batches(sizes, policy.PAIR_HEAD, policy.PAIR_BATCH)
+        await asyncio.gather(*(self._pair_batch(g, limit) for g in groups))
 
-    async def _pair_bucket(self, bucket: str) -> None:
-        snap = await self.store.snapshot(bucket, 500)
-        if len(snap.tickets) < 2:
-            return
-        now = time.time()
-        blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
-        pairings = policy.pair(snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent)
-        matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
-        committed = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
+    async def _pair_batch(self, buckets: list[str], limit: asyncio.Semaphore) -> None:
+        async with limit:
+            snap = await self.store.snapshot(buckets, policy.PAIR_HEAD)
+            if len(snap.tickets) < 2:
+                return
+            now = time.time()
+            blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
+            pairings = policy.pair(
+                snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent
+            )
+            matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
+            done = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
+        committed = [m for m in matches if m.id in done]
         # Sent in the background: the next round (someone who just joined) need not wait for
         # this round's packets. Each person's events still go out in order (Events.send).
-        self._spawn(self._quietly(self.events.proposed(*(m for m in matches if m.id in committed))))
-        if committed:
+        self._spawn(self._quietly(self.events.proposed(*committed)))
+        for bucket in {m.seats[0].ticket.bucket for m in committed}:
             self._dirty.add(bucket)
             self._note_pairing(bucket, now)
 

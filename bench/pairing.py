@@ -1,10 +1,12 @@
 """The pairing core with its Redis store: proposals per second and per-batch latency at 1k, 10k
 and 100k queued tickets over several topics and formats (target: at least 20k proposals/s).
 
-A round reads the head of each topic/format queue (`snapshot`), pairs it with the pure
-policy, builds the matches with the life cycle and commits them in one Lua call (`propose`),
-all queues at once, exactly as the lobby agent does (minus Postgres blocks, which the bench
-has none of). A batch's latency is one queue's snapshot-to-commit time within such a round.
+A round groups the topic/format queues into batches (`policy.batches`: about PAIR_BATCH
+tickets each); a batch reads its queues' heads in one call (`snapshot`), pairs them with the
+pure policy, builds the matches with the life cycle and commits them in one Lua call
+(`propose`); PAIR_CONCURRENCY batches run at once, so Python works on one while Redis runs
+another. Exactly as the lobby agent does, minus the Postgres blocks query, which the bench
+has no blocks for. A batch's latency is its snapshot-to-commit time.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from lobby import lifecycle
+from lobby import lifecycle, policy
 from lobby.model import Ticket
-from lobby.policy import pair
+from lobby.policy import PAIR_BATCH, PAIR_CONCURRENCY, PAIR_HEAD, pair
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 
 SIZES = (1_000, 10_000, 100_000)
 TOPICS = 20
-BATCH = 1000
 
 
 def _tickets(n: int, rng: random.Random) -> list[Ticket]:
@@ -60,24 +61,26 @@ async def _fill(store: LobbyStore, tickets: list[Ticket]) -> None:
 
 
 async def _drain(store: LobbyStore, rng: random.Random) -> tuple[int, float, list[float]]:
+    """Pair until nothing more pairs, in rounds as the lobby agent runs them: the queues
+    grouped into batches (`policy.batches`), a few batches at once."""
     batches: list[float] = []
+    limit = asyncio.Semaphore(PAIR_CONCURRENCY)
 
-    async def one(bucket: str) -> int:
-        t0 = time.perf_counter()
-        snap = await store.snapshot(bucket, BATCH)
-        now = time.time()
-        pairings = pair(snap.tickets, now, rng, recent=snap.recent)
-        matches = [lifecycle.propose(p, now, rng, 20) for p in pairings]
-        done = await store.propose(matches, now, 600)
-        batches.append(time.perf_counter() - t0)
-        return len(done)
+    async def one(buckets: list[str]) -> int:
+        async with limit:
+            t0 = time.perf_counter()
+            snap = await store.snapshot(buckets, PAIR_HEAD)
+            now = time.time()
+            pairings = pair(snap.tickets, now, rng, recent=snap.recent)
+            matches = [lifecycle.propose(p, now, rng, 20) for p in pairings]
+            done = await store.propose(matches, now, 600)
+            batches.append(time.perf_counter() - t0)
+            return len(done)
 
     proposals = 0
     started = time.perf_counter()
-    while buckets := await store.buckets():
-        # As the lobby agent does: the queues are independent, so they are paired concurrently
-        # and Python works on one queue while Redis runs another's script.
-        progress = sum(await asyncio.gather(*(one(b) for b in buckets)))
+    while groups := policy.batches(await store.sizes(), PAIR_HEAD, PAIR_BATCH):
+        progress = sum(await asyncio.gather(*(one(g) for g in groups)))
         proposals += progress
         if progress == 0:
             break  # what is left cannot pair (one side only)
@@ -88,7 +91,8 @@ async def _run(redis_url: str) -> None:
     redis = open_redis(redis_url)
     rng = random.Random(1)
     print(
-        "pairing core + Redis: proposals/s and per-batch latency (a batch = one topic/format head)"
+        "pairing core + Redis: proposals/s and per-batch latency"
+        f" (a batch = about {PAIR_BATCH} queued tickets, {PAIR_CONCURRENCY} at once)"
     )
     # Untimed: open the pool's connections and load the scripts, as a running agent has.
     warm = LobbyStore(redis, f"bench{secrets.token_hex(4)}")
@@ -99,7 +103,11 @@ async def _run(redis_url: str) -> None:
         store = LobbyStore(redis, f"bench{secrets.token_hex(4)}")
         await _fill(store, _tickets(n, rng))
         proposals, seconds, batches = await _drain(store, rng)
-        q = statistics.quantiles(batches, n=100) if len(batches) > 1 else batches * 99
+        q = (
+            statistics.quantiles(batches, n=100, method="inclusive")
+            if len(batches) > 1
+            else batches * 99
+        )
         print(
             f"  {n:>7} tickets: {proposals:>6} proposals in {seconds:6.2f} s = "
             f"{proposals / seconds:>8.0f}/s; batch p50 {q[49] * 1000:6.1f} ms, "

@@ -18,6 +18,11 @@ from lobby.model import Ticket
 # How far past the oldest ticket the policy looks for a partner; bounds the work per ticket
 # when many tickets cannot pair (everyone on the same debate side, blocks).
 WINDOW = 64
+# A pairing batch: queue heads of at most PAIR_HEAD tickets, about PAIR_BATCH tickets in all,
+# PAIR_CONCURRENCY batches at once (see `batches`; bench/pairing.py measures them).
+PAIR_HEAD = 500
+PAIR_BATCH = 256
+PAIR_CONCURRENCY = 3
 # Repeated declines: this many within DECLINE_WINDOW seconds earns DECLINE_PENALTY seconds
 # during which the person cannot join.
 DECLINE_LIMIT = 3
@@ -121,6 +126,26 @@ def _pair_bucket(
                 taken[i] = taken[j] = True
                 out.append(Pairing(a, b, chosen[0], chosen[1]))
                 break
+    return out
+
+
+def batches(sizes: Mapping[str, int], limit: int, target: int) -> list[list[str]]:
+    """Topic/format queues grouped for pairing: those with two tickets or more, in a stable
+    order, each group's heads (at most `limit` tickets a queue) adding up to about `target`
+    tickets. One snapshot and one commit then serve many small queues, and a long queue gets
+    a group of its own."""
+    out: list[list[str]] = []
+    group: list[str] = []
+    total = 0
+    for bucket in sorted(b for b, n in sizes.items() if n >= 2):
+        n = min(sizes[bucket], limit)
+        if group and total + n > target:
+            out.append(group)
+            group, total = [], 0
+        group.append(bucket)
+        total += n
+    if group:
+        out.append(group)
     return out
 
 

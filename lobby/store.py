@@ -130,20 +130,31 @@ class LobbyStore:
             out.setdefault(topic, {})[fmt] = int(n)
         return out
 
-    async def buckets(self, minimum: int = 2) -> list[str]:
-        raw = await self.redis.hgetall(self.keys["counts"])
-        return [_text(b) for b, n in raw.items() if int(n) >= minimum]
+    async def sizes(self, buckets: Iterable[str] | None = None) -> dict[str, int]:
+        """Tickets waiting per topic/format queue: every queue, or just these."""
+        key = self.keys["counts"]
+        if buckets is None:
+            raw = await self.redis.hgetall(key)
+            return {_text(b): int(n) for b, n in raw.items()}
+        wanted = list(buckets)
+        if not wanted:
+            return {}
+        found = await self.redis.hmget(key, wanted)
+        return {b: int(n) for b, n in zip(wanted, found, strict=True) if n is not None}
 
     async def waiting_users(self, bucket: str, limit: int = 1000) -> list[Ticket]:
-        snap = await self.snapshot(bucket, limit)
+        snap = await self.snapshot([bucket], limit)
         return snap.tickets
 
     # -- pairing ---------------------------------------------------------------------------
-    async def snapshot(self, bucket: str, limit: int) -> Snapshot:
-        """The head of one topic/format queue. Not a lock: `propose` re-checks everything."""
+    async def snapshot(self, buckets: Sequence[str], limit: int) -> Snapshot:
+        """The heads (up to `limit` tickets each) of these topic/format queues, in one call.
+        Not a lock: `propose` re-checks everything."""
+        if not buckets:
+            return Snapshot([], {})
         k = self.keys
         members, raw_recent = await self._snapshot(
-            keys=[k["topicIndex"], k["recent"]], args=[bucket, limit]
+            keys=[k["topicIndex"], k["recent"]], args=[limit, *buckets]
         )
         tickets = [Ticket.from_member(m) for m in members]
         recent = {

@@ -38,19 +38,25 @@ redis.call('HDEL', KEYS[1], user)
 return {{'left', bucket}}
 """
 
-# ARGV: bucket, limit. The head of one topic/format index and each entry's rematch cooldowns
-# (JSON, or nil), in one call: read-only, a snapshot, not a lock. The user is the member's
-# fourth field, found with plain searches: the bucket is known and the rank has fixed width.
+# ARGV: limit, then buckets. The head of each of these topic/format indexes and each entry's
+# rematch cooldowns (JSON, or nil), in one call: read-only, a snapshot, not a lock. The user
+# is the member's fourth field, found with plain searches: the bucket is known and the rank
+# has fixed width.
 SNAPSHOT = """
-local bucket = ARGV[1]
-local found = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. bucket, '[' .. bucket .. '\\255',
-                         'LIMIT', 0, ARGV[2])
-if #found == 0 then return {{}, {}} end
-local users, from = {}, #bucket + 18
-for i = 1, #found do
-  local m = found[i]
-  users[i] = string.sub(m, from, string.find(m, '\\031', from, true) - 1)
+local limit, found, users = ARGV[1], {}, {}
+for b = 2, #ARGV do
+  local bucket = ARGV[b]
+  local head = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. bucket, '[' .. bucket .. '\\255',
+                          'LIMIT', 0, limit)
+  local from = #bucket + 18
+  for i = 1, #head do
+    local m = head[i]
+    local n = #found + 1
+    found[n] = m
+    users[n] = string.sub(m, from, string.find(m, '\\031', from, true) - 1)
+  end
 end
+if #found == 0 then return {{}, {}} end
 local recent = {}
 for s = 1, #users, 500 do
   local r = redis.call('HMGET', KEYS[2], unpack(users, s, math.min(#users, s + 499)))

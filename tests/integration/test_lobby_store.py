@@ -11,7 +11,7 @@ import pytest
 
 from lobby import lifecycle
 from lobby.model import Ticket
-from lobby.policy import Pairing, pair
+from lobby.policy import Pairing, batches, pair
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
 
@@ -29,8 +29,8 @@ def _t(user: str, at: float, topic: str = "tea") -> Ticket:
 
 async def _pair_all(store: LobbyStore, now: float, rng: random.Random) -> list[str]:
     ids: list[str] = []
-    for bucket in await store.buckets():
-        snap = await store.snapshot(bucket, 1000)
+    for group in batches(await store.sizes(), 1000, 512):
+        snap = await store.snapshot(group, 1000)
         matches = [
             lifecycle.propose(p, now, rng, 20)
             for p in pair(snap.tickets, now, rng, recent=snap.recent)
@@ -147,6 +147,20 @@ async def test_a_ticket_comes_back_as_it_was_queued(store: LobbyStore) -> None:
     t = Ticket("u-1", "Zoë 李 🎉 Lee", "tea", "quick-debate", "pro", 12.345)
     await store.join(t, 20)
     assert await store.ticket("u-1") == t
-    snap = await store.snapshot(t.bucket, 10)
+    snap = await store.snapshot([t.bucket], 10)
     assert snap.tickets == [t] and snap.recent == {}
     assert await store.position(t) == Joined(0, 1)
+
+
+async def test_one_snapshot_reads_the_heads_of_several_queues(store: LobbyStore) -> None:
+    for i in range(4):
+        await store.join(_t(f"t{i}", i, "tea"), 10)
+    for i in range(3):
+        await store.join(_t(f"c{i}", i, "coffee"), 10)
+    await store.join(_t("w0", 0, "water"), 10)
+    tea, coffee, water = (_t("x", 0, t).bucket for t in ("tea", "coffee", "water"))
+    assert await store.sizes() == {tea: 4, coffee: 3, water: 1}
+    assert await store.sizes([coffee, "nothing"]) == {coffee: 3}
+    snap = await store.snapshot([tea, coffee], 2)
+    assert [t.user for t in snap.tickets] == ["t0", "t1", "c0", "c1"]
+    assert (await store.snapshot([], 2)).tickets == []

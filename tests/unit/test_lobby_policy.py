@@ -11,6 +11,7 @@ from lobby.policy import (
     DECLINE_LIMIT,
     DECLINE_PENALTY,
     Pairing,
+    batches,
     decline_penalty,
     estimate_wait,
     pair,
@@ -126,3 +127,24 @@ def test_decline_penalty(declines: int, penalty: int) -> None:
 )
 def test_estimate_wait(position: int, waiting: int, interval: float | None, expected: int) -> None:
     assert estimate_wait(position, waiting, interval) == expected
+
+
+@pytest.mark.parametrize(
+    ("sizes", "limit", "target", "expected"),
+    [
+        ({}, 500, 512, []),
+        # A queue of one cannot pair: no batch for it.
+        ({"a": 1, "b": 0}, 500, 512, []),
+        # Small queues share a batch, in a stable order.
+        ({"b": 2, "a": 3, "c": 2}, 500, 512, [["a", "b", "c"]]),
+        # A batch closes before it would pass the target...
+        ({"a": 300, "b": 300, "c": 100}, 500, 512, [["a"], ["b", "c"]]),
+        # ...and a long queue counts only its head.
+        ({"a": 10_000, "b": 10_000, "c": 2}, 500, 512, [["a"], ["b", "c"]]),
+        ({"a": 10_000}, 500, 100, [["a"]]),
+    ],
+)
+def test_batches_group_queues_by_their_heads(
+    sizes: dict[str, int], limit: int, target: int, expected: list[list[str]]
+) -> None:
+    assert batches(sizes, limit, target) == expected
