@@ -9,11 +9,15 @@ users in the lobby (N = 50 and 200):
 - LiveKit's `hidden` grant for lobby participants: join time at N = 200 with and without it,
   and whether RPC and data still work for a hidden participant.
 
-All N users run in this one process. Right after N of them join, each one is told about every
-other (N^2 participant updates, which LiveKit batches every 3 s for non-publishers), and this
-process needs seconds to work through that backlog: events and RPC replies wait behind it. A
-browser holds one room, not N, so the latency figures are taken once the lobby has settled
-(every simulated user knows the N - 1 others and the agent); the settle time is printed too.
+All N users run in this one process, and in one process every rtc.Room receives every room
+event of the process (the SDK's FFI queue hands each event to every room), so N users cost
+about N^3 event deliveries where N browsers cost N^2 in all: right after the joins, each user
+is told about every other (LiveKit batches these updates every 3 s for non-publishers) and
+this process needs seconds at N = 50, minutes at N = 200, to work through them, on the same
+two cores as the servers. The latency figures are taken once the lobby has settled (every
+simulated user knows the N - 1 others and the agent); the settle time is printed too.
+(Spreading the users over 6 or 10 processes was tried: LiveKit's signalling then timed out
+under the simultaneous load, so the harness stays one process.)
 """
 
 from __future__ import annotations
