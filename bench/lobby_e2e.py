@@ -184,8 +184,8 @@ async def _hidden_probe(settings: Settings) -> str:
         callers.append(data.caller_identity)
         return "ok"
 
-    receiver.local_participant.register_rpc_method("probe", echo)
     await receiver.connect(settings.livekit_url, lobby_token(scratch, LOBBY_IDENTITY))
+    receiver.local_participant.register_rpc_method("probe", echo)
     await sender.connect(settings.livekit_url, lobby_token(scratch, "h1", hidden=True))
     try:
         await sender.local_participant.publish_data(b"x", destination_identities=[LOBBY_IDENTITY])
