@@ -76,12 +76,17 @@ class Events:
             self._locks[user].release()
 
     async def queued(
-        self, ticket: Ticket, position: int, waiting: int, estimate: int, only_changes: bool = False
+        self, places: Iterable[tuple[Ticket, int, int, int]], only_changes: bool = False
     ) -> None:
-        if only_changes and self._told.get(ticket.user) == position:
-            return
-        self._told[ticket.user] = position
-        await self.send({ticket.user: queued_event(ticket, position, waiting, estimate)})
+        """`queued` to each (ticket, position, waiting, estimate) given, in one batch; with
+        `only_changes`, only to those whose position moved since they were last told."""
+        messages = {}
+        for ticket, position, waiting, estimate in places:
+            if only_changes and self._told.get(ticket.user) == position:
+                continue
+            self._told[ticket.user] = position
+            messages[ticket.user] = queued_event(ticket, position, waiting, estimate)
+        await self.send(messages)
 
     async def proposed(self, *matches: Match) -> None:
         now = time.time()

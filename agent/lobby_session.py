@@ -204,7 +204,7 @@ class LobbySession:
         self._wanted.add(ticket.bucket)
         self._wake.set()
         estimate = self._estimate(ticket.bucket, res)
-        await self.events.queued(ticket, res.position, res.waiting, estimate)
+        await self.events.queued([(ticket, res.position, res.waiting, estimate)])
         return {"ticket": ticket_view(ticket, res.position, res.waiting, estimate)}
 
     async def _unblock(self, user: str, refusal: tuple[str, str], now: float) -> None:
@@ -386,12 +386,10 @@ class LobbySession:
         for bucket in dirty:
             tickets = await self.store.waiting_users(bucket, 500)
             n = len(tickets)
-            await asyncio.gather(
-                *(
-                    self.events.queued(t, i, n, self._estimate(bucket, Joined(i, n)), True)
-                    for i, t in enumerate(tickets)
-                )
-            )
+            places = [
+                (t, i, n, self._estimate(bucket, Joined(i, n))) for i, t in enumerate(tickets)
+            ]
+            await self.events.queued(places, only_changes=True)
 
     async def _expiry_loop(self) -> None:
         while True:
@@ -433,11 +431,8 @@ class LobbySession:
         return True
 
     async def _name(self, user: str) -> str:
-        """The participant's name; the RPC can arrive before the join is seen, so fall back to
-        the account's display name."""
-        p = self.room.remote_participants.get(user)
-        name = (p.name if p is not None else "") or await self.db.display_name(user) or ""
-        return clean_name(name)
+        """The account's display name: lobby tokens carry no name (docs/PROTOCOL.md)."""
+        return clean_name(await self.db.display_name(user) or "")
 
     def _estimate(self, bucket: str, pos: Joined) -> int:
         return policy.estimate_wait(pos.position, pos.waiting, self._intervals.get(bucket))

@@ -94,10 +94,6 @@ def bucket_of(topic: str, format_id: str) -> str:
     return f"{topic}{SEP}{format_id}{SEP}"
 
 
-def user_of_member(member: str) -> str:
-    return member.split(SEP, 4)[3]
-
-
 @dataclass(frozen=True, slots=True)
 class Seat:
     ticket: Ticket

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from lobby.model import SEP, Ticket, clean_name, user_of_member
+from lobby.model import SEP, Ticket, clean_name
 from lobby.policy import pair
 
 
@@ -27,7 +27,6 @@ def test_member_round_trip(ticket: Ticket) -> None:
     assert Ticket.from_member(member) == ticket
     # Computed afresh (not the one remembered from the store), it is the same string.
     assert replace(Ticket.from_member(member)).member == member
-    assert user_of_member(member) == ticket.user
 
 
 def test_member_keeps_milliseconds() -> None:
