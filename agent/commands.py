@@ -38,9 +38,14 @@ def _wrap(
 ) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
     async def call(data: rtc.RpcInvocationData) -> str:
         moderator.heard_from(data.caller_identity)
+        # Commands are rare (a few per debate) and say what the room went through.
+        told = {"room": moderator.room.name, "method": data.method}
+        if data.method != "debate.state":
+            logger.info("command", extra=told)
         try:
             reply = await handler(moderator, data.caller_identity, _body(data.payload))
         except AgentError as e:
+            logger.info("command refused", extra={**told, "code": e.code})
             raise rtc.RpcError(e.code, e.message, json.dumps(e.data)) from None
         except Exception:
             logger.exception("command failed", extra={"method": data.method})

@@ -161,6 +161,8 @@ class Moderator:
         self.room.on("track_published", self._on_track_published)
         self.room.on("track_unmuted", self._on_track_unmuted)
         self.room.on("disconnected", self._on_room_closed)
+        self.room.on("reconnecting", self._on_reconnecting)
+        self.room.on("reconnected", self._on_reconnected)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -170,6 +172,7 @@ class Moderator:
     def _on_connected(self, p: rtc.RemoteParticipant) -> None:
         side = self._seats.sides.get(p.identity)
         if side is not None:
+            logger.info("debater arrived", extra={"room": self.room.name, "side": side})
             self._floor.forget(p.identity)
             self._spawn(self._guarded(lambda now: self._clock.arrive(side, now)))
 
@@ -177,6 +180,11 @@ class Moderator:
         self._callers.discard(p.identity)
         side = self._seats.sides.get(p.identity)
         if side is not None:
+            code = p.disconnect_reason
+            reason = "unknown" if code is None else rtc.DisconnectReason.Name(code)
+            logger.info(
+                "debater left", extra={"room": self.room.name, "side": side, "reason": reason}
+            )
             self._floor.forget(p.identity)
             self._spawn(self._guarded(lambda now: self._clock.leave(side, now)))
 
@@ -191,6 +199,16 @@ class Moderator:
     def _on_track_unmuted(self, p: rtc.Participant, pub: rtc.TrackPublication) -> None:
         if pub.source == _MIC and not self._may_speak(p.identity):
             self._spawn(self._quietly(self._floor.mute(p.identity, pub.sid)))
+
+    def _on_reconnecting(self) -> None:
+        logger.warning("moderator reconnecting", extra={"room": self.room.name})
+
+    def _on_reconnected(self) -> None:
+        # A full reconnect rebuilds the SDK's view of the room: whoever it lists now is here,
+        # even if their arrival event came while the agent was away.
+        logger.info("moderator reconnected", extra={"room": self.room.name})
+        present = [i for i in self._seats.sides if i in self.room.remote_participants]
+        self._spawn(self._guarded(lambda now: self._arrivals(present, now)))
 
     def _on_room_closed(self, *_: object) -> None:
         self._gone = True

@@ -9,7 +9,10 @@ here skips: a missing build, browser or server fails the test that needs it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
+import json
 import os
 import secrets
 import socket
@@ -17,9 +20,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import (
@@ -37,7 +41,9 @@ from tests.integration.conftest import Worker, settings_env, start_worker
 CHROMIUM = "/usr/bin/chromium"
 WEB_DIST = ROOT / "web" / "dist"
 ARTIFACTS = ROOT / "test-artifacts"
-# Casual talks that last, and a quick debate whose turns take seconds.
+# Casual talks that last, and a quick debate whose turns take seconds. Seats are held 20 s: on
+# a loaded two-core machine a browser may take seconds to reconnect, and a debate lost to that
+# is not what these tests look at.
 TEST_FORMATS = Path(__file__).with_name("formats.json")
 # A match proposal must be answered within this many seconds in the browser tests.
 ACCEPT_TIMEOUT = 15
@@ -77,11 +83,62 @@ def browser_settings(settings: Settings) -> Settings:
     )
 
 
+# The logs a failing browser test shows (CI prints only pytest's output).
+_LOGS = pytest.StashKey[list[Path]]()
+LOG_LINES = 60
+
+
 @pytest.fixture(scope="session")
-def browser_worker(stack: Stack, browser_settings: Settings) -> Iterator[Worker]:
+def browser_worker(
+    stack: Stack, browser_settings: Settings, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
     w = start_worker(stack, browser_settings, name="browser-worker")
+    request.config.stash[_LOGS] = [w.log, stack.run_dir / "browser-api.log"]
     yield w
     w.stop()
+
+
+def _story(log: Path, since: float) -> list[str]:
+    """DISCO's own lines and every warning of a log, from `since` (epoch seconds) on. The
+    worker logs JSON; the API logs `date time,ms LEVEL name message` in local time."""
+    out = []
+    with contextlib.suppress(OSError):
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                d = json.loads(line)
+                at = dt.datetime.fromisoformat(d["timestamp"]).timestamp()
+                level, name, text = d.get("level", ""), d.get("name", ""), d["message"][:160]
+                extra = {
+                    k: v
+                    for k, v in d.items()
+                    if k in ("room", "side", "reason", "outcome", "method", "code")
+                }
+            except (ValueError, KeyError, TypeError):
+                parts = [*line.split(" ", 4), "", "", ""]
+                try:
+                    at = dt.datetime.strptime(
+                        " ".join(parts[:2]), "%Y-%m-%d %H:%M:%S,%f"
+                    ).timestamp()
+                except ValueError:
+                    continue
+                level, name, text, extra = parts[2], parts[3], parts[4][:160], {}
+            if at >= since and (name.startswith("disco") or level in ("WARNING", "ERROR")):
+                out.append(f"{dt.datetime.fromtimestamp(at):%H:%M:%S.%f} {level} {text} {extra}")
+    return out[-LOG_LINES:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for log in item.config.stash.get(_LOGS, []):
+        lines = _story(log, call.start)
+        if lines:
+            report.sections.append((f"{log.stem} during the test", "\n".join(lines)))
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -70,11 +70,17 @@ export function useDebate(room: Room, me: string) {
       }
     };
     refresh();
+    // livekit-client announces no ParticipantConnected for whoever is in the room when we join
+    // (nor attribute changes before that): a moderator already there is read on Connected.
+    room.on(RoomEvent.Connected, refresh);
+    room.on(RoomEvent.Reconnected, refresh);
     room.on(RoomEvent.ParticipantConnected, refresh);
     room.on(RoomEvent.ParticipantDisconnected, refresh);
     room.on(RoomEvent.ParticipantAttributesChanged, onAttrs);
     room.on(RoomEvent.DataReceived, onData);
     return () => {
+      room.off(RoomEvent.Connected, refresh);
+      room.off(RoomEvent.Reconnected, refresh);
       room.off(RoomEvent.ParticipantConnected, refresh);
       room.off(RoomEvent.ParticipantDisconnected, refresh);
       room.off(RoomEvent.ParticipantAttributesChanged, onAttrs);
