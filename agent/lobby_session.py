@@ -364,7 +364,7 @@ class LobbySession:
             pairings = policy.pair(
                 snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent
             )
-            matches = [lifecycle.propose(p, now, self._rng, self._ttl) for p in pairings]
+            matches = lifecycle.propose(pairings, now, self._rng, self._ttl)
             done = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
         committed = [m for m in matches if m.id in done]
         # Sent in the background: the next round (someone who just joined) need not wait for

@@ -1,10 +1,10 @@
 """The moderator agent: one per discussion room (issue 4), identity `disco-moderator`.
 
 A thin adapter around the pure clock (`agent/clock.py`): every change — a command, a join or
-leave, time passing — goes through `_apply`, which asks the clock, then under one lock
-enforces the floor, publishes the shared state as participant attributes and sends the
-clock's events (reliable, topic `disco.debate`, one `seq` per recipient). At the end the
-outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
+leave, time passing — goes through `_apply`, which asks the clock at once, then (one publish
+at a time) enforces the floor, publishes the shared state as participant attributes and
+sends the clock's events (reliable, topic `disco.debate`, one `seq` per recipient). At the
+end the outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
 `room_finished`.
 """
 
@@ -97,6 +97,7 @@ class Moderator:
         self._clock = DebateClock(fmt, time.time())
         self._seats = Seats.assign(job.debaters, debate=fmt.is_debate)
         self._lock = asyncio.Lock()
+        self._unsent: list[Event] = []  # what the clock said that the room has not been told
         self._wake = asyncio.Event()
         self._seq: dict[str, int] = {}
         self._attrs: dict[str, str] = {}
@@ -117,6 +118,7 @@ class Moderator:
             await self._loop()
             await self._finish()
         finally:
+            self._unlisten()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -131,12 +133,13 @@ class Moderator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
-            await self._apply(self._clock.tick)
+            await self._apply(self._clock.tick, from_loop=True)
 
     async def _finish(self) -> None:
         if self._clock.outcome is None:  # the room went away under us
             await self._record("abandoned", None)
             return
+        await self._flush()  # the end is in Postgres and told before the room closes
         await asyncio.sleep(self._format.wrap_up)
         await self._floor.close_room()
 
@@ -155,14 +158,25 @@ class Moderator:
         )
 
     # -- room events -----------------------------------------------------------------------
+    def _handlers(self) -> dict[rtc.room.EventTypes, Callable[..., None]]:
+        return {
+            "participant_connected": self._on_connected,
+            "participant_disconnected": self._on_disconnected,
+            "track_published": self._on_track_published,
+            "track_unmuted": self._on_track_unmuted,
+            "disconnected": self._on_room_closed,
+            "reconnecting": self._on_reconnecting,
+            "reconnected": self._on_reconnected,
+        }
+
     def _listen(self) -> None:
-        self.room.on("participant_connected", self._on_connected)
-        self.room.on("participant_disconnected", self._on_disconnected)
-        self.room.on("track_published", self._on_track_published)
-        self.room.on("track_unmuted", self._on_track_unmuted)
-        self.room.on("disconnected", self._on_room_closed)
-        self.room.on("reconnecting", self._on_reconnecting)
-        self.room.on("reconnected", self._on_reconnected)
+        for event, handler in self._handlers().items():
+            self.room.on(event, handler)
+
+    def _unlisten(self) -> None:
+        # Once the moderator is done, a room event must not start work nobody will stop.
+        for event, handler in self._handlers().items():
+            self.room.off(event, handler)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -224,14 +238,29 @@ class Moderator:
             logger.exception("moderator update failed", extra={"room": self.room.name})
 
     # -- applying changes ------------------------------------------------------------------
-    async def _apply(self, change: Callable[[float], list[Event]]) -> list[Event]:
-        """Run one change against the clock and make the room match it."""
-        async with self._lock:
-            events = change(time.time())
-            await self._publish(events)
-        # The loop recomputes when to wake next, and sees the end.
-        self._wake.set()
+    async def _apply(
+        self, change: Callable[[float], list[Event]], *, from_loop: bool = False
+    ) -> list[Event]:
+        """Run one change against the clock at once, then make the room match it.
+
+        The clock never waits for the room: while a publish is held up (attribute updates
+        stall while the agent reconnects), arrivals and deadlines still reach the clock on
+        time, and the next publish sends everything since, in order."""
+        events = change(time.time())
+        self._unsent += events
+        if from_loop:
+            # Not a wake-up of its own (the loop would spin), and the loop goes straight back
+            # to its clock: the room catches up in the background.
+            self._spawn(self._quietly(self._flush()))
+        else:
+            self._wake.set()  # the loop recomputes when to wake next, and sees the end
+            await self._flush()
         return events
+
+    async def _flush(self) -> None:
+        async with self._lock:  # one publish at a time, so events go out in order
+            events, self._unsent = self._unsent, []
+            await self._publish(events)
 
     async def _publish(self, events: list[Event]) -> None:
         snap = self._clock.snapshot(time.time())

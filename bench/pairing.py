@@ -72,7 +72,7 @@ async def _drain(store: LobbyStore, rng: random.Random) -> tuple[int, float, lis
             snap = await store.snapshot(buckets, PAIR_HEAD)
             now = time.time()
             pairings = pair(snap.tickets, now, rng, recent=snap.recent)
-            matches = [lifecycle.propose(p, now, rng, 20) for p in pairings]
+            matches = lifecycle.propose(pairings, now, rng, 20)
             done = await store.propose(matches, now, 600)
             batches.append(time.perf_counter() - t0)
             return len(done)

@@ -14,6 +14,7 @@ Semantics (issue 3):
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -35,16 +36,23 @@ class Outcome:
     declined_by: str = ""
 
 
-def propose(pairing: Pairing, now: float, rng: random.Random, accept_timeout: float) -> Match:
-    """A new pending match. `rng` must be unpredictable (SystemRandom) in production: the room
-    name is the only thing that keeps strangers out of the room before tokens exist."""
-    # One draw for both names (128 bits each): half the cost of two, as unguessable.
-    token = f"{rng.getrandbits(256):064x}"
-    a, b = pairing.a, pairing.b
-    seats = (Seat(a, pairing.side_a), Seat(b, pairing.side_b))
-    return Match(
-        token[:32], f"disco-{token[32:]}", a.topic, a.format, seats, now, now + accept_timeout
-    )
+def propose(
+    pairings: Sequence[Pairing], now: float, rng: random.Random, accept_timeout: float
+) -> list[Match]:
+    """New pending matches, one per pairing. `rng` must be unpredictable (SystemRandom) in
+    production: the room name is the only thing that keeps strangers out of the room before
+    tokens exist."""
+    # One draw for the whole batch, 128 bits per name: one system call per pairing round
+    # instead of one per match, and as unguessable.
+    hexed = rng.randbytes(32 * len(pairings)).hex()
+    expires = now + accept_timeout
+    out = []
+    for i, p in enumerate(pairings):
+        token = hexed[64 * i : 64 * i + 64]
+        a, b = p.a, p.b
+        seats = (Seat(a, p.side_a), Seat(b, p.side_b))
+        out.append(Match(token[:32], f"disco-{token[32:]}", a.topic, a.format, seats, now, expires))
+    return out
 
 
 def _check_pending(match: Match, user: str, now: float) -> Seat:

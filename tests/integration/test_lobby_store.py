@@ -31,10 +31,7 @@ async def _pair_all(store: LobbyStore, now: float, rng: random.Random) -> list[s
     ids: list[str] = []
     for group in batches(await store.sizes(), 1000, 512):
         snap = await store.snapshot(group, 1000)
-        matches = [
-            lifecycle.propose(p, now, rng, 20)
-            for p in pair(snap.tickets, now, rng, recent=snap.recent)
-        ]
+        matches = lifecycle.propose(pair(snap.tickets, now, rng, recent=snap.recent), now, rng, 20)
         ids += await store.propose(matches, now, 600)
     return ids
 
@@ -132,13 +129,13 @@ async def test_one_propose_call_never_matches_one_person_twice(store: LobbyStore
         await store.join(t, 10)
     a, b, c, d = tickets
     pairings = [Pairing(a, b, None, None), Pairing(a, c, None, None), Pairing(c, d, None, None)]
-    matches = [lifecycle.propose(p, 10, rng, 20) for p in pairings]
+    matches = lifecycle.propose(pairings, 10, rng, 20)
     assert await store.propose(matches, 10, 600) == [matches[0].id, matches[2].id]
     raw = await store.redis.hget(store.keys["pendingMatches"], matches[0].id)
     assert raw == matches[0].to_json()
     assert await store.counts() == {}
     assert (
-        await store.propose([lifecycle.propose(Pairing(b, d, None, None), 10, rng, 20)], 10, 600)
+        await store.propose(lifecycle.propose([Pairing(b, d, None, None)], 10, rng, 20), 10, 600)
         == []
     )
 

@@ -19,7 +19,7 @@ from lobby.policy import Pairing
 def _match(accepted: tuple[bool, bool] = (False, False)) -> Match:
     a = Ticket("a", "A", "tea", "casual", None, 1.0)
     b = Ticket("b", "B", "tea", "casual", None, 2.0)
-    m = propose(Pairing(a, b, None, None), 100.0, random.Random(5), 20.0)
+    (m,) = propose([Pairing(a, b, None, None)], 100.0, random.Random(5), 20.0)
     out = m
     for user, yes in zip("ab", accepted, strict=True):
         if yes:
@@ -36,6 +36,16 @@ def test_propose_makes_unguessable_distinct_names() -> None:
     assert m.expires_at == 120.0 and m.state == "pending"
     assert len(m.id) == 32 and m.room.startswith("disco-") and len(m.room) == 38
     assert m.id not in m.room
+
+
+def test_propose_names_every_match_of_a_batch_apart() -> None:
+    tickets = [Ticket(u, u.upper(), "tea", "casual", None, 1.0) for u in "abcdef"]
+    pairings = [Pairing(tickets[i], tickets[i + 1], None, None) for i in range(0, 6, 2)]
+    matches = propose(pairings, 100.0, random.Random(5), 20.0)
+    assert [m.users for m in matches] == [("a", "b"), ("c", "d"), ("e", "f")]
+    names = [m.id for m in matches] + [m.room.removeprefix("disco-") for m in matches]
+    assert len(set(names)) == 6 and all(len(n) == 32 for n in names)
+    assert propose([], 100.0, random.Random(5), 20.0) == []
 
 
 @pytest.mark.parametrize(
@@ -137,7 +147,7 @@ def test_json_round_trip() -> None:
 def test_match_json_keeps_its_stored_shape() -> None:
     a = Ticket("a", 'Ä "q"', "tea/é", "quick-debate", "any", 1.5)
     b = Ticket("b", "B", "tea/é", "quick-debate", "pro", 2, head=True)
-    m = propose(Pairing(a, b, "con", "pro"), 100.0, random.Random(5), 20.0)
+    (m,) = propose([Pairing(a, b, "con", "pro")], 100.0, random.Random(5), 20.0)
     seats = [{"m": s.ticket.member, "side": s.side, "accepted": s.accepted} for s in m.seats]
     shape: dict[str, object] = {
         "id": m.id,

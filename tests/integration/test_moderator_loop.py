@@ -1,0 +1,157 @@
+"""The moderator's own loop, run in this process against the real LiveKit server, Postgres and
+two SDK debaters: it does nothing between the clock's deadlines, and it keeps its room
+through a full reconnect of its own connection.
+
+The other debate tests see the moderator only from outside, where a loop that recomputes the
+state nonstop looks exactly like one that sleeps (it publishes nothing new); here the clock's
+`tick` is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from livekit import api, rtc
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from agent.clock import Event
+from agent.floor import Floor
+from agent.moderator import Moderator
+from agent.records import Records
+from agent.state import parse_job
+from lobby.formats import load_catalogue
+from lobby.settings import Settings
+from tests.integration.debate_room import Client, eventually, job_metadata, seed
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
+# Two-minute phases: nothing falls due while a test watches the idle moderator.
+FORMAT = "test-long"
+IDLE = 1.5
+
+
+@dataclass
+class Room:
+    moderator: Moderator
+    agent: rtc.Room
+    pro: Client
+    con: Client
+    ticks: list[float]
+
+
+def _agent_token(settings: Settings, room: str) -> str:
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room,
+        agent=True,
+        can_publish=True,
+        can_subscribe=True,
+        can_publish_data=True,
+        can_update_own_metadata=True,
+    )
+    return (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity("disco-moderator")
+        .with_kind("agent")
+        .with_grants(grants)
+        .to_jwt()
+    )
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(settings.async_database_url)
+    yield eng
+    await eng.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Room]:
+    settings = replace(settings, formats_file=str(CATALOGUE))
+    s = await seed(engine, FORMAT)
+    catalogue = load_catalogue(settings.formats_file)
+    agent = rtc.Room()
+    await agent.connect(settings.livekit_url, _agent_token(settings, s.room))
+    lkapi = api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    )
+    floor = Floor(lkapi, s.room)
+    try:
+        async with Records(settings) as records:
+            job = parse_job(job_metadata(s, FORMAT))
+            fmt = catalogue.formats[FORMAT]
+            moderator = Moderator(agent, job, catalogue, fmt, floor, records, random.Random(3))
+            ticks: list[float] = []
+            tick = moderator.clock.tick
+
+            def counted(now: float) -> list[Event]:
+                ticks.append(now)
+                return tick(now)
+
+            moderator.clock.tick = counted  # type: ignore[method-assign]
+            task = asyncio.create_task(moderator.run())
+            pro, con = Client(settings, s.pro, s.room), Client(settings, s.con, s.room)
+            try:
+                for client in (pro, con):
+                    await client.connect(mic=False)
+                    await eventually(_has_state(client), "the moderator's state")
+                yield Room(moderator, agent, pro, con, ticks)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                for client in (pro, con):
+                    await client.aclose()
+    finally:
+        await agent.disconnect()
+        with contextlib.suppress(api.TwirpError):
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=s.room))
+        await lkapi.aclose()
+
+
+def _has_state(client: Client) -> Callable[[], bool]:
+    return lambda: "status" in client.state
+
+
+async def _idle_ticks(ticks: list[float], seconds: float) -> int:
+    before = len(ticks)
+    await asyncio.sleep(seconds)
+    return len(ticks) - before
+
+
+def _both_seated(r: Room) -> Callable[[], bool]:
+    return lambda: not r.moderator.clock.snapshot(time.time()).absent
+
+
+async def test_an_idle_moderator_waits_for_the_clock(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    async with _moderated(settings, engine) as r:
+        await eventually(_both_seated(r), "both debaters seated")
+        assert await _idle_ticks(r.ticks, IDLE) <= 2  # waiting for "ready"
+        await asyncio.gather(r.pro.call("debate.ready"), r.con.call("debate.ready"))
+        await eventually(lambda: r.pro.attr("status") == "running", "the debate running")
+        assert await _idle_ticks(r.ticks, IDLE) <= 2  # a two-minute opening speech
+        assert r.pro.attr("floor") == [r.pro.identity]
+
+
+async def test_the_moderator_keeps_its_room_through_a_full_reconnect(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    async with _moderated(settings, engine) as r:
+        await asyncio.gather(r.pro.call("debate.ready"), r.con.call("debate.ready"))
+        await eventually(lambda: r.con.attr("status") == "running", "the debate running")
+        await r.agent.simulate_scenario(rtc.SimulateScenarioKind.SIMULATE_FULL_RECONNECT)
+        await eventually(lambda: r.agent.connection_state == rtc.ConnectionState.CONN_CONNECTED)
+        # Past the seat hold (4 s): a seat the reconnect lost would have ended the debate.
+        await asyncio.sleep(5)
+        assert r.moderator.clock.outcome is None
+        await eventually(_both_seated(r), "both debaters seated after the reconnect")
+        state = await r.con.call("debate.state")
+        assert state["status"] == "running" and state["floor"] == [r.pro.identity]
