@@ -133,10 +133,13 @@ def _arrival(users: tuple[LobbyUser, ...], kind: str) -> float:
 
 async def _pair_once(
     a: LobbyUser, b: LobbyUser, topic: str, into_room: bool
-) -> tuple[float, float, float | None]:
-    """(join reply -> both proposed, accept -> both ready, accept -> both connected in the
-    room or None) for one pair, in seconds."""
+) -> tuple[float, float, float, float | None]:
+    """(second join reply -> both proposed, second join sent -> both proposed, accept -> both
+    ready, accept -> both connected in the room or None) for one pair, in seconds. The first
+    can be below zero: the agent pairs as soon as the join is stored, and the events may
+    overtake the join's reply."""
     await a.call("lobby.join", {"topic": topic, "format": "casual"})
+    sent = time.time()
     await b.call("lobby.join", {"topic": topic, "format": "casual"})
     t0 = time.time()
     await asyncio.gather(a.event("proposed"), b.event("proposed"))
@@ -156,7 +159,8 @@ async def _pair_once(
         for r in rooms:
             _route(r)
         await asyncio.gather(*(r.disconnect() for r in rooms))
-    return _arrival((a, b), "proposed") - t0, _arrival((a, b), "ready") - t1, connect_s
+    proposed = _arrival((a, b), "proposed")
+    return proposed - t0, proposed - sent, _arrival((a, b), "ready") - t1, connect_s
 
 
 async def _settle(people: list[LobbyUser], wait: float = 180) -> float:
@@ -175,6 +179,7 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
     added = time.monotonic()
     people: list[LobbyUser] = [_User(p.id, p.name) for p in await add_users(engine, n, "bench")]
     proposal: list[float] = []
+    from_sent: list[float] = []
     ready: list[float] = []
     connect: list[float] = []
     failed = 0
@@ -198,9 +203,10 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
             for f in failures[:1]:
                 print(f"    a pair failed: {type(f).__name__}: {str(f)[:300]}", flush=True)
             ok = [r for r in results if not isinstance(r, BaseException)]
-            proposal += [p for p, _, _ in ok]
-            ready += [r for _, r, _ in ok]
-            connect += [c for _, _, c in ok if c is not None]
+            proposal += [p for p, _, _, _ in ok]
+            from_sent += [p for _, p, _, _ in ok]
+            ready += [r for _, _, r, _ in ok]
+            connect += [c for _, _, _, c in ok if c is not None]
     rooms = await lkapi.room.list_rooms(api.ListRoomsRequest())
     for r in rooms.rooms:
         if r.name.startswith("disco-"):
@@ -208,7 +214,8 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
     print(
         f"  N={n:>3}: lobby settled {settled:4.1f} s after the joins; "
         f"proposal p50 {_ms(proposal, 50)} ms, p99 {_ms(proposal, 99)} ms"
-        f" ({len(proposal)} pairs); accept-to-ready p50 {_ms(ready, 50)} ms;"
+        f" ({len(proposal)} pairs; from the join sent: p50 {_ms(from_sent, 50)} ms,"
+        f" p99 {_ms(from_sent, 99)} ms); accept-to-ready p50 {_ms(ready, 50)} ms;"
         f" accept-to-connected p50 {_ms(connect, 50)} ms, p99 {_ms(connect, 99)} ms"
         f" ({len(connect)} pairs); {failed} pairs failed"
     )
