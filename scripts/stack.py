@@ -34,7 +34,10 @@ LIVEKIT_SECRET = "disco-local-secret-0123456789abcdef0123456789abcdef"
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    # KeyboardInterrupt, not SystemExit: pytest records a SystemExit raised inside a test as
+    # that test's failure and carries on, while an interrupt ends the session and runs the
+    # fixtures' teardown (which stops the servers); plain programs unwind either way.
+    raise KeyboardInterrupt
 
 
 class StackError(RuntimeError):
@@ -132,7 +135,8 @@ class Stack:
 
     def __enter__(self) -> Stack:
         # Python's default SIGTERM ends the process without unwinding, and the servers (in
-        # sessions of their own) would outlive it: a SIGTERM now leaves through `close`.
+        # sessions of their own) would outlive it: a SIGTERM now leaves through `close`,
+        # as Ctrl-C does.
         # A program with its own handler (scripts/dev.py) keeps it.
         in_main = threading.current_thread() is threading.main_thread()
         if in_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
