@@ -197,7 +197,8 @@ export function DebatePanel(props: {
   participants: RemoteParticipant[];
 }) {
   const { state, me, room } = props;
-  const now = useNow(250);
+  useNow(250); // re-render four times a second; read the time now, not at the last tick
+  const now = Date.now();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const mySide: Side | null = state.sides[me] ?? null;
