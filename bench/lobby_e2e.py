@@ -89,6 +89,13 @@ class _Router:
 ROUTER: _Router | None = None
 
 
+def _route(room: rtc.Room) -> rtc.Room:
+    global ROUTER
+    if ROUTER is None:
+        ROUTER = _Router()
+    return ROUTER.adopt(room)
+
+
 def _quiet_native_logs() -> None:
     """Initialise the SDK's native core again without log capture: it keeps its callback and
     sends no log batches any more (livekit-ffi `livekit_ffi_initialize(cb, capture_logs, ..)`
@@ -97,13 +104,6 @@ def _quiet_native_logs() -> None:
     client._ffi_lib.livekit_ffi_initialize(
         _ffi_client.ffi_event_callback, False, b"python", rtc.__version__.encode("ascii")
     )
-
-
-def _route(room: rtc.Room) -> rtc.Room:
-    global ROUTER
-    if ROUTER is None:
-        ROUTER = _Router()
-    return ROUTER.adopt(room)
 
 
 @dataclass

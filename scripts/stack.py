@@ -33,7 +33,7 @@ LIVEKIT_KEY = "disco-local"
 LIVEKIT_SECRET = "disco-local-secret-0123456789abcdef0123456789abcdef"
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     # KeyboardInterrupt, not SystemExit: pytest records a SystemExit raised inside a test as
     # that test's failure and carries on, while an interrupt ends the session and runs the
     # fixtures' teardown (which stops the servers); plain programs unwind either way.
@@ -140,7 +140,7 @@ class Stack:
         # A program with its own handler (scripts/dev.py) keeps it.
         in_main = threading.current_thread() is threading.main_thread()
         if in_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
             self._sigterm_set = True
         return self
 

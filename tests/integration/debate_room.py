@@ -129,18 +129,23 @@ async def room_exists(settings: Settings, room: str) -> bool:
     return bool(rooms.rooms)
 
 
-def token(settings: Settings, identity: str, room: str) -> str:
+def token(settings: Settings, identity: str, room: str, *, agent: bool = False) -> str:
+    """A debater's token, or with `agent` one like LiveKit gives a dispatched agent (the
+    moderator sets its own attributes)."""
     grants = api.VideoGrants(
         room_join=True,
         room=room,
         can_publish=True,
         can_subscribe=True,
         can_publish_data=True,
-        can_publish_sources=["camera", "microphone"],
+        can_publish_sources=[] if agent else ["camera", "microphone"],
+        agent=agent,
+        can_update_own_metadata=agent,
     )
     return (
         api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
         .with_identity(identity)
+        .with_kind("agent" if agent else "standard")
         .with_grants(grants)
         .to_jwt()
     )

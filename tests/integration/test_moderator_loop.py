@@ -28,7 +28,14 @@ from agent.records import Records
 from agent.state import parse_job
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
-from tests.integration.debate_room import Client, eventually, job_metadata, seed
+from tests.integration.debate_room import (
+    MODERATOR,
+    Client,
+    eventually,
+    job_metadata,
+    seed,
+    token,
+)
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
 # Two-minute phases: nothing falls due while a test watches the idle moderator.
@@ -45,25 +52,6 @@ class Room:
     ticks: list[float]
 
 
-def _agent_token(settings: Settings, room: str) -> str:
-    grants = api.VideoGrants(
-        room_join=True,
-        room=room,
-        agent=True,
-        can_publish=True,
-        can_subscribe=True,
-        can_publish_data=True,
-        can_update_own_metadata=True,
-    )
-    return (
-        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        .with_identity("disco-moderator")
-        .with_kind("agent")
-        .with_grants(grants)
-        .to_jwt()
-    )
-
-
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(settings.async_database_url)
@@ -77,7 +65,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     s = await seed(engine, FORMAT)
     catalogue = load_catalogue(settings.formats_file)
     agent = rtc.Room()
-    await agent.connect(settings.livekit_url, _agent_token(settings, s.room))
+    await agent.connect(settings.livekit_url, token(settings, MODERATOR, s.room, agent=True))
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
     )
