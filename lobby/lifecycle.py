@@ -49,9 +49,8 @@ def propose(
     out = []
     for i, p in enumerate(pairings):
         token = hexed[64 * i : 64 * i + 64]
-        a, b = p.a, p.b
-        seats = (Seat(a, p.side_a), Seat(b, p.side_b))
-        out.append(Match(token[:32], f"disco-{token[32:]}", a.topic, a.format, seats, now, expires))
+        seats = ((p.a, p.side_a), (p.b, p.side_b))
+        out.append(Match.proposal(token[:32], "disco-" + token[32:], seats, now, expires))
     return out
 
 

@@ -170,20 +170,20 @@ class LobbyStore:
         if not matches:
             return []
         fields: list[str] = []
-        until = repr(float(now + cooldown))
-        expires, deadline = None, ""
         for m in matches:
-            if m.expires_at != expires:  # the same for a whole batch, and repr is not cheap
-                expires, deadline = m.expires_at, repr(float(m.expires_at))
             a, b = m.seats[0].ticket, m.seats[1].ticket
-            fields += (a.user, a.member, b.user, b.member, m.id, deadline, m.to_json())
+            fields += (a.user, a.member, b.user, b.member, m.id, m.to_json())
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
             raise ValueError("a user id, ticket or match id holds the record separator")
+        deadlines = {m.expires_at for m in matches}
+        if len(deadlines) != 1:
+            raise ValueError("a proposal batch shares one accept deadline")
         k = self.keys
         keys = [k["topicIndex"], k["counts"], k["matchOf"], k["pendingMatches"]]
         keys += [k["deadlines"], k["recent"]]
-        done = await self._propose(keys=keys, args=[now, until, batch])
+        args = [repr(float(now)), repr(float(now + cooldown)), repr(float(deadlines.pop())), batch]
+        done = await self._propose(keys=keys, args=args)
         return [str(x) for x in done]
 
     # -- matches ---------------------------------------------------------------------------

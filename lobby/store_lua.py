@@ -65,17 +65,21 @@ end
 return {found, recent}
 """
 
-# ARGV: now, cooldown-until, the batch: one string of fields each ended by RS (\x1e, never in
-# a user id, index member or JSON text), per pairing: a, a's member, b, b's member, match id,
-# deadline, match JSON. One string instead of 7 arguments per pairing keeps the client's
-# command encoding cheap, and plain searches split it cheaply. A pairing is committed only if both
-# index members are exactly as the snapshot saw them, neither person is in a match (nor in an
-# earlier pairing of this call), and the pair is not in its cooldown. All reads come first
-# (one command per key for the whole batch), then all writes; returns the ids committed. The
-# queue hash is not touched: it keeps both members, held by the match until it settles.
+# ARGV: now, cooldown-until, accept deadline (the same for the whole batch), the batch: one
+# string of fields each ended by RS (\x1e, never in a user id, index member or JSON text), per
+# pairing: a, a's member, b, b's member, match id, match JSON. One string instead of 6
+# arguments per pairing keeps the client's command encoding cheap, and plain searches split it
+# cheaply. A pairing is committed only if both index members are exactly as the snapshot saw
+# them, neither person is in an earlier pairing of this call, and the pair is not in its
+# cooldown. Nobody whose member is in the index is in a match: every script that sets matchOf
+# removes the user's member from the index, and a member comes back (SETTLE) only after matchOf
+# is cleared, so the index check also keeps a matched person out. All reads come first (one
+# command per key for the whole batch), then all writes; returns the ids committed. The queue
+# hash is not touched: it keeps both members, held by the match until it settles.
 PROPOSE = f"""
-local now, until_ = tonumber(ARGV[1]), ARGV[2]
+local now, until_, deadline = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local STEP = 500
+local unpack, find, sub = unpack, string.find, string.sub
 local function fetch(cmd, key, items)
   local out, n = {{}}, 0
   for s = 1, #items, STEP do
@@ -89,21 +93,25 @@ local function write(cmd, key, items)
     redis.call(cmd, key, unpack(items, s, math.min(#items, s + 2 * STEP - 1)))
   end
 end
-local f, nf, batch, at, find, sub = {{}}, 0, ARGV[3], 1, string.find, string.sub
+-- Split the batch: users[x], members[x] for x = 2k-1 (a) and 2k (b); ids[k], json[k].
+local users, members, ids, json, n, batch, at = {{}}, {{}}, {{}}, {{}}, 0, ARGV[4], 1
 while true do
-  local stop = find(batch, '\\030', at, true)
-  if not stop then break end
-  nf = nf + 1; f[nf] = sub(batch, at, stop - 1)
-  at = stop + 1
+  local s1 = find(batch, '\\030', at, true)
+  if not s1 then break end
+  local s2 = find(batch, '\\030', s1 + 1, true)
+  local s3 = find(batch, '\\030', s2 + 1, true)
+  local s4 = find(batch, '\\030', s3 + 1, true)
+  local s5 = find(batch, '\\030', s4 + 1, true)
+  local s6 = find(batch, '\\030', s5 + 1, true)
+  n = n + 1
+  local x = 2 * n
+  users[x - 1], members[x - 1] = sub(batch, at, s1 - 1), sub(batch, s1 + 1, s2 - 1)
+  users[x], members[x] = sub(batch, s2 + 1, s3 - 1), sub(batch, s3 + 1, s4 - 1)
+  ids[n], json[n] = sub(batch, s4 + 1, s5 - 1), sub(batch, s5 + 1, s6 - 1)
+  at = s6 + 1
 end
-local users, members = {{}}, {{}}
-for i = 1, nf - 6, 7 do
-  local x = (i - 1) / 7 * 2 + 1
-  users[x], users[x + 1], members[x], members[x + 1] = f[i], f[i + 2], f[i + 1], f[i + 3]
-end
-if #users == 0 then return {{}} end
+if n == 0 then return {{}} end
 local score = fetch('ZMSCORE', KEYS[1], members)
-local busy = fetch('HMGET', KEYS[3], users)
 local recent = fetch('HMGET', KEYS[6], users)
 local function cooled(x, partner)
   local r = recent[x]
@@ -124,34 +132,34 @@ end
 -- c counts the pairings committed so far; the write lists are filled by index (cheaper
 -- than appending with #t + 1, which searches for the table's end each time).
 local taken, out, gone, owner, pending = {{}}, {{}}, {{}}, {{}}, {{}}
-local deadline, cooldown, counts, c = {{}}, {{}}, {{}}, 0
-for x = 1, #users, 2 do
-  local i = 1 + (x - 1) / 2 * 7
-  local a, b, id = users[x], users[x + 1], f[i + 4]
-  if not taken[a] and not taken[b] and score[x] and score[x + 1]
-     and not busy[x] and not busy[x + 1] and cooled(x, b) and cooled(x + 1, a) then
+local deadlines, cooldown, counts, c = {{}}, {{}}, {{}}, 0
+for k = 1, n do
+  local x = 2 * k
+  local a, b, id = users[x - 1], users[x], ids[k]
+  if score[x - 1] and score[x] and not taken[a] and not taken[b]
+     and cooled(x - 1, b) and cooled(x, a) then
     taken[a], taken[b] = true, true
     local bucket = string.match(members[x], {_BUCKET})
     counts[bucket] = (counts[bucket] or 0) + 2
     c = c + 1
     local two, four = 2 * c, 4 * c
-    gone[two - 1], gone[two] = members[x], members[x + 1]
+    gone[two - 1], gone[two] = members[x - 1], members[x]
     owner[four - 3], owner[four - 2], owner[four - 1], owner[four] = a, id, b, id
-    pending[two - 1], pending[two] = id, f[i + 6]
-    deadline[two - 1], deadline[two] = f[i + 5], id
-    cooldown[four - 3], cooldown[four - 2] = a, remember(x, b)
-    cooldown[four - 1], cooldown[four] = b, remember(x + 1, a)
+    pending[two - 1], pending[two] = id, json[k]
+    deadlines[two - 1], deadlines[two] = deadline, id
+    cooldown[four - 3], cooldown[four - 2] = a, remember(x - 1, b)
+    cooldown[four - 1], cooldown[four] = b, remember(x, a)
     out[c] = id
   end
 end
 if c == 0 then return out end
 write('ZREM', KEYS[1], gone)
-for bucket, n in pairs(counts) do
-  if redis.call('HINCRBY', KEYS[2], bucket, -n) <= 0 then redis.call('HDEL', KEYS[2], bucket) end
+for bucket, k in pairs(counts) do
+  if redis.call('HINCRBY', KEYS[2], bucket, -k) <= 0 then redis.call('HDEL', KEYS[2], bucket) end
 end
 write('HSET', KEYS[3], owner)
 write('HSET', KEYS[4], pending)
-write('ZADD', KEYS[5], deadline)
+write('ZADD', KEYS[5], deadlines)
 write('HSET', KEYS[6], cooldown)
 return out
 """

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from lobby.model import SEP, Ticket, clean_name
+from lobby.model import SEP, Match, Seat, Ticket, clean_name
 from lobby.policy import pair
 
 
@@ -27,6 +27,22 @@ def test_member_round_trip(ticket: Ticket) -> None:
     assert Ticket.from_member(member) == ticket
     # Computed afresh (not the one remembered from the store), it is the same string.
     assert replace(Ticket.from_member(member)).member == member
+
+
+@pytest.mark.parametrize(("side_a", "side_b"), [(None, None), ("pro", "con"), ("con", "pro")])
+def test_proposal_is_the_match_its_fields_make(side_a: str | None, side_b: str | None) -> None:
+    # Built without the dataclass __init__; it must be the same value, hash and JSON.
+    a = Ticket("a", "A", "tea", "quick-debate", side_a, 1.0)
+    b = Ticket("b", "B", "tea", "quick-debate", side_b, 2.0)
+    built = Match.proposal("m1", "disco-r1", ((a, side_a), (b, side_b)), 10.0, 30.0)
+    made = Match(
+        "m1", "disco-r1", "tea", "quick-debate", (Seat(a, side_a), Seat(b, side_b)), 10, 30
+    )
+    assert built == made and hash(built) == hash(made)
+    assert built.to_json() == made.to_json()
+    assert Match.from_json(built.to_json()) == made
+    with pytest.raises(AttributeError):
+        built.version = 1  # type: ignore[misc]
 
 
 def test_member_keeps_milliseconds() -> None:
