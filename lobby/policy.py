@@ -20,10 +20,10 @@ from lobby.model import Ticket
 WINDOW = 64
 # A pairing batch: queue heads of at most PAIR_HEAD tickets, about PAIR_BATCH tickets in all,
 # PAIR_CONCURRENCY batches at once (see `batches`; bench/pairing.py measures them: with 3 at
-# once Python waited on Redis a quarter of the time, 5 to 10 gave the same ~20k proposals/s).
+# once Python waited on Redis a quarter of the time; 10 beat 6 by about 5% at 1k and 10k).
 PAIR_HEAD = 500
 PAIR_BATCH = 256
-PAIR_CONCURRENCY = 6
+PAIR_CONCURRENCY = 10
 # Repeated declines: this many within DECLINE_WINDOW seconds earns DECLINE_PENALTY seconds
 # during which the person cannot join.
 DECLINE_LIMIT = 3

@@ -188,6 +188,14 @@ class Stack:
             "",
             "--appendonly",
             "no",
+            # The lobby keeps a few large hashes and sorted sets, shared by everyone in it.
+            # Redis stores small ones as flat lists (up to 128 or 512 entries), where each
+            # lookup scans the list; a pairing batch looks up hundreds of people at once, so a
+            # lobby's first thousand tickets paired at half speed (bench/pairing.py).
+            "--hash-max-listpack-entries",
+            "0",
+            "--zset-max-listpack-entries",
+            "0",
             "--logfile",
             str(log),
         ]
