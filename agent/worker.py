@@ -10,6 +10,7 @@ Run it with the livekit-agents runner: `python -m agent.worker dev` (development
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 
@@ -82,7 +83,18 @@ def build_server(settings: Settings) -> AgentServer:
     return server
 
 
+def tune_gc() -> None:
+    """Collect garbage less often, and never rescan what exists at start. A pairing round
+    allocates a few objects per proposal, so the default threshold (700) ran a collection
+    every hundred proposals, and each full one rescans every module and SDK object of the
+    process: 1017 collections, 364 ms, in one run of bench/pairing.py, which this setting
+    takes to about one, and 10k-ticket pairing from 21k to 23k proposals/s."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def main() -> None:
+    tune_gc()
     cli.run_app(build_server(Settings.from_env()))
 
 

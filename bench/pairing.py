@@ -10,6 +10,7 @@ has no blocks for. A batch's latency is its snapshot-to-commit time.
 
 Each size is drained in a lobby's store that has paired a few hundred people before, as a
 running lobby's has; the first line is 1k tickets in an empty store, a lobby's first seconds.
+The process's garbage collector is tuned as the agent worker's is (`agent.worker.tune_gc`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from agent.worker import tune_gc
 from lobby import lifecycle, policy
 from lobby.model import Ticket
 from lobby.policy import PAIR_BATCH, PAIR_CONCURRENCY, PAIR_HEAD, pair
@@ -150,6 +152,7 @@ async def _run(redis_url: str) -> None:
 
 
 def main() -> None:
+    tune_gc()
     if os.environ.get("REDIS_URL"):
         asyncio.run(_run(os.environ["REDIS_URL"]))
         return

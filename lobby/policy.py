@@ -20,10 +20,12 @@ from lobby.model import Ticket
 WINDOW = 64
 # A pairing batch: queue heads of at most PAIR_HEAD tickets, about PAIR_BATCH tickets in all,
 # PAIR_CONCURRENCY batches at once (see `batches`; bench/pairing.py measures them: with 3 at
-# once Python waited on Redis a quarter of the time; 10 beat 6 by about 5% at 1k and 10k).
+# once Python waited on Redis a quarter of the time. 10 paired about 5% faster in the bench,
+# but in the agent it starved the lobby's RPC handlers: in the 100-client crowd test, joins
+# went unacknowledged (1501) in four runs of five).
 PAIR_HEAD = 500
 PAIR_BATCH = 256
-PAIR_CONCURRENCY = 10
+PAIR_CONCURRENCY = 6
 # Repeated declines: this many within DECLINE_WINDOW seconds earns DECLINE_PENALTY seconds
 # during which the person cannot join.
 DECLINE_LIMIT = 3
