@@ -49,8 +49,8 @@ def propose(
     out = []
     for i, p in enumerate(pairings):
         token = hexed[64 * i : 64 * i + 64]
-        seats = ((p.a, p.side_a), (p.b, p.side_b))
-        out.append(Match.proposal(token[:32], "disco-" + token[32:], seats, now, expires))
+        room = "disco-" + token[32:]
+        out.append(Match.proposal(token[:32], room, p.a, p.side_a, p.b, p.side_b, now, expires))
     return out
 
 

@@ -165,14 +165,16 @@ class Match:
         cls,
         match_id: str,
         room: str,
-        seats: tuple[tuple[Ticket, str | None], tuple[Ticket, str | None]],
+        a: Ticket,
+        side_a: str | None,
+        b: Ticket,
+        side_b: str | None,
         created_at: float,
         expires_at: float,
     ) -> Match:
-        """A new pending match of these two (ticket, side) seats, on the first ticket's topic
-        and format: `Match(...)` with its seats, built without the dataclass __init__ (see
-        _slot_setters), as a pairing round builds thousands."""
-        (a, side_a), (b, side_b) = seats
+        """A new pending match of ticket `a` arguing `side_a` and `b` arguing `side_b`, on a's
+        topic and format: `Match(...)` with its seats, built without the dataclass __init__
+        (see _slot_setters), as a pairing round builds thousands."""
         set_ticket, set_side, set_accepted = _SEAT_SET
         seat_a, seat_b = _new(Seat), _new(Seat)
         set_ticket(seat_a, a)
@@ -181,10 +183,17 @@ class Match:
         set_ticket(seat_b, b)
         set_side(seat_b, side_b)
         set_accepted(seat_b, False)
-        set_id, set_room, set_topic, set_format, set_seats, set_created, set_expires = _MATCH_SET[
-            :7
-        ]
-        set_version, set_state = _MATCH_SET[7:]
+        (
+            set_id,
+            set_room,
+            set_topic,
+            set_format,
+            set_seats,
+            set_created,
+            set_expires,
+            set_version,
+            set_state,
+        ) = _MATCH_SET
         m = _new(cls)
         set_id(m, match_id)
         set_room(m, room)

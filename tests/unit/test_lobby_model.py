@@ -34,7 +34,7 @@ def test_proposal_is_the_match_its_fields_make(side_a: str | None, side_b: str |
     # Built without the dataclass __init__; it must be the same value, hash and JSON.
     a = Ticket("a", "A", "tea", "quick-debate", side_a, 1.0)
     b = Ticket("b", "B", "tea", "quick-debate", side_b, 2.0)
-    built = Match.proposal("m1", "disco-r1", ((a, side_a), (b, side_b)), 10.0, 30.0)
+    built = Match.proposal("m1", "disco-r1", a, side_a, b, side_b, 10.0, 30.0)
     made = Match(
         "m1", "disco-r1", "tea", "quick-debate", (Seat(a, side_a), Seat(b, side_b)), 10, 30
     )
