@@ -140,6 +140,22 @@ async def test_one_propose_call_never_matches_one_person_twice(store: LobbyStore
     )
 
 
+async def test_a_batch_with_two_deadlines_is_refused_whole(store: LobbyStore) -> None:
+    # The script takes one deadline per batch: a batch with two is a caller's mistake, refused
+    # before anything is written.
+    rng = random.Random(4)
+    a, b, c, d = (_t(u, i) for i, u in enumerate("abcd"))
+    for t in (a, b, c, d):
+        await store.join(t, 10)
+    first = lifecycle.propose([Pairing(a, b, None, None)], 10, rng, 20)
+    second = lifecycle.propose([Pairing(c, d, None, None)], 10, rng, 30)
+    with pytest.raises(ValueError, match="one accept deadline"):
+        await store.propose(first + second, 10, 600)
+    assert await store.all_pending() == []
+    assert await store.match_of("a") is None
+    assert sum(n for fmts in (await store.counts()).values() for n in fmts.values()) == 4
+
+
 async def test_a_ticket_comes_back_as_it_was_queued(store: LobbyStore) -> None:
     t = Ticket("u-1", "Zoë 李 🎉 Lee", "tea", "quick-debate", "pro", 12.345)
     await store.join(t, 20)
