@@ -24,6 +24,7 @@ from livekit.agents import AutoSubscribe, JobContext
 
 from agent.lobby_events import Events
 from agent.lobby_rooms import is_in_room, open_room, room_exists
+from agent.sdk import route
 from lobby import lifecycle, policy
 from lobby.db import LobbyDb, Topic
 from lobby.errors import (
@@ -61,6 +62,7 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     db = LobbyDb.connect(settings.async_database_url)
     catalogue = load_catalogue(settings.formats_file)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
+    route(ctx.room)
     session = LobbySession(ctx.room, ctx.api, settings, store, db, catalogue)
     ctx.add_shutdown_callback(session.aclose)
     await session.start()

@@ -28,6 +28,7 @@ from agent.clock import SIDES, DebateClock, Ended, Event, other
 from agent.errors import InvalidPayload, NotADebater, UnknownParticipant, WrongState
 from agent.floor import Floor
 from agent.records import Records
+from agent.sdk import route
 from agent.state import Job, Seats, attributes, parse_job, payload, state
 from lobby.formats import Catalogue, Format, Side, load_catalogue
 from lobby.settings import Settings
@@ -57,6 +58,7 @@ async def run(ctx: JobContext, settings: Settings) -> None:
         fmt = catalogue.formats["casual"]
     # The moderator listens to nobody: speaking rights are enforced by permissions.
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
+    route(ctx.room)
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
     )

@@ -20,6 +20,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_session, moderator
+from agent.sdk import quiet_native_logs
 from lobby.settings import Settings
 
 logger = logging.getLogger("disco.worker")
@@ -95,6 +96,7 @@ def tune_gc() -> None:
 
 def main() -> None:
     tune_gc()
+    quiet_native_logs()
     cli.run_app(build_server(Settings.from_env()))
 
 

@@ -13,13 +13,13 @@ All N users run in this one process, where the SDK hands every room event to eve
 of the process (its FFI queue broadcasts; each room then drops what is not its own, after a
 round through its event queue): N users would cost about N^3 deliveries where N devices cost
 N^2 in all, and at N = 200 this process, not the servers, would set the figures. So the
-harness routes each room event straight to the room it belongs to (`_Router`), as N separate
+harness routes each room event straight to the room it belongs to (`agent.sdk.route`), as N separate
 devices would receive them. And the SDK ships every log line of its native core, debug and
 trace included, to Python, which then drops them: about 75 records per room event, measured
-with 30 users. The harness turns that capture off (`_quiet_native_logs`; native errors still
-reach stderr). Nothing else of the SDK changes. The figures are taken once the lobby has
-settled (every simulated user knows the N - 1 others and the agent); the settle time is
-printed too.
+with 30 users. The harness turns that capture off (`agent.sdk.quiet_native_logs`; native
+errors still reach stderr). Nothing else of the SDK changes. The figures are taken once the
+lobby has settled (every simulated user knows the N - 1 others and the agent); the settle
+time is printed too.
 """
 
 from __future__ import annotations
@@ -28,16 +28,13 @@ import asyncio
 import os
 import secrets
 import statistics
-import threading
 import time
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from livekit import api, rtc
-from livekit.rtc import _ffi_client
-from livekit.rtc._ffi_client import FfiClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from agent.sdk import quiet_native_logs, route
 from api.keeper import Keeper
 from lobby.protocol import LOBBY_IDENTITY
 from lobby.settings import Settings
@@ -55,62 +52,6 @@ from tests.integration.lobby_clients import (
 SIZES = (50, 200)
 WAVE = 10  # pairs measured at once
 ROOM_SAMPLES = 10  # pairs that also go into their room, one pair at a time
-
-
-class _Router:
-    """Room events go to the one rtc.Room they belong to, once it is known (`adopt`), instead
-    of to every room of the process; every other FFI event is delivered as the SDK does."""
-
-    def __init__(self) -> None:
-        self._owner: dict[int, tuple[Any, asyncio.AbstractEventLoop]] = {}
-        self._lock = threading.Lock()
-        queue = FfiClient.instance.queue
-        broadcast = queue.put
-
-        def put(event: Any) -> None:
-            if event.WhichOneof("message") == "room_event":
-                with self._lock:
-                    owner = self._owner.get(event.room_event.room_handle)
-                if owner is not None:
-                    owner[1].call_soon_threadsafe(owner[0].put_nowait, event)
-                    return
-            broadcast(event)
-
-        queue.put = put
-
-    def adopt(self, room: rtc.Room) -> rtc.Room:
-        handle = room._ffi_handle
-        if handle is not None:
-            with self._lock:
-                self._owner[handle.handle] = (room._ffi_queue, room._loop)
-        return room
-
-
-ROUTER: _Router | None = None
-
-
-def _route(room: rtc.Room) -> rtc.Room:
-    global ROUTER
-    if ROUTER is None:
-        ROUTER = _Router()
-    return ROUTER.adopt(room)
-
-
-def _quiet_native_logs() -> None:
-    """Initialise the SDK's native core again without log capture: it keeps its callback and
-    sends no log batches any more (livekit-ffi `livekit_ffi_initialize(cb, capture_logs, ..)`
-    replaces the configuration)."""
-    client = FfiClient.instance
-    client._ffi_lib.livekit_ffi_initialize(
-        _ffi_client.ffi_event_callback, False, b"python", rtc.__version__.encode("ascii")
-    )
-
-
-@dataclass
-class _User(LobbyUser):
-    async def connect(self, settings: Settings, *, hidden: bool = False) -> None:
-        await super().connect(settings, hidden=hidden)
-        _route(self.room)
 
 
 def _q(values: list[float], pct: int) -> float:
@@ -157,7 +98,7 @@ async def _pair_once(
         )
         connect_s = time.time() - t1
         for r in rooms:
-            _route(r)
+            route(r)
         await asyncio.gather(*(r.disconnect() for r in rooms))
     proposed = _arrival((a, b), "proposed")
     return proposed - t0, proposed - sent, _arrival((a, b), "ready") - t1, connect_s
@@ -177,7 +118,7 @@ async def _settle(people: list[LobbyUser], wait: float = 180) -> float:
 async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.LiveKitAPI) -> None:
     topics = await add_topics(engine, n // 2)
     added = time.monotonic()
-    people: list[LobbyUser] = [_User(p.id, p.name) for p in await add_users(engine, n, "bench")]
+    people: list[LobbyUser] = await add_users(engine, n, "bench")
     proposal: list[float] = []
     from_sent: list[float] = []
     ready: list[float] = []
@@ -232,7 +173,7 @@ async def _join_times(settings: Settings, n: int, hidden: bool) -> list[float]:
         )
         await room.connect(settings.livekit_url, token)
         times.append(time.perf_counter() - t0)
-        _route(room)
+        route(room)
 
     for w in range(0, n, 10):
         await asyncio.gather(*(join(w + i, r) for i, r in enumerate(rooms[w : w + 10])))
@@ -278,7 +219,7 @@ async def _hidden_probe(settings: Settings) -> str:
 
 
 async def _run(settings: Settings, stack: Stack) -> None:
-    _quiet_native_logs()
+    quiet_native_logs()
     engine = create_async_engine(settings.async_database_url)
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret

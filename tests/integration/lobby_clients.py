@@ -4,6 +4,7 @@ like the API mints, RPCs to `disco-lobby`, and the `disco.lobby` events they rec
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import secrets
@@ -17,6 +18,7 @@ from typing import Any
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.sdk import quiet_native_logs, route
 from lobby.protocol import LOBBY_IDENTITY, TOPIC
 from lobby.schema import blocks, topics, users
 from lobby.settings import Settings
@@ -51,6 +53,8 @@ class LobbyUser:
     events: list[dict[str, Any]] = field(default_factory=list)
     # When each event arrived (wall clock), for benchmarks.
     arrivals: list[float] = field(default_factory=list)
+    # (method, seconds, outcome) of every RPC this client made, for diagnostics.
+    calls: list[tuple[str, float, str]] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self, settings: Settings, *, hidden: bool = False) -> None:
@@ -63,7 +67,10 @@ class LobbyUser:
 
         self.room.on("data_received", on_data)
         token = lobby_token(settings, self.id, hidden=hidden)
+        quiet_native_logs()
         await self.room.connect(settings.livekit_url, token)
+        # A crowd of clients shares this process; each gets its own events, as on a device.
+        route(self.room)
 
     async def call(self, method: str, payload: dict[str, Any] | str | None = None) -> Any:
         """One lobby command. Every lobby command is safe to repeat (docs/PROTOCOL.md), so like
@@ -77,16 +84,25 @@ class LobbyUser:
 
     async def _call(self, method: str, payload: dict[str, Any] | str | None) -> Any:
         body = payload if isinstance(payload, str) else json.dumps(payload or {})
+        started, outcome = time.monotonic(), "ok"
+        try:
+            return json.loads(await self._perform(method, body))
+        except rtc.RpcError as e:
+            outcome = str(e.code)
+            raise
+        finally:
+            self.calls.append((method, time.monotonic() - started, outcome))
+
+    async def _perform(self, method: str, body: str) -> str:
         # Generous limits: a hundred SDK rooms in one test process on a small, busy machine
         # deliver acks late; a slow ack is not what these tests are about.
-        reply = await self.room.local_participant.perform_rpc(
+        return await self.room.local_participant.perform_rpc(
             destination_identity=LOBBY_IDENTITY,
             method=method,
             payload=body,
             response_timeout=30,
             max_round_trip_latency=20,
         )
-        return json.loads(reply)
 
     async def fails(
         self, method: str, payload: dict[str, Any] | str | None = None, *, allowed: bool = False
@@ -179,6 +195,24 @@ async def connected(
         yield people
     finally:
         await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
+
+
+def rpc_summary(people: list[LobbyUser]) -> str:
+    """How the lobby RPCs of these clients went: per method, count, p50 and slowest reply;
+    then failures by code."""
+    by_method: dict[str, list[float]] = collections.defaultdict(list)
+    for p in people:
+        for method, took, _ in p.calls:
+            by_method[method].append(took)
+    parts = []
+    for method, times in sorted(by_method.items()):
+        times.sort()
+        parts.append(
+            f"{method} x{len(times)} p50 {times[len(times) // 2] * 1000:.0f} ms"
+            f" max {times[-1] * 1000:.0f} ms"
+        )
+    failed = collections.Counter(o for p in people for _, _, o in p.calls if o != "ok")
+    return "; ".join(parts) + f"; errors by code {dict(sorted(failed.items()))}"
 
 
 async def wait_for_agent(settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60) -> None:

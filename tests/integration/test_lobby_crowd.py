@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.keeper import Keeper
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
-from tests.integration.lobby_clients import LobbyUser, add_users, connected
+from tests.integration.lobby_clients import LobbyUser, add_users, connected, rpc_summary
 
 CROWD = 100
 ROLES = ("accept", "accept", "accept", "decline", "leave")
@@ -113,6 +113,7 @@ async def test_a_crowd_never_double_matches_or_loses_anyone(
             for t in plays:
                 t.cancel()
             outcomes = await asyncio.gather(*plays, return_exceptions=True)
+            print(f"crowd of {CROWD}: {rpc_summary(crowd)}")
         try:
             await _check(store, crowd, [o for o in outcomes if not _cancelled(o)], outcomes)
         finally:

@@ -1,0 +1,120 @@
+"""Two process-wide settings of the LiveKit rtc SDK for a process that holds many rooms (the
+agent worker: the lobby and every discussion room are threads of one process; the tests and
+benchmarks: a crowd of simulated people in one process).
+
+The SDK's native core runs the network on a small pool of native threads (one per core) and
+hands every event to Python by calling into it on those threads, which must take the GIL
+first. So every Python callback stalls the network of every room of the process while it
+waits for the GIL and while it runs, and a process busy in Python delays RPC acks, data and
+signalling for all its rooms. Two callbacks were far larger than they need be:
+
+- **Native log capture.** The SDK initialises its core with log capture on and the log level
+  at trace, and the core ships every record, one callback each, to Python, which then drops
+  the debug and trace ones: about 75 records per room event, measured with 30 rooms.
+  `quiet_native_logs` initialises the core again with capture off; native warnings and
+  errors then go to stderr through the core's own logger (`RUST_LOG`, default errors only).
+- **Event broadcast.** Every room event is queued, by that callback, to every `rtc.Room` of
+  the process, each of which wakes up and drops what is not its own: N rooms cost N
+  deliveries per event. `route` sends a room's events to that room only.
+
+Measured in the 100-client crowd test (tests/integration/test_lobby_crowd.py prints it),
+two runs each: without these, 21 and 28 lobby RPCs of ~380 got no ack within 20 s (1501,
+retried) and the slowest took 22 s; with them in the worker and the test's clients, none,
+and the slowest 3-5 s. Both reach into SDK internals (`_ffi_lib`, `FfiClient.queue`,
+`Room._ffi_queue`); tests/integration/test_sdk_routing.py exercises them against a real
+server, so an SDK upgrade that moves them fails there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from livekit import rtc
+from livekit.rtc import _ffi_client
+from livekit.rtc._ffi_client import FfiClient
+
+_quiet = False
+
+
+def quiet_native_logs() -> None:
+    """Stop the native core from sending its log records to Python, process-wide; once is
+    enough (livekit-ffi's `livekit_ffi_initialize(callback, capture_logs, ..)` replaces the
+    configuration and keeps the rooms)."""
+    global _quiet
+    if not _quiet:
+        FfiClient.instance._ffi_lib.livekit_ffi_initialize(
+            _ffi_client.ffi_event_callback, False, b"python", rtc.__version__.encode("ascii")
+        )
+        _quiet = True
+
+
+class _Router:
+    """Room events, and RPC invocations, go to the one rtc.Room they belong to once it is
+    known (`adopt`), instead of to every room of the process; every other FFI event (replies
+    to requests, events of rooms not adopted) is delivered as the SDK does."""
+
+    def __init__(self) -> None:
+        # room handle, or its local participant's handle -> (the room's queue, its loop)
+        self._owner: dict[int, tuple[Any, asyncio.AbstractEventLoop]] = {}
+        self._lock = threading.Lock()
+        queue = FfiClient.instance.queue
+        broadcast = queue.put
+
+        def put(event: Any) -> None:
+            kind = event.WhichOneof("message")
+            if kind == "room_event":
+                key = event.room_event.room_handle
+            elif kind == "rpc_method_invocation":
+                key = event.rpc_method_invocation.local_participant_handle
+            else:
+                broadcast(event)
+                return
+            with self._lock:
+                owner = self._owner.get(key)
+            if owner is None:
+                broadcast(event)
+            else:
+                owner[1].call_soon_threadsafe(owner[0].put_nowait, event)
+
+        queue.put = put
+
+    @staticmethod
+    def _keys(room: rtc.Room) -> list[int]:
+        handles = [room._ffi_handle, room.local_participant._ffi_handle]
+        return [h.handle for h in handles if h is not None]
+
+    def adopt(self, room: rtc.Room) -> None:
+        owner = (room._ffi_queue, room._loop)
+        with self._lock:
+            for key in self._keys(room):
+                self._owner[key] = owner
+
+    def forget(self, room: rtc.Room) -> None:
+        with self._lock:
+            for key in self._keys(room):
+                self._owner.pop(key, None)
+
+
+_router: _Router | None = None
+_router_lock = threading.Lock()
+
+
+def route(room: rtc.Room) -> None:
+    """From now on, deliver this connected room's events to it alone, until it disconnects
+    (its last events are then broadcast again, and it still takes its own)."""
+    global _router
+    with _router_lock:
+        if _router is None:
+            _router = _Router()
+        router = _router
+    router.adopt(room)
+
+    # A disconnect we asked for changes the state without a `disconnected` event.
+    def on_state(state: int) -> None:
+        if state == rtc.ConnectionState.CONN_DISCONNECTED:
+            router.forget(room)
+
+    room.on("connection_state_changed", on_state)
+    room.on("disconnected", lambda *_: router.forget(room))
