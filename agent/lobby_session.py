@@ -22,6 +22,7 @@ from typing import Any
 from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
+from agent.batching import Batcher
 from agent.lobby_events import Events
 from agent.lobby_rooms import is_in_room, open_room, room_exists
 from agent.sdk import route
@@ -81,6 +82,7 @@ class LobbySession:
         self.room, self.lkapi, self.settings = room, lkapi, settings
         self.store, self.db, self.catalogue = store, db, catalogue
         self.events = Events(lkapi, room.name, store)
+        self._names: Batcher[str, str] = Batcher(db.display_names)
         self.topics: dict[str, Topic] = {}
         self._topics_at = 0.0
         self._rng = random.SystemRandom()
@@ -434,7 +436,7 @@ class LobbySession:
 
     async def _name(self, user: str) -> str:
         """The account's display name: lobby tokens carry no name (docs/PROTOCOL.md)."""
-        return clean_name(await self.db.display_name(user) or "")
+        return clean_name(await self._names.get(user) or "")
 
     def _estimate(self, bucket: str, pos: Joined) -> int:
         return policy.estimate_wait(pos.position, pos.waiting, self._intervals.get(bucket))

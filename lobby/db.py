@@ -29,14 +29,15 @@ def discussion_id(match_id: str) -> uuid.UUID:
     return uuid.uuid5(_DISCUSSIONS, match_id)
 
 
+def _uuid(user: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(user)
+    except ValueError:
+        return None
+
+
 def _uuids(users: Collection[str]) -> list[uuid.UUID]:
-    out = []
-    for u in users:
-        try:
-            out.append(uuid.UUID(u))
-        except ValueError:
-            continue
-    return out
+    return [i for u in users if (i := _uuid(u)) is not None]
 
 
 class LobbyDb:
@@ -55,13 +56,18 @@ class LobbyDb:
             rows = await conn.execute(sa.select(topics.c.slug, topics.c.title, topics.c.motion))
             return {r.slug: Topic(r.slug, r.title, r.motion) for r in rows}
 
-    async def display_name(self, user: str) -> str | None:
-        ids = _uuids([user])
-        if not ids:
-            return None
+    async def display_names(self, user_ids: Collection[str]) -> dict[str, str]:
+        """The display names of these accounts, keyed by the ids as given; ids of no account
+        (or no id at all) are left out."""
+        wanted = {u: parsed for u in user_ids if (parsed := _uuid(u)) is not None}
+        if not wanted:
+            return {}
+        query = sa.select(users.c.id, users.c.display_name).where(
+            users.c.id.in_(set(wanted.values()))
+        )
         async with self.engine.connect() as conn:
-            name = await conn.scalar(sa.select(users.c.display_name).where(users.c.id == ids[0]))
-            return None if name is None else str(name)
+            names = {r.id: str(r.display_name) for r in await conn.execute(query)}
+        return {u: names[i] for u, i in wanted.items() if i in names}
 
     async def blocked_pairs(self, users: Collection[str]) -> set[frozenset[str]]:
         """Unordered pairs among `users` where either blocked the other."""
