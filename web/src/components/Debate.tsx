@@ -1,5 +1,5 @@
 import { useLocalParticipantPermissions } from '@livekit/components-react';
-import { ParticipantEvent, RoomEvent, Track, type Participant, type RemoteParticipant, type Room } from 'livekit-client';
+import { ParticipantEvent, RoomEvent, Track, type Participant, type RemoteParticipant, type Room, type RoomEventCallbacks } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorText } from '../api';
 import {
@@ -23,6 +23,14 @@ export interface Warning {
 }
 
 /** The moderator agent's shared state and events, and what they mean for this person. */
+/** Listen to one room event; the returned function stops listening. */
+function listen<E extends keyof RoomEventCallbacks>(room: Room, event: E, fn: RoomEventCallbacks[E]): () => void {
+  room.on(event, fn);
+  return () => {
+    room.off(event, fn);
+  };
+}
+
 export function useDebate(room: Room, me: string) {
   const [agent, setAgent] = useState<Participant | undefined>(() => room.remoteParticipants.get(DEBATE_IDENTITY));
   const [attrs, setAttrs] = useState<Readonly<Record<string, string>> | undefined>(agent?.attributes);
@@ -72,20 +80,15 @@ export function useDebate(room: Room, me: string) {
     refresh();
     // livekit-client announces no ParticipantConnected for whoever is in the room when we join
     // (nor attribute changes before that): a moderator already there is read on Connected.
-    room.on(RoomEvent.Connected, refresh);
-    room.on(RoomEvent.Reconnected, refresh);
-    room.on(RoomEvent.ParticipantConnected, refresh);
-    room.on(RoomEvent.ParticipantDisconnected, refresh);
-    room.on(RoomEvent.ParticipantAttributesChanged, onAttrs);
-    room.on(RoomEvent.DataReceived, onData);
-    return () => {
-      room.off(RoomEvent.Connected, refresh);
-      room.off(RoomEvent.Reconnected, refresh);
-      room.off(RoomEvent.ParticipantConnected, refresh);
-      room.off(RoomEvent.ParticipantDisconnected, refresh);
-      room.off(RoomEvent.ParticipantAttributesChanged, onAttrs);
-      room.off(RoomEvent.DataReceived, onData);
-    };
+    const stops = [
+      listen(room, RoomEvent.Connected, refresh),
+      listen(room, RoomEvent.Reconnected, refresh),
+      listen(room, RoomEvent.ParticipantConnected, refresh),
+      listen(room, RoomEvent.ParticipantDisconnected, refresh),
+      listen(room, RoomEvent.ParticipantAttributesChanged, onAttrs),
+      listen(room, RoomEvent.DataReceived, onData),
+    ];
+    return () => stops.forEach((stop) => stop());
   }, [room, me]);
 
   const state = parseDebateState(attrs);
