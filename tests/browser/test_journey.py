@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import Browser, BrowserContext, expect
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.browser.conftest import ACCEPT_TIMEOUT
+from lobby.schema import users
+from tests.browser.conftest import ACCEPT_TIMEOUT, Site
 from tests.browser.people import SLOW, Person
 
 
@@ -130,6 +132,78 @@ async def test_quick_debate_clock_and_turns(
         await expect(person.summary()).to_be_visible(timeout=SLOW)
         await expect(person.summary()).to_contain_text("The debate ran to the end.")
     await asyncio.gather(pro.shot("6-summary"), con.shot("6-summary"))
+
+
+@pytest.mark.timeout(240)
+async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
+    browser: Browser, site: Site, contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    """A moderator finds the live debate on the Moderate page, sits in with the controls,
+    and what they do reaches both debaters' screens."""
+    pro = await Person.open(contexts[0], "Pam", artifacts, "moderated")
+    con = await Person.open(contexts[1], "Cid", artifacts, "moderated")
+    await _meet(pro, con, 4, "Quick debate", ("For (pro)", "Against (con)"))
+    await asyncio.gather(pro.answer(True), con.answer(True))
+    await asyncio.gather(pro.expect_in_room(con), con.expect_in_room(pro))
+
+    context = await browser.new_context(base_url=site.url)
+    engine = create_async_engine(site.settings.async_database_url)
+    try:
+        mo = await Person.open(context, "Mo", artifacts, "moderated")
+        await mo.register()
+        # Moderators are made by an administrator, in the database; they log in again.
+        async with engine.begin() as conn:
+            await conn.execute(
+                users.update().where(users.c.email == mo.email).values(role="moderator")
+            )
+        await mo.page.get_by_role("button", name="Log out").click()
+        await mo.login()
+        page = mo.page
+        await page.get_by_role("link", name="Moderate").click()
+        live = page.get_by_role("listitem").filter(has_text=f"{pro.name} (pro)")
+        await expect(live).to_contain_text(f"{con.name} (con)", timeout=SLOW)
+        await mo.shot("1-live")
+        await live.get_by_role("button", name="Join as moderator").click()
+        controls = page.get_by_role("group", name="Moderator controls")
+        await expect(controls).to_be_visible(timeout=SLOW)
+        # The moderator sits with both debaters and sees both.
+        for debater in (pro, con):
+            await expect(page.get_by_test_id("partner-name")).to_contain_text(debater.name)
+        await expect(page.get_by_test_id("remote-tile")).to_have_count(1, timeout=SLOW)
+        await expect(page.get_by_test_id("remote2-tile")).to_have_count(1, timeout=SLOW)
+        await expect(page.get_by_test_id("phase")).to_have_text("Not started yet", timeout=SLOW)
+
+        await asyncio.gather(
+            pro.page.get_by_role("button", name="I am ready").click(),
+            con.page.get_by_role("button", name="I am ready").click(),
+        )
+        await expect(page.get_by_test_id("phase")).to_contain_text("opening", timeout=SLOW)
+        await controls.get_by_role("button", name="Pause").click()
+        # While paused, both may talk (a moderator can still mute either).
+        for person in (pro, con):
+            await expect(person.page.get_by_test_id("floor")).to_have_text(
+                "Paused by the moderator", timeout=SLOW
+            )
+            await expect(person.mic()).to_be_enabled()
+        # The clock stands still while paused.
+        before = await pro.page.get_by_test_id("countdown").inner_text()
+        await asyncio.sleep(1.5)
+        assert await pro.page.get_by_test_id("countdown").inner_text() == before
+        await asyncio.gather(pro.shot("1-paused"), con.shot("1-paused"), mo.shot("2-paused"))
+
+        await controls.get_by_role("button", name="Resume").click()
+        speaking = re.compile(r"You have the floor|has the floor")
+        for person in (pro, con):
+            await expect(person.page.get_by_test_id("floor")).to_have_text(speaking, timeout=SLOW)
+
+        await controls.get_by_role("button", name="End debate").click()
+        for person in (pro, con):
+            await expect(person.summary()).to_be_visible(timeout=SLOW)
+            await expect(person.summary()).to_contain_text("A moderator ended the debate.")
+        await asyncio.gather(pro.shot("2-summary"), con.shot("2-summary"))
+    finally:
+        await engine.dispose()
+        await context.close()
 
 
 async def _same_turn(a: Person, b: Person, phase: str, speaker: Person, listener: Person) -> None:

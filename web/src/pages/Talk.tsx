@@ -167,7 +167,7 @@ function TalkView(props: {
             {info.topic.title} <span className="pill">{formatTitle(debate.state?.format || info.format)}</span>
           </h1>
           <p className="muted small">
-            with <strong data-testid="partner-name">{partnerName}</strong>
+            with <strong data-testid="partner-name">{info.moderator ? info.partnerName : partnerName}</strong>
           </p>
         </div>
         <ConnectionBadge state={state} />
