@@ -135,6 +135,53 @@ async def test_quick_debate_clock_and_turns(
 
 
 @pytest.mark.timeout(240)
+async def test_a_casual_talk_turns_into_a_debate_when_both_agree(
+    contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    ann = await Person.open(contexts[0], "Ada", artifacts, "switch")
+    bob = await Person.open(contexts[1], "Ben", artifacts, "switch")
+    await _meet(ann, bob, 5, "Casual conversation", (None, None))
+    await asyncio.gather(ann.answer(True), bob.answer(True))
+    await asyncio.gather(ann.expect_in_room(bob), bob.expect_in_room(ann))
+
+    suggest = ann.page.get_by_role("button", name="Suggest a quick debate")
+    suggestion = bob.page.get_by_role("group", name="Debate suggestion")
+    # Ben says no the first time: Ada is told, and the talk stays casual.
+    await suggest.click(timeout=SLOW)
+    await expect(
+        ann.page.get_by_role("status").filter(has_text="Waiting for an answer")
+    ).to_be_visible()
+    await expect(suggestion).to_be_visible(timeout=SLOW)
+    await suggestion.get_by_role("button", name="No thanks").click()
+    await expect(
+        ann.page.get_by_text("Your partner would rather keep talking casually.")
+    ).to_be_visible(timeout=SLOW)
+    await expect(ann.page.get_by_test_id("debate")).to_have_count(0)
+    await asyncio.gather(ann.shot("1-declined"), bob.shot("1-declined"))
+
+    # The second time he agrees: the debate starts at once (docs/PROTOCOL.md), each on a side
+    # drawn by the moderator, and the clock hands the floor from one to the other.
+    await suggest.click(timeout=SLOW)
+    await expect(suggestion).to_be_visible(timeout=SLOW)
+    await suggestion.get_by_role("button", name="Agree").click()
+    sides = []
+    for person in (ann, bob):
+        page = person.page
+        await expect(page.get_by_test_id("phase")).to_contain_text("opening", timeout=SLOW)
+        await expect(page.locator(".talk-title .pill")).to_have_text("Quick debate")
+        side = page.get_by_text(re.compile(r"^You argue (for \(pro\)|against \(con\))$"))
+        await expect(side).to_be_visible(timeout=SLOW)
+        sides.append(await side.inner_text())
+    assert sorted(sides) == ["You argue against (con)", "You argue for (pro)"], sides
+    pro, con = (ann, bob) if sides[0].endswith("(pro)") else (bob, ann)
+    await _same_turn(pro, con, "Con opening", speaker=con, listener=pro)
+    await asyncio.gather(ann.shot("2-debate"), bob.shot("2-debate"))
+    for person in (ann, bob):
+        await expect(person.summary()).to_be_visible(timeout=SLOW)
+        await expect(person.summary()).to_contain_text("The debate ran to the end.")
+
+
+@pytest.mark.timeout(240)
 async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
     browser: Browser, site: Site, contexts: list[BrowserContext], artifacts: Path
 ) -> None:
