@@ -31,7 +31,8 @@ PERIOD = 5.0
 # A dispatch younger than this may still be on its way into the room: do not stack another.
 # Under load a lobby job can take over 10 s to join (measured: 13 s at load 15); a second
 # dispatch then joins with the same identity and LiveKit removes the first, over and over.
-# A worker killed later is still replaced within PERIOD, as its dispatch is older than this.
+# Once its agent has been seen in the room the dispatch has arrived, and the grace is over:
+# an agent gone after that is replaced at the next check, however young its dispatch.
 GRACE = 30.0
 # The lobby room outlives quiet hours; the keeper re-creates it anyway if it ever closes.
 LOBBY_TIMEOUT = 7 * 24 * 3600
@@ -57,6 +58,7 @@ class Keeper:
             )
             people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
             if any(p.identity == LOBBY_IDENTITY for p in people.participants):
+                self._dispatched_at = -GRACE  # arrived
                 return False
             if time.monotonic() - self._dispatched_at < GRACE:
                 return False

@@ -151,6 +151,7 @@ async def own_lobby(
     try:
         await keeper.ensure()
         await wait_for_agent(mine, lkapi)
+        await keeper.ensure()  # as its periodic check would: it has seen the agent arrive
         yield mine, w, keeper
     finally:
         with contextlib.suppress(Exception):

@@ -68,7 +68,9 @@ async def test_a_killed_lobby_worker_loses_nothing(
                 start_worker, stack, mine, f"worker-kill-2-{secrets.token_hex(3)}"
             )
             try:
+                t0 = time.monotonic()
                 await _served_again(mine, lkapi, keeper, old)
+                print(f"lobby served again {time.monotonic() - t0:.1f} s after the new worker")
                 # Told again, with the same match and a fresh deadline; the answer kept.
                 again_a = await a.event("proposed", after=seqs[a.id])
                 again_b = await b.event("proposed", after=seqs[b.id])
