@@ -11,16 +11,16 @@ signalling for all its rooms. Two callbacks were far larger than they need be:
 - **Native log capture.** The SDK initialises its core with log capture on and the log level
   at trace, and the core ships every record, one callback each, to Python, which then drops
   the debug and trace ones: about 75 records per room event, measured with 30 rooms.
-  `quiet_native_logs` initialises the core again with capture off; native warnings and
-  errors then go to stderr through the core's own logger (`RUST_LOG`, default errors only).
+  `quiet_native_logs` initialises the core again with capture off; native records then go
+  to stderr through the core's own logger, filtered by `RUST_LOG` (errors only by default).
 - **Event broadcast.** Every room event is queued, by that callback, to every `rtc.Room` of
   the process, each of which wakes up and drops what is not its own: N rooms cost N
   deliveries per event. `route` sends a room's events to that room only.
 
-Measured in the 100-client crowd test (tests/integration/test_lobby_crowd.py prints it),
-two runs each: without these, 21 and 28 lobby RPCs of ~380 got no ack within 20 s (1501,
-retried) and the slowest took 22 s; with them in the worker and the test's clients, none,
-and the slowest 3-5 s. Both reach into SDK internals (`_ffi_lib`, `FfiClient.queue`,
+Measured in the 100-client crowd test (tests/integration/test_lobby_crowd.py prints it):
+without these, 21 and 28 lobby RPCs of ~380 (two runs) got no ack within 20 s (1501,
+retried) and the slowest took 22 s; with them in the worker and the test's clients, none in
+eight runs, and the slowest 3-5 s. Both reach into SDK internals (`_ffi_lib`, `FfiClient.queue`,
 `Room._ffi_queue`); tests/integration/test_sdk_routing.py exercises them against a real
 server, so an SDK upgrade that moves them fails there.
 """
