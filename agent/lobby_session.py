@@ -97,6 +97,7 @@ class LobbySession:
 
     # -- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.store.claim_layout()
         await self._refresh_topics(force=True)
         handlers: dict[str, Handler] = {
             "lobby.join": self.join,

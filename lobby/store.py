@@ -17,6 +17,10 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:cooldowns       HASH user -> time until which the user may not join
   {p}:seq             HASH user -> last event sequence number sent to that user
   {p}:rate:<user>     counter with a TTL (one key, so no script)
+  {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
+
+Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
+prefix refuses to start (`claim_layout`) rather than misread it; flush the prefix, or migrate.
 
 Changes to a match are compare-and-set on the match's version (lifecycle decides from the
 version read; `settle` commits only onto that version), so two lobby agents or many RPCs at
@@ -49,6 +53,12 @@ from lobby.store_lua import (
 
 # Ends each field of a propose batch (see store_lua.PROPOSE).
 _RS = "\x1e"
+# The layout of the keys above; bump it whenever what a key holds changes.
+LAYOUT = "2026-11-ticket-members"
+
+
+class LayoutMismatch(RuntimeError):
+    """Redis holds lobby state this build cannot read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,7 @@ class LobbyStore:
         self.prefix = prefix
         names = ["queue", "topicIndex", "counts", "pendingMatches", "deadlines"]
         names += ["activeMatches", "rooms", "matchOf", "recent", "declines", "cooldowns", "seq"]
+        names += ["layout"]
         self.keys = {n: f"{{{prefix}}}:{n}" for n in names}
         self._join = redis.register_script(JOIN)
         self._leave = redis.register_script(LEAVE)
@@ -84,6 +95,18 @@ class LobbyStore:
         self._mark_live = redis.register_script(MARK_LIVE)
         self._decline = redis.register_script(DECLINE)
         self._release = redis.register_script(RELEASE)
+
+    async def claim_layout(self) -> None:
+        """Mark this prefix as holding `LAYOUT`, or raise LayoutMismatch (changing nothing)
+        when it already holds another. State from before the mark is taken as this layout."""
+        await self.redis.set(self.keys["layout"], LAYOUT, nx=True)
+        found = await self.redis.get(self.keys["layout"])
+        if found is not None and _text(found) != LAYOUT:
+            raise LayoutMismatch(
+                f"Redis prefix {self.prefix!r} holds lobby state of layout {_text(found)!r}; "
+                f"this build reads {LAYOUT!r}. Flush the prefix (the lobby's waiting people "
+                "and pending matches are lost; they join again) or migrate it."
+            )
 
     # -- tickets ---------------------------------------------------------------------------
     async def join(self, ticket: Ticket, now: float) -> Joined | tuple[str, str]:

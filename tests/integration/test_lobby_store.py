@@ -13,7 +13,7 @@ from lobby import lifecycle
 from lobby.model import Ticket
 from lobby.policy import Pairing, batches, pair
 from lobby.settings import Settings
-from lobby.store import Joined, LobbyStore, open_redis
+from lobby.store import LAYOUT, Joined, LayoutMismatch, LobbyStore, open_redis
 
 
 @pytest.fixture
@@ -177,3 +177,19 @@ async def test_one_snapshot_reads_the_heads_of_several_queues(store: LobbyStore)
     snap = await store.snapshot([tea, coffee], 2)
     assert [t.user for t in snap.tickets] == ["t0", "t1", "c0", "c1"]
     assert (await store.snapshot([], 2)).tickets == []
+
+
+async def test_an_agent_claims_the_layout_and_refuses_another_untouched(
+    store: LobbyStore,
+) -> None:
+    # State from before the layout was marked is taken as this build's.
+    await store.join(_t("u1", 1.0), 1.0)
+    await store.claim_layout()
+    await store.claim_layout()
+    assert await store.redis.get(store.keys["layout"]) == LAYOUT
+    # A build that changed what the keys hold marked them otherwise: refused, nothing changed.
+    await store.redis.set(store.keys["layout"], "some-other-layout")
+    with pytest.raises(LayoutMismatch, match=r"some-other-layout.*Flush the prefix"):
+        await store.claim_layout()
+    assert await store.redis.get(store.keys["layout"]) == "some-other-layout"
+    assert await store.ticket("u1") == _t("u1", 1.0)
