@@ -25,6 +25,7 @@ from agent.clock import Event
 from agent.floor import Floor
 from agent.moderator import Moderator
 from agent.records import Records
+from agent.sdk import route
 from agent.state import parse_job
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
@@ -66,6 +67,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     catalogue = load_catalogue(settings.formats_file)
     agent = rtc.Room()
     await agent.connect(settings.livekit_url, token(settings, MODERATOR, s.room, agent=True))
+    route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
     )
