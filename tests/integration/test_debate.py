@@ -97,35 +97,32 @@ async def test_phases_run_on_time_and_only_the_speaker_is_heard(
 async def test_prep_time_comes_from_each_sides_pool(
     debate_settings: Settings, engine: AsyncEngine
 ) -> None:
-    """Before each speech after the first, its speaker prepares from their side's pool (five
+    """Before each speech after the first, its speaker prepares from their side's pool (eight
     seconds here), with nobody on the floor. Ended early with `debate.ready`, the rest is
-    kept; left alone, the pool runs out and the speech begins by itself."""
+    kept; left alone, the pool runs out and the speech begins by itself. (Events say what
+    happens when; the pools are read once the debate is over, as the attributes may lag.)"""
     async with debate(debate_settings, engine, "test-prep") as d:
         pro, con = d.pro, d.con
         await pro.call("debate.ready")
         await con.call("debate.ready")
         await pro.wait_event("phase", index=0, floor=[pro.identity])
-        assert pro.attr("prep_left_ms") == {pro.identity: 5000, con.identity: 5000}
 
         prep = await con.wait_event("phase", kind="prep", index=1)
         assert (prep["prep"], prep["floor"]) == (con.identity, [])
-        await eventually(lambda: con.attr("prep") == con.identity, what="con preparing")
-        assert con.attr("floor") == []
         assert await pro.refused("debate.ready") == WRONG_STATE  # not pro's prep to end
         await asyncio.sleep(1.0)
         await con.call("debate.ready")  # done preparing: speak now, keep the rest
         await con.wait_event("phase", index=1, kind="speech", floor=[con.identity])
-        await eventually(lambda: con.attr("prep") is None, what="prep over")
-        left = con.attr("prep_left_ms")
-        assert left[pro.identity] == 5000
-        assert 0 < left[con.identity] <= 4000, left
 
         # Pro says nothing: the whole pool runs down, then the rebuttal starts on its own.
         prep = await pro.wait_event("phase", kind="prep", index=2)
-        assert prep["prep"] == pro.identity
+        assert (prep["prep"], prep["floor"]) == (pro.identity, [])
         await pro.wait_event("phase", index=2, kind="speech", floor=[pro.identity])
-        assert pro.attr("prep_left_ms")[pro.identity] == 0
         assert (await pro.wait_event("ended"))["outcome"] == "completed"
+        await eventually(lambda: con.attr("status") == "ended", what="ended state")
+        left = con.attr("prep_left_ms")
+        assert left[pro.identity] == 0
+        assert 0 < left[con.identity] <= 7000, left
 
 
 async def _gone(settings: Settings, room: str) -> bool:
