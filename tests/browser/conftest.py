@@ -33,6 +33,7 @@ from playwright.async_api import (
     ViewportSize,
     async_playwright,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port
@@ -246,6 +247,15 @@ async def contexts(browser: Browser, site: Site) -> AsyncIterator[list[BrowserCo
     yield made
     for c in made:
         await c.close()
+
+
+@pytest.fixture
+async def site_db(site: Site) -> AsyncIterator[AsyncEngine]:
+    """The site's Postgres, for what no page can set up: an administrator's changes, or a
+    past that takes months to happen."""
+    engine = create_async_engine(site.settings.async_database_url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from playwright.async_api import Browser, expect
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.feedback import HISTORY_PAGE
 from lobby.schema import discussion_participants, discussions, users
@@ -99,15 +99,14 @@ async def test_denied_camera_shows_what_to_do(
 
 
 async def test_history_shows_older_discussions_on_request(
-    browser: Browser, site: Site, artifacts: Path
+    browser: Browser, site: Site, site_db: AsyncEngine, artifacts: Path
 ) -> None:
     """A long history comes a page at a time: the newest first, older ones on request."""
     context = await browser.new_context(base_url=site.url)
-    engine = create_async_engine(site.settings.async_database_url)
     try:
         cy = await Person.open(context, "Cy", artifacts, "history")
         await cy.register()
-        async with engine.begin() as conn:
+        async with site_db.begin() as conn:
             me = await conn.scalar(sa.select(users.c.id).where(users.c.email == cy.email))
             partner = uuid.uuid4()
             await conn.execute(
@@ -150,5 +149,4 @@ async def test_history_shows_older_discussions_on_request(
         await expect(older).to_have_count(0)
         await cy.shot("1-older")
     finally:
-        await engine.dispose()
         await context.close()

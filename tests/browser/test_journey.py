@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, expect
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.schema import users
 from tests.browser.conftest import ACCEPT_TIMEOUT, Site
@@ -38,6 +38,12 @@ async def _meet(
     await asyncio.gather(a.shot("2-proposal"), b.shot("2-proposal"))
 
 
+async def _both_accept(a: Person, b: Person) -> None:
+    """Both accept the proposal and meet in the room."""
+    await asyncio.gather(a.answer(True), b.answer(True))
+    await asyncio.gather(a.expect_in_room(b), b.expect_in_room(a))
+
+
 async def _video_plays(person: Person) -> None:
     m = await person.remote_video_playing()
     assert m["width"] > 0 and m["shown"] > 0, m
@@ -54,8 +60,7 @@ async def test_casual_talk_video_chat_leave_rate_block_report(
     bob = await Person.open(contexts[1], "Bob", artifacts, "casual")
     await _meet(ann, bob, 0, "Casual conversation", (None, None))
 
-    await asyncio.gather(ann.answer(True), bob.answer(True))
-    await asyncio.gather(ann.expect_in_room(bob), bob.expect_in_room(ann))
+    await _both_accept(ann, bob)
     await asyncio.gather(_video_plays(ann), _video_plays(bob))
 
     await ann.page.get_by_label("Message").fill("Hello from Ann")
@@ -109,8 +114,7 @@ async def test_quick_debate_clock_and_turns(
     await expect(con.proposal()).to_contain_text("against (con)")
     await expect(con.proposal().get_by_test_id("motion")).not_to_be_empty()
 
-    await asyncio.gather(pro.answer(True), con.answer(True))
-    await asyncio.gather(pro.expect_in_room(con), con.expect_in_room(pro))
+    await _both_accept(pro, con)
     await asyncio.gather(_video_plays(pro), _video_plays(con))
     for person in (pro, con):
         await expect(person.page.get_by_test_id("phase")).to_have_text(
@@ -141,8 +145,7 @@ async def test_a_casual_talk_turns_into_a_debate_when_both_agree(
     ann = await Person.open(contexts[0], "Ada", artifacts, "switch")
     bob = await Person.open(contexts[1], "Ben", artifacts, "switch")
     await _meet(ann, bob, 5, "Casual conversation", (None, None))
-    await asyncio.gather(ann.answer(True), bob.answer(True))
-    await asyncio.gather(ann.expect_in_room(bob), bob.expect_in_room(ann))
+    await _both_accept(ann, bob)
 
     suggest = ann.page.get_by_role("button", name="Suggest a quick debate")
     suggestion = bob.page.get_by_role("group", name="Debate suggestion")
@@ -183,23 +186,25 @@ async def test_a_casual_talk_turns_into_a_debate_when_both_agree(
 
 @pytest.mark.timeout(240)
 async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
-    browser: Browser, site: Site, contexts: list[BrowserContext], artifacts: Path
+    browser: Browser,
+    site: Site,
+    site_db: AsyncEngine,
+    contexts: list[BrowserContext],
+    artifacts: Path,
 ) -> None:
     """A moderator finds the live debate on the Moderate page, sits in with the controls,
     and what they do reaches both debaters' screens."""
     pro = await Person.open(contexts[0], "Pam", artifacts, "moderated")
     con = await Person.open(contexts[1], "Cid", artifacts, "moderated")
     await _meet(pro, con, 4, "Quick debate", ("For (pro)", "Against (con)"))
-    await asyncio.gather(pro.answer(True), con.answer(True))
-    await asyncio.gather(pro.expect_in_room(con), con.expect_in_room(pro))
+    await _both_accept(pro, con)
 
     context = await browser.new_context(base_url=site.url)
-    engine = create_async_engine(site.settings.async_database_url)
     try:
         mo = await Person.open(context, "Mo", artifacts, "moderated")
         await mo.register()
         # Moderators are made by an administrator, in the database; they log in again.
-        async with engine.begin() as conn:
+        async with site_db.begin() as conn:
             await conn.execute(
                 users.update().where(users.c.email == mo.email).values(role="moderator")
             )
@@ -249,7 +254,6 @@ async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
             await expect(person.summary()).to_contain_text("A moderator ended the debate.")
         await asyncio.gather(pro.shot("2-summary"), con.shot("2-summary"))
     finally:
-        await engine.dispose()
         await context.close()
 
 
