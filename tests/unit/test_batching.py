@@ -31,6 +31,18 @@ class Table:
 ROWS = {f"u{i}": f"name {i}" for i in range(100)}
 
 
+async def _held(
+    batcher: Batcher[str, str], first: list[str], later: list[str]
+) -> tuple[list[asyncio.Task[str | None]], list[asyncio.Task[str | None]]]:
+    """Gets for `first`, whose batch goes out and stays out while the table's gate is shut,
+    then gets for `later`, which wait for the next batch."""
+    out = [asyncio.create_task(batcher.get(k)) for k in first]
+    await asyncio.sleep(0.01)  # the first batch is out
+    waiting = [asyncio.create_task(batcher.get(k)) for k in later]
+    await asyncio.sleep(0.01)
+    return out, waiting
+
+
 async def test_concurrent_gets_share_one_fetch() -> None:
     table = Table(ROWS)
     batcher = Batcher(table.fetch)
@@ -50,10 +62,7 @@ async def test_gets_during_a_fetch_form_the_next_batch() -> None:
     table = Table(ROWS)
     table.gate.clear()
     batcher = Batcher(table.fetch)
-    first = [asyncio.create_task(batcher.get(k)) for k in ("u1", "u2")]
-    await asyncio.sleep(0.01)  # the first batch is out
-    later = [asyncio.create_task(batcher.get(k)) for k in ("u3", "u4", "u5")]
-    await asyncio.sleep(0.01)
+    first, later = await _held(batcher, ["u1", "u2"], ["u3", "u4", "u5"])
     table.gate.set()
     assert await asyncio.gather(*first, *later) == [f"name {i}" for i in range(1, 6)]
     assert table.batches == [["u1", "u2"], ["u3", "u4", "u5"]]
@@ -71,10 +80,7 @@ async def test_a_failed_fetch_fails_its_own_batch_only() -> None:
     table = Table(ROWS, fail_first=True)
     table.gate.clear()
     batcher = Batcher(table.fetch)
-    first = asyncio.create_task(batcher.get("u1"))
-    await asyncio.sleep(0.01)
-    second = asyncio.create_task(batcher.get("u2"))
-    await asyncio.sleep(0.01)
+    (first,), (second,) = await _held(batcher, ["u1"], ["u2"])
     table.gate.set()
     with pytest.raises(ConnectionError):
         await first
@@ -87,10 +93,7 @@ async def test_shutting_down_leaves_nobody_waiting() -> None:
     table = Table(ROWS)
     table.gate.clear()
     batcher = Batcher(table.fetch)
-    out = asyncio.create_task(batcher.get("u1"))
-    await asyncio.sleep(0.01)
-    queued = asyncio.create_task(batcher.get("u2"))
-    await asyncio.sleep(0.01)
+    (out,), (queued,) = await _held(batcher, ["u1"], ["u2"])
     running = batcher._running
     assert running is not None
     running.cancel()
