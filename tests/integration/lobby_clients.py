@@ -86,23 +86,21 @@ class LobbyUser:
         body = payload if isinstance(payload, str) else json.dumps(payload or {})
         started, outcome = time.monotonic(), "ok"
         try:
-            return json.loads(await self._perform(method, body))
+            # Generous limits: a hundred SDK rooms in one test process on a small, busy machine
+            # deliver acks late; a slow ack is not what these tests are about.
+            reply = await self.room.local_participant.perform_rpc(
+                destination_identity=LOBBY_IDENTITY,
+                method=method,
+                payload=body,
+                response_timeout=30,
+                max_round_trip_latency=20,
+            )
+            return json.loads(reply)
         except rtc.RpcError as e:
             outcome = str(e.code)
             raise
         finally:
             self.calls.append((method, time.monotonic() - started, outcome))
-
-    async def _perform(self, method: str, body: str) -> str:
-        # Generous limits: a hundred SDK rooms in one test process on a small, busy machine
-        # deliver acks late; a slow ack is not what these tests are about.
-        return await self.room.local_participant.perform_rpc(
-            destination_identity=LOBBY_IDENTITY,
-            method=method,
-            payload=body,
-            response_timeout=30,
-            max_round_trip_latency=20,
-        )
 
     async def fails(
         self, method: str, payload: dict[str, Any] | str | None = None, *, allowed: bool = False
