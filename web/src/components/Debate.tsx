@@ -22,7 +22,6 @@ export interface Warning {
   text: string;
 }
 
-/** The moderator agent's shared state and events, and what they mean for this person. */
 /** Listen to one room event; the returned function stops listening. */
 function listen<E extends keyof RoomEventCallbacks>(room: Room, event: E, fn: RoomEventCallbacks[E]): () => void {
   room.on(event, fn);
@@ -31,6 +30,7 @@ function listen<E extends keyof RoomEventCallbacks>(room: Room, event: E, fn: Ro
   };
 }
 
+/** The moderator agent's shared state and events, and what they mean for this person. */
 export function useDebate(room: Room, me: string) {
   const [agent, setAgent] = useState<Participant | undefined>(() => room.remoteParticipants.get(DEBATE_IDENTITY));
   const [attrs, setAttrs] = useState<Readonly<Record<string, string>> | undefined>(agent?.attributes);
