@@ -22,7 +22,8 @@ WINDOW = 64
 # PAIR_CONCURRENCY batches at once (see `batches`; bench/pairing.py measures them: with 3 at
 # once Python waited on Redis a quarter of the time. 10 paired about 5% faster in the bench,
 # but in the agent it starved the lobby's RPC handlers: in the 100-client crowd test, joins
-# went unacknowledged (1501) in four runs of five).
+# went unacknowledged (1501) in four runs of five. The cause was the SDK's native threads
+# waiting for the GIL (agent/sdk.py); with that fixed, 10 has not been measured again).
 PAIR_HEAD = 500
 PAIR_BATCH = 256
 PAIR_CONCURRENCY = 6
