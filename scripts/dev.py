@@ -23,6 +23,9 @@ def _api_port() -> int:
     wanted = int(os.environ.get("DISCO_API_PORT", "8080"))
     try:
         with socket.socket() as s:
+            # As the API's own listener does: a socket of a just-stopped run lingering in
+            # TIME_WAIT must not count as taken, or a quick restart lands on a random port.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", wanted))
         return wanted
     except OSError:
