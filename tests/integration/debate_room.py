@@ -421,15 +421,16 @@ class Debate:
 
 @contextlib.asynccontextmanager
 async def debate(
-    settings: Settings, engine: AsyncEngine, format_id: str, *, sides: bool = True
+    settings: Settings, engine: AsyncEngine, format_id: str, *, sides: bool = True, mic: bool = True
 ) -> AsyncIterator[Debate]:
-    """A discussion room with its moderator and both debaters connected."""
+    """A discussion room with its moderator and both debaters connected (talking, with
+    `mic`)."""
     s = await seed(engine, format_id, sides=sides)
     await open_room(settings, s, format_id, sides=sides)
     d = Debate(settings, s, Client(settings, s.pro, s.room), Client(settings, s.con, s.room), [])
     try:
-        d.pro = await d.join(s.pro)
-        d.con = await d.join(s.con)
+        d.pro = await d.join(s.pro, mic=mic)
+        d.con = await d.join(s.con, mic=mic)
         yield d
     finally:
         for client in list(d.clients):
