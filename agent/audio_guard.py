@@ -24,6 +24,7 @@ logger = logging.getLogger("disco.moderator.audio")
 
 _AUDIO = rtc.TrackKind.KIND_AUDIO
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
+_CALL = 10.0  # the longest a LiveKit call may take before it counts as failed
 
 
 def smuggled(pub: rtc.TrackPublication) -> bool:
@@ -66,7 +67,7 @@ class AudioGuard:
         told = {"room": self._room, "identity": identity, "source": pub.source}
         # Muted first in any case: it stops the sound at once, and a removal can fail.
         try:
-            await self._floor.mute(identity, pub.sid)
+            await asyncio.wait_for(self._floor.mute(identity, pub.sid), _CALL)
             logger.warning("audio not from a microphone muted", extra=told)
         except Exception:
             logger.exception("audio not from a microphone not muted", extra=told)
@@ -75,7 +76,7 @@ class AudioGuard:
 
     async def _remove(self, identity: str, told: dict[str, object]) -> None:
         try:
-            await self._floor.remove(identity)
+            await asyncio.wait_for(self._floor.remove(identity), _CALL)
             logger.warning("participant removed for audio not from a microphone", extra=told)
         except Exception:
             logger.exception("participant not removed", extra=told)

@@ -5,7 +5,8 @@ leave, time passing — goes through `_apply`, which asks the clock at once, the
 at a time) enforces the floor, publishes the shared state as participant attributes and
 sends the clock's events (reliable, topic `disco.debate`, one `seq` per recipient). At the
 end the outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
-`room_finished`.
+`room_finished`. Audio published under any source but the microphone is dealt with apart from
+the floor, for everyone in the room (`agent/audio_guard.py`).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class Moderator:
         self._listen()
         commands.register(self.room.local_participant, self)
         try:
-            await self._guard.scan(list(self.room.remote_participants.values()))
+            self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
             await self._apply(lambda now: self._arrivals(present, now))
             await self._loop()
