@@ -4,6 +4,10 @@ Debaters: debate.ready, debate.yield, debate.state, debate.propose, debate.respo
 Moderators (`mod-<user id>` with the moderator role in Postgres): debate.pause,
 debate.resume, debate.extend, debate.skip, debate.end, debate.mute. Anyone else calling a
 moderator command gets 2101 and nothing changes. Every reply is the debate's state.
+
+A payload is checked before anything else: too large, not JSON, nested past the parser's
+depth, not an object, or carrying a field the method does not take, it is refused with 2001
+(`invalid_payload`, naming the field), never with the internal error.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
@@ -26,15 +31,25 @@ Body = dict[str, Any]
 Handler = Callable[["Moderator", str, Body], Awaitable[Body]]
 
 MAX_EXTEND = 600
+# A command is a few dozen bytes; LiveKit lets 15 KiB through, the parser need not see it.
+MAX_PAYLOAD = 4 * 1024
+# How much of an unexpected field's name an error repeats (its message must stay short).
+_SHOWN = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    handler: Handler
+    fields: tuple[str, ...] = ()  # what its payload may hold
 
 
 def register(local: rtc.LocalParticipant, moderator: Moderator) -> None:
-    for method, handler in HANDLERS.items():
-        local.register_rpc_method(method, _wrap(moderator, handler))
+    for method, command in COMMANDS.items():
+        local.register_rpc_method(method, _wrap(moderator, command))
 
 
 def _wrap(
-    moderator: Moderator, handler: Handler
+    moderator: Moderator, command: Command
 ) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
     async def call(data: rtc.RpcInvocationData) -> str:
         moderator.heard_from(data.caller_identity)
@@ -43,7 +58,8 @@ def _wrap(
         if data.method != "debate.state":
             logger.info("command", extra=told)
         try:
-            reply = await handler(moderator, data.caller_identity, _body(data.payload))
+            body = parse(data.payload, command.fields)
+            reply = await command.handler(moderator, data.caller_identity, body)
         except AgentError as e:
             logger.info("command refused", extra={**told, "code": e.code})
             raise rtc.RpcError(e.code, e.message, json.dumps(e.data)) from None
@@ -57,15 +73,25 @@ def _wrap(
     return call
 
 
-def _body(text: str) -> Body:
+def parse(text: str, fields: tuple[str, ...]) -> Body:
+    """The payload as an object holding only `fields` (their values are checked by each
+    command); an empty payload is an empty object."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD:
+        raise InvalidPayload(f"the payload is larger than {MAX_PAYLOAD} bytes")
     if not text.strip():
         return {}
     try:
         body = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         raise InvalidPayload("the payload is not JSON") from None
     if not isinstance(body, dict):
         raise InvalidPayload("the payload must be a JSON object")
+    for key in body:
+        if key not in fields:
+            # Escaped and cut short: the name is the caller's, any length, any characters.
+            raise InvalidPayload(
+                f"unexpected field {json.dumps(key[:_SHOWN])}", field=key[: _SHOWN * 4]
+            )
     return body
 
 
@@ -140,16 +166,16 @@ async def _mute(m: Moderator, caller: str, body: Body) -> Body:
     return {**m.state_for(caller), "muted": muted}
 
 
-HANDLERS: dict[str, Handler] = {
-    "debate.state": _state,
-    "debate.ready": _ready,
-    "debate.yield": _yield,
-    "debate.propose": _propose,
-    "debate.respond": _respond,
-    "debate.pause": _pause,
-    "debate.resume": _resume,
-    "debate.extend": _extend,
-    "debate.skip": _skip,
-    "debate.end": _end,
-    "debate.mute": _mute,
+COMMANDS: dict[str, Command] = {
+    "debate.state": Command(_state),
+    "debate.ready": Command(_ready),
+    "debate.yield": Command(_yield),
+    "debate.propose": Command(_propose),
+    "debate.respond": Command(_respond, ("accept",)),
+    "debate.pause": Command(_pause),
+    "debate.resume": Command(_resume),
+    "debate.extend": Command(_extend, ("seconds",)),
+    "debate.skip": Command(_skip),
+    "debate.end": Command(_end),
+    "debate.mute": Command(_mute, ("identity",)),
 }

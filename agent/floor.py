@@ -1,6 +1,7 @@
-"""The moderator's LiveKit server calls: who may publish a microphone, muting, events, closing.
+"""The moderator's LiveKit server calls: who may publish a microphone, muting, removing,
+events, closing.
 
-`update_participant` replaces the whole permission set (DESIGN.md), so every update starts
+`update_participant` replaces the whole permission set, so every update starts
 from the participant's current permissions and changes only the publishing sources. Revoking
 MICROPHONE unpublishes the track on the server; the client republishes when it is granted
 again. Cameras stay on throughout (issue 4).
@@ -60,6 +61,16 @@ class Floor:
                 room=self._room, identity=identity, track_sid=track_sid, muted=True
             )
         )
+
+    async def remove(self, identity: str) -> None:
+        """Remove a participant from the room (they may still hold a token to come back)."""
+        try:
+            await self._api.room.remove_participant(
+                api.RoomParticipantIdentity(room=self._room, identity=identity)
+            )
+        except api.TwirpError as e:
+            if e.code != api.TwirpErrorCode.NOT_FOUND:
+                raise
 
     async def send(self, identity: str, data: bytes, topic: str) -> None:
         """A reliable data packet to one person, through the server: it is handed over even

@@ -5,7 +5,8 @@ leave, time passing — goes through `_apply`, which asks the clock at once, the
 at a time) enforces the floor, publishes the shared state as participant attributes and
 sends the clock's events (reliable, topic `disco.debate`, one `seq` per recipient). At the
 end the outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
-`room_finished`.
+`room_finished`. Audio published under any source but the microphone is dealt with apart from
+the floor, for everyone in the room (`agent/audio_guard.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
 from agent import commands
+from agent.audio_guard import AudioGuard
 from agent.clock import SIDES, DebateClock, Ended, Event, other
 from agent.errors import InvalidPayload, NotADebater, UnknownParticipant, WrongState
 from agent.floor import Floor
@@ -42,6 +44,7 @@ PROPOSAL_SECONDS = 30
 # never answers must not freeze the clock.
 CALL = 10.0
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
+_AUDIO = rtc.TrackKind.KIND_AUDIO
 
 
 async def run(ctx: JobContext, settings: Settings) -> None:
@@ -95,6 +98,7 @@ class Moderator:
         self._catalogue = catalogue
         self._format = fmt
         self._floor = floor
+        self._guard = AudioGuard(floor, room.name)
         self._rng = rng or random.SystemRandom()
         self._clock = DebateClock(fmt, time.time())
         self._seats = Seats.assign(job.debaters, debate=fmt.is_debate)
@@ -115,6 +119,7 @@ class Moderator:
         self._listen()
         commands.register(self.room.local_participant, self)
         try:
+            self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
             await self._apply(lambda now: self._arrivals(present, now))
             await self._loop()
@@ -186,6 +191,7 @@ class Moderator:
         task.add_done_callback(self._tasks.discard)
 
     def _on_connected(self, p: rtc.RemoteParticipant) -> None:
+        self._spawn(self._guard.scan([p]))
         side = self._seats.sides.get(p.identity)
         if side is not None:
             logger.info("debater arrived", extra={"room": self.room.name, "side": side})
@@ -207,12 +213,15 @@ class Moderator:
     def _on_track_published(
         self, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
     ) -> None:
+        self._spawn(self._guard.published(p.identity, pub))
         if pub.source == _MIC and not self._may_speak(p.identity):
             # Published in the moment before the permission arrived: send it again.
             self._floor.forget(p.identity)
             self._spawn(self._guarded(lambda now: []))
 
     def _on_track_unmuted(self, p: rtc.Participant, pub: rtc.TrackPublication) -> None:
+        if isinstance(p, rtc.RemoteParticipant):
+            self._spawn(self._guard.unmuted(p.identity, pub))
         if pub.source == _MIC and not self._may_speak(p.identity):
             self._spawn(self._quietly(self._floor.mute(p.identity, pub.sid)))
 
@@ -223,6 +232,7 @@ class Moderator:
         # A full reconnect rebuilds the SDK's view of the room: whoever it lists now is here,
         # even if their arrival event came while the agent was away.
         logger.info("moderator reconnected", extra={"room": self.room.name})
+        self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
         present = [i for i in self._seats.sides if i in self.room.remote_participants]
         self._spawn(self._guarded(lambda now: self._arrivals(present, now)))
 
@@ -346,9 +356,10 @@ class Moderator:
         p = self.room.remote_participants.get(identity)
         if p is None:
             raise UnknownParticipant("nobody with that identity is in the room")
-        mics = [pub for pub in p.track_publications.values() if pub.source == _MIC]
-        await asyncio.gather(*(self._floor.mute(identity, pub.sid) for pub in mics))
-        return bool(mics)
+        # Every audio track, whatever source it claims.
+        audio = [pub for pub in p.track_publications.values() if pub.kind == _AUDIO]
+        await asyncio.gather(*(self._floor.mute(identity, pub.sid) for pub in audio))
+        return bool(audio)
 
     # -- casual talks: proposing a quick debate --------------------------------------------
     async def propose(self, identity: str) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 moderator dispatched into it, and Python clients that talk, listen and call the moderator.
 
 A `Client` publishes a tone as its microphone and records when it last heard each other
-person's microphone. When the moderator takes the floor away the server unpublishes the
-track, which the Python SDK does not reflect locally; so, as the protocol tells clients to,
-it publishes a fresh track whenever its identity enters the moderator's `floor` attribute.
+person's microphone, and how loud every audio track it receives is (frame by frame). When
+the moderator takes the floor away the server unpublishes the track, which the Python SDK
+does not reflect locally; so, as the protocol tells clients to, it publishes a fresh track
+whenever its identity enters the moderator's `floor` attribute.
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ import asyncio
 import contextlib
 import json
 import math
+import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeAlias
 
+import pytest
 import sqlalchemy as sa
 from livekit import api, rtc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from lobby.schema import discussion_participants, discussions, topics, users
 from lobby.settings import Settings
+from scripts.stack import Stack
+from tests.integration.conftest import start_worker
 
 MODERATOR = "disco-moderator"
 TOPIC = "disco.debate"
@@ -36,6 +42,8 @@ _TONE = array.array(
     "h", (int(8000 * math.sin(2 * math.pi * 400 * i / RATE)) for i in range(_FRAME))
 ).tobytes()
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
+_AUDIO = rtc.TrackKind.KIND_AUDIO
+Source: TypeAlias = rtc.TrackSource.ValueType
 
 
 @dataclass
@@ -151,6 +159,34 @@ def token(settings: Settings, identity: str, room: str, *, agent: bool = False) 
     )
 
 
+# -- a worker of the test module's own ------------------------------------------------------
+# A test module takes these three fixtures by assigning them to names of its own (pytest finds
+# them by their `name`): a worker with the test catalogue (tests/formats_test.json: phases of
+# a few seconds) under an agent name of the module's own, so only it takes its rooms' jobs.
+CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
+
+
+@pytest.fixture(scope="module", name="debate_settings")
+def settings_fixture(settings: Settings) -> Settings:
+    return replace(
+        settings, formats_file=str(CATALOGUE), agent_name=f"disco-debate-{secrets.token_hex(3)}"
+    )
+
+
+@pytest.fixture(scope="module", name="debate_worker", autouse=True)
+def worker_fixture(stack: Stack, debate_settings: Settings) -> Iterator[None]:
+    worker = start_worker(stack, debate_settings, name=f"worker-{debate_settings.agent_name}")
+    yield
+    worker.stop()
+
+
+@pytest.fixture(scope="module", name="engine")
+async def engine_fixture(debate_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(debate_settings.async_database_url)
+    yield eng
+    await eng.dispose()
+
+
 # How long a test waits for something that should happen; generous, as a failure is slow.
 PATIENCE = 20.0
 
@@ -171,6 +207,9 @@ class Client:
     room: rtc.Room = field(default_factory=rtc.Room)
     events: list[dict[str, Any]] = field(default_factory=list)
     heard_at: dict[str, float] = field(default_factory=dict)
+    # (identity, source) -> (when, sum of squared samples, samples) of each frame received
+    frames: dict[tuple[str, Source], list[tuple[float, float, int]]] = field(default_factory=dict)
+    disconnect_reason: int | None = None
     _source: rtc.AudioSource | None = None
     _on_floor: bool = True  # everyone may talk before the debate starts
     _mic_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -182,12 +221,12 @@ class Client:
         self.room.on("data_received", self._on_data)
         self.room.on("track_subscribed", self._on_track)
         self.room.on("participant_attributes_changed", self._on_attributes)
+        self.room.on("disconnected", self._on_disconnected)
         await self.room.connect(
             self.settings.livekit_url, token(self.settings, self.identity, self.room_name)
         )
         if mic:
-            self._source = rtc.AudioSource(RATE, 1)
-            self._spawn(self._tone())
+            self._start_tone()
             await self._publish_mic()
 
     async def aclose(self) -> None:
@@ -205,7 +244,15 @@ class Client:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _on_disconnected(self, reason: int) -> None:
+        self.disconnect_reason = reason
+
     # -- talking ---------------------------------------------------------------------------
+    def _start_tone(self) -> None:
+        if self._source is None:
+            self._source = rtc.AudioSource(RATE, 1)
+            self._spawn(self._tone())
+
     async def _tone(self) -> None:
         assert self._source is not None
         while True:
@@ -223,6 +270,16 @@ class Client:
             track = rtc.LocalAudioTrack.create_audio_track("mic", self._source)
             await local.publish_track(track, rtc.TrackPublishOptions(source=_MIC))
 
+    async def publish_audio(self, source: Source, name: str) -> rtc.LocalAudioTrack:
+        """Publish the tone declared as any source, as a modified client can."""
+        self._start_tone()
+        assert self._source is not None
+        track = rtc.LocalAudioTrack.create_audio_track(name, self._source)
+        await self.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=source)
+        )
+        return track
+
     def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
         if participant.identity != MODERATOR or "floor" not in changed:
             return
@@ -235,16 +292,48 @@ class Client:
     def _on_track(
         self, track: rtc.Track, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
     ) -> None:
-        if pub.source == _MIC:
+        if pub.kind == _AUDIO:
             stream = rtc.AudioStream(track, sample_rate=RATE, num_channels=1)
             self._streams.append(stream)
-            self._spawn(self._listen(stream, p.identity))
+            self._spawn(self._listen(stream, p.identity, pub.source))
 
-    async def _listen(self, stream: rtc.AudioStream, identity: str) -> None:
+    async def _listen(self, stream: rtc.AudioStream, identity: str, source: Source) -> None:
+        frames = self.frames.setdefault((identity, source), [])
         async for event in stream:
             data = event.frame.data
-            if max(abs(v) for v in data[::16]) > 1000:
-                self.heard_at[identity] = time.monotonic()
+            now = time.monotonic()
+            frames.append((now, float(sum(v * v for v in data)), len(data)))
+            if source == _MIC and max(abs(v) for v in data[::16]) > 1000:
+                self.heard_at[identity] = now
+
+    async def loudness(self, identity: str, source: Source, seconds: float) -> float:
+        """The RMS of what this client receives from `identity`'s audio declared as `source`
+        over the next `seconds` (0 when nothing arrives). The tone's is about 5600."""
+        start = time.monotonic()
+        await asyncio.sleep(seconds)
+        window = [f for f in self.frames.get((identity, source), []) if f[0] >= start]
+        samples = sum(n for _, _, n in window)
+        return 0.0 if samples == 0 else math.sqrt(sum(sq for _, sq, _ in window) / samples)
+
+    def silent(self, identity: str, source: Source) -> bool:
+        """Nothing loud has come from `identity`'s audio declared as `source` just now."""
+        recent = time.monotonic() - 0.3
+        frames = self.frames.get((identity, source), [])
+        return not any(sq > 1000**2 * n for when, sq, n in frames[-100:] if when > recent)
+
+    def is_muted(self, identity: str, source: Source) -> bool:
+        """`identity` has audio declared as `source` published, and all of it is muted."""
+        p = self.room.remote_participants.get(identity)
+        pubs = (
+            []
+            if p is None
+            else [
+                pub
+                for pub in p.track_publications.values()
+                if pub.kind == _AUDIO and pub.source == source
+            ]
+        )
+        return bool(pubs) and all(pub.muted for pub in pubs)
 
     def hears(self, identity: str) -> bool:
         """This client is receiving sound from `identity`'s microphone right now."""
@@ -332,15 +421,16 @@ class Debate:
 
 @contextlib.asynccontextmanager
 async def debate(
-    settings: Settings, engine: AsyncEngine, format_id: str, *, sides: bool = True
+    settings: Settings, engine: AsyncEngine, format_id: str, *, sides: bool = True, mic: bool = True
 ) -> AsyncIterator[Debate]:
-    """A discussion room with its moderator and both debaters connected."""
+    """A discussion room with its moderator and both debaters connected (talking, with
+    `mic`)."""
     s = await seed(engine, format_id, sides=sides)
     await open_room(settings, s, format_id, sides=sides)
     d = Debate(settings, s, Client(settings, s.pro, s.room), Client(settings, s.con, s.room), [])
     try:
-        d.pro = await d.join(s.pro)
-        d.con = await d.join(s.con)
+        d.pro = await d.join(s.pro, mic=mic)
+        d.con = await d.join(s.con, mic=mic)
         yield d
     finally:
         for client in list(d.clients):

@@ -7,19 +7,13 @@ seconds) under an agent name of its own, so only it takes these rooms' jobs.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.settings import Settings
-from scripts.stack import Stack
-from tests.integration.conftest import start_worker
+from tests.integration import debate_room
 from tests.integration.debate_room import (
     debate,
     discussion_row,
@@ -29,29 +23,11 @@ from tests.integration.debate_room import (
     sides_in_db,
 )
 
-CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
+# This module's worker and engine (the fixtures `debate_settings`, `debate_worker`, `engine`).
+_settings = debate_room.settings_fixture
+_worker = debate_room.worker_fixture
+_engine = debate_room.engine_fixture
 FORBIDDEN, NOT_A_DEBATER, WRONG_STATE, UNKNOWN_PARTICIPANT, INVALID = 2101, 2102, 2103, 2104, 2001
-
-
-@pytest.fixture(scope="module")
-def debate_settings(settings: Settings) -> Settings:
-    return replace(
-        settings, formats_file=str(CATALOGUE), agent_name=f"disco-debate-{secrets.token_hex(3)}"
-    )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def debate_worker(stack: Stack, debate_settings: Settings) -> Iterator[None]:
-    worker = start_worker(stack, debate_settings, name="debate-worker")
-    yield
-    worker.stop()
-
-
-@pytest.fixture(scope="module")
-async def engine(debate_settings: Settings) -> AsyncIterator[AsyncEngine]:
-    eng = create_async_engine(debate_settings.async_database_url)
-    yield eng
-    await eng.dispose()
 
 
 async def test_phases_run_on_time_and_only_the_speaker_is_heard(
