@@ -322,7 +322,9 @@ class LobbySession:
         for attempt in range(3):
             try:
                 topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
-                tokens = await open_room(self.lkapi, self.db, self.settings, match, topic)
+                # As the moderator does, a format gone from the catalogue runs as casual.
+                fmt = self.catalogue.get(match.format) or self.catalogue.formats["casual"]
+                tokens = await open_room(self.lkapi, self.db, self.settings, match, topic, fmt)
                 break
             except Exception:
                 logger.exception("opening a discussion room failed", extra={"match": match.id})
