@@ -1,5 +1,10 @@
 """Opening a discussion room for a match that both people accepted: the LiveKit room with the
-moderator dispatched into it, the discussion row in Postgres, and one token per person."""
+moderator dispatched into it, the discussion row in Postgres, and one token per person.
+
+LiveKit creates no room on join (`room.auto_create: false`), so the room exists before any
+token for it does, and once it is closed (the moderator deletes it at the end) a token still
+within its lifetime joins nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,19 @@ from datetime import timedelta
 from livekit import api
 
 from lobby.db import LobbyDb, Topic, discussion_id
+from lobby.formats import Format
 from lobby.model import Match
 from lobby.settings import Settings
 
-# The room closes soon after both have left, or if nobody comes (seconds).
+# The room closes soon after both have left, or if nobody comes (seconds), but never while a
+# seat in it is held: the moderator keeps an absent person's seat for the format's
+# `seat_hold` (from the start, and after each departure), and LiveKit counts no agent as a
+# person, so a room whose people all left closes `departure_timeout` later whatever its
+# moderator does. Both timeouts outlast the hold by HOLD_MARGIN, time for the moderator to
+# end the discussion itself (it then deletes the room).
 EMPTY_TIMEOUT = 120
 DEPARTURE_TIMEOUT = 20
+HOLD_MARGIN = 30
 # The two people, the moderator agent and up to three human moderators (issue 4: a moderator
 # joins a live discussion with a token the API mints).
 MAX_PARTICIPANTS = 6
@@ -63,16 +75,28 @@ def room_token(settings: Settings, match: Match, user: str, name: str) -> str:
     )
 
 
+def room_timeouts(fmt: Format) -> tuple[int, int]:
+    """(empty_timeout, departure_timeout) of a discussion room in this format."""
+    hold = fmt.seat_hold + HOLD_MARGIN
+    return max(EMPTY_TIMEOUT, hold), max(DEPARTURE_TIMEOUT, hold)
+
+
 async def open_room(
-    lkapi: api.LiveKitAPI, db: LobbyDb, settings: Settings, match: Match, topic: Topic
+    lkapi: api.LiveKitAPI,
+    db: LobbyDb,
+    settings: Settings,
+    match: Match,
+    topic: Topic,
+    fmt: Format,
 ) -> dict[str, str]:
-    """Create everything the match needs; returns each person's token. Idempotent, so a start
-    interrupted by a crash can simply be run again."""
+    """Create everything the match needs; returns each person's token, minted only once the
+    room exists. Idempotent, so a start interrupted by a crash can simply be run again."""
     metadata = moderator_metadata(match, str(discussion_id(match.id)), topic)
+    empty, departure = room_timeouts(fmt)
     room = api.CreateRoomRequest(
         name=match.room,
-        empty_timeout=EMPTY_TIMEOUT,
-        departure_timeout=DEPARTURE_TIMEOUT,
+        empty_timeout=empty,
+        departure_timeout=departure,
         max_participants=MAX_PARTICIPANTS,
         agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=metadata)],
     )

@@ -313,8 +313,10 @@ class LobbySession:
             self._spawn(self._start(m))
         elif out.kind == "cancelled":
             await self.events.cancelled(m.id, out.reason, out.requeue, out.drop)
-            if out.declined_by:
-                await self.store.note_decline(out.declined_by, time.time())
+            # Only whoever made the proposal fail pays (a partner who accepted never does);
+            # nothing ever limits the proposals a person receives.
+            for user in out.at_fault:
+                await self.store.note_strike(user, time.time())
             self._dirty.add(m.seats[0].ticket.bucket)
             self._wake.set()
 
@@ -322,7 +324,9 @@ class LobbySession:
         for attempt in range(3):
             try:
                 topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
-                tokens = await open_room(self.lkapi, self.db, self.settings, match, topic)
+                # As the moderator does, a format gone from the catalogue runs as casual.
+                fmt = self.catalogue.get(match.format) or self.catalogue.formats["casual"]
+                tokens = await open_room(self.lkapi, self.db, self.settings, match, topic, fmt)
                 break
             except Exception:
                 logger.exception("opening a discussion room failed", extra={"match": match.id})

@@ -1,6 +1,10 @@
 """Keeps the lobby served: the lobby room exists with timeouts that keep it alive, and a lobby
 agent (`disco-lobby`) is in it.
 
+LiveKit creates no room on join (`room.auto_create: false` in livekit.yaml), so the keeper is
+what opens the lobby room, and the lobby token route waits for it (`room_ready`): a token for
+a room that does not exist yet would join nothing.
+
 Self-hosted LiveKit does not dispatch a job again when its worker dies (DESIGN.md), so the API
 checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
 webhook says the lobby agent left (the webhook handler calls `ensure()`).
@@ -22,6 +26,7 @@ from contextlib import AbstractAsyncContextManager
 from aiohttp import web
 from livekit import api
 
+from api.errors import NotReady
 from lobby.protocol import LOBBY_IDENTITY
 from lobby.settings import Settings
 
@@ -34,7 +39,9 @@ PERIOD = 5.0
 # Once its agent has been seen in the room the dispatch has arrived, and the grace is over:
 # an agent gone after that is replaced at the next check, however young its dispatch.
 GRACE = 30.0
-# The lobby room outlives quiet hours; the keeper re-creates it anyway if it ever closes.
+# The lobby room's empty and departure timeouts, the only place they are set: it outlives
+# quiet hours (its agent does not count as a person, so the room would otherwise close that
+# long after the last person left); the keeper re-creates it anyway if it ever closes.
 LOBBY_TIMEOUT = 7 * 24 * 3600
 LOBBY_METADATA = json.dumps({"role": "lobby"})
 
@@ -45,6 +52,18 @@ class Keeper:
         self.lkapi = lkapi
         self._dispatched_at = -GRACE
         self._lock = asyncio.Lock()
+        self._created = False
+
+    async def room_ready(self) -> None:
+        """Return once the lobby room has been created (at the first successful `ensure`; the
+        periodic check keeps it after that); NotReady when LiveKit cannot create it now."""
+        if self._created:
+            return
+        try:
+            await self.ensure()
+        except Exception:
+            logger.exception("creating the lobby room failed")
+            raise NotReady("The lobby is not open yet. Please try again.") from None
 
     async def ensure(self) -> bool:
         """Make sure the lobby room exists and its agent is there or on its way; True when a
@@ -56,6 +75,7 @@ class Keeper:
                     name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
                 )
             )
+            self._created = True
             people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
             if any(p.identity == LOBBY_IDENTITY for p in people.participants):
                 self._dispatched_at = -GRACE  # arrived

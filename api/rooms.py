@@ -9,6 +9,7 @@ from aiohttp import web
 from api import tokens
 from api.accounts import current_user
 from api.errors import Conflict, Forbidden, NotFound
+from api.keeper import KEEPER
 from api.keys import DB, LOBBY_TOKENS, SETTINGS
 from api.records import User
 from api.validation import path_id
@@ -27,6 +28,7 @@ async def list_topics(request: web.Request) -> web.Response:
 async def lobby_token(request: web.Request) -> web.Response:
     user = await current_user(request)
     settings = request.app[SETTINGS]
+    await request.app[KEEPER].room_ready()  # a join never creates the room
     return web.json_response(
         {
             "url": settings.livekit_public_url,

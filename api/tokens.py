@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 
 import jwt
@@ -12,23 +11,19 @@ from livekit import api as lk
 from api.records import User
 from lobby.settings import Settings
 
-# The lobby must outlive quiet spells (DESIGN.md "LiveKit facts"): when a lobby token's join
-# creates the room, it is created with these timeouts and the lobby agent dispatched into it.
-_LOBBY_KEEPALIVE = 24 * 3600
-
 
 class LobbyTokens:
     """Mints lobby tokens: the lobby room only; may send data, may not publish or subscribe
-    media; the lobby agent dispatched when the join creates the room. A lobby token carries no
+    media. A token carries no room configuration: joins never create rooms (livekit.yaml),
+    the API's keeper creates the lobby room and dispatches its agent. A lobby token carries no
     name: everyone in the lobby room can list its participants, and strangers waiting there
     see only opaque ids (LiveKit's `hidden` grant would hide them, but LiveKit then strips the
     sender of their packets, so the agent could not tell who is calling; bench/lobby_e2e.py).
     The lobby agent reads display names from Postgres.
 
-    The claims every lobby token shares (grants, room configuration) are serialised once, by
+    The claims every lobby token shares (the grants) are serialised once, by
     livekit-api's own `AccessToken`; each token then adds only who and when, and is signed as
-    `AccessToken.to_jwt` signs it (HS256). Serialising the room configuration per request cost
-    more than everything else the route does (bench/api_tokens.py)."""
+    `AccessToken.to_jwt` signs it (HS256); bench/api_tokens.py measures the route."""
 
     def __init__(self, settings: Settings) -> None:
         grants = lk.VideoGrants(
@@ -38,18 +33,8 @@ class LobbyTokens:
             can_subscribe=False,
             can_publish_data=True,
         )
-        config = lk.RoomConfiguration(
-            name=settings.lobby_room,
-            empty_timeout=_LOBBY_KEEPALIVE,
-            departure_timeout=_LOBBY_KEEPALIVE,
-            agents=[
-                lk.RoomAgentDispatch(
-                    agent_name=settings.agent_name, metadata=json.dumps({"role": "lobby"})
-                )
-            ],
-        )
         template = lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        self._shared = template.with_grants(grants).with_room_config(config).claims.asdict()
+        self._shared = template.with_grants(grants).claims.asdict()
         self._key = settings.livekit_api_key
         self._secret = settings.livekit_api_secret
         self._ttl = settings.lobby_token_ttl

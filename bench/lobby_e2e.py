@@ -181,10 +181,12 @@ async def _join_times(settings: Settings, n: int, hidden: bool) -> list[float]:
     return times
 
 
-async def _hidden_probe(settings: Settings) -> str:
+async def _hidden_probe(settings: Settings, lkapi: api.LiveKitAPI) -> str:
     """What a lobby agent would see of a hidden participant: a data packet and an RPC from it,
     received by a plain participant standing in for the agent in a scratch room."""
     scratch = replace(settings, lobby_room=f"hidden-probe-{secrets.token_hex(3)}")
+    # No join creates a room (livekit.yaml): the scratch room is made first.
+    await lkapi.room.create_room(api.CreateRoomRequest(name=scratch.lobby_room))
     receiver, sender = rtc.Room(), rtc.Room()
     packets: list[str] = []
     callers: list[str] = []
@@ -238,7 +240,7 @@ async def _run(settings: Settings, stack: Stack) -> None:
                 f"  join time at N=200, hidden={hidden!s:5}: "
                 f"p50 {_ms(t, 50)} ms, p99 {_ms(t, 99)} ms"
             )
-        print(f"  hidden sender 'h1': {await _hidden_probe(settings)}")
+        print(f"  hidden sender 'h1': {await _hidden_probe(settings, lkapi)}")
     finally:
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))
         worker.proc.kill()

@@ -62,11 +62,10 @@ def _tickets(n: int, rng: random.Random, tag: str = "") -> list[Ticket]:
 
 
 async def _fill(store: LobbyStore, tickets: list[Ticket]) -> None:
-    k = store.keys
-    keys = [k["queue"], k["topicIndex"], k["counts"], k["matchOf"], k["cooldowns"]]
     for i in range(0, len(tickets), 2000):
         async with store.redis.pipeline(transaction=False) as p:
             for t in tickets[i : i + 2000]:
+                keys = store.join_keys(t.user)
                 await store._join(keys=keys, args=[t.user, t.member, t.bucket, 0], client=p)
             await p.execute()
 

@@ -81,7 +81,10 @@ class NotYourMatch(LobbyError):
 class Cooldown(LobbyError):
     code = 2008
     error = "cooldown"
-    default_message = "You declined several matches; wait a little before joining again."
+    default_message = (
+        "Several of your matches fell through (declined, left or unanswered); wait a little "
+        "before joining again."
+    )
 
 
 class Busy(LobbyError):

@@ -9,6 +9,10 @@ Semantics (issue 3):
 - a timeout -> whoever did not answer is dropped, whoever accepted goes back to the head;
 - leaving (or disconnecting) -> the leaver's ticket is dropped, the partner goes to the head;
 - accepting twice changes nothing.
+
+Whoever made a proposal fail (declined it, left while it was pending, let it run out) is at
+fault and earns a strike toward a cooldown (lobby.policy.strike); a partner who accepted, or
+who was still within the time to answer, never is.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ class Outcome:
     # Users whose tickets go back to the head of the queue, and users whose tickets are removed.
     requeue: tuple[str, ...] = field(default=())
     drop: tuple[str, ...] = field(default=())
-    declined_by: str = ""
+    # Users whose doing made the proposal fail: each earns a strike.
+    at_fault: tuple[str, ...] = field(default=())
 
 
 def propose(
@@ -68,7 +73,7 @@ def _check_pending(match: Match, user: str, now: float) -> Seat:
 def respond(match: Match, user: str, accept: bool, now: float) -> Outcome:
     seat = _check_pending(match, user, now)
     if not accept:
-        return _cancel(match, "declined", leaver=user, declined_by=user)
+        return _cancel(match, "declined", leaver=user)
     if seat.accepted:
         return Outcome("unchanged", match)
     seats = tuple(replace(s, accepted=True) if s.user == user else s for s in match.seats)
@@ -84,7 +89,9 @@ def expire(match: Match, now: float) -> Outcome:
         return Outcome("unchanged", match)
     stay = tuple(s.user for s in match.seats if s.accepted)
     drop = tuple(s.user for s in match.seats if not s.accepted)
-    return Outcome("cancelled", _bump(match), reason="expired", requeue=stay, drop=drop)
+    return Outcome(
+        "cancelled", _bump(match), reason="expired", requeue=stay, drop=drop, at_fault=drop
+    )
 
 
 def leave(match: Match, user: str) -> Outcome:
@@ -105,7 +112,7 @@ def extend(match: Match, now: float, accept_timeout: float) -> Outcome:
     return Outcome("updated", replace(match, expires_at=deadline, version=match.version + 1))
 
 
-def _cancel(match: Match, reason: str, *, leaver: str, declined_by: str = "") -> Outcome:
+def _cancel(match: Match, reason: str, *, leaver: str) -> Outcome:
     partner = match.partner_of(leaver)
     assert partner is not None
     return Outcome(
@@ -114,7 +121,7 @@ def _cancel(match: Match, reason: str, *, leaver: str, declined_by: str = "") ->
         reason=reason,
         requeue=(partner.user,),
         drop=(leaver,),
-        declined_by=declined_by,
+        at_fault=(leaver,),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lobby.model import Ticket
@@ -27,11 +27,16 @@ WINDOW = 64
 PAIR_HEAD = 500
 PAIR_BATCH = 256
 PAIR_CONCURRENCY = 6
-# Repeated declines: this many within DECLINE_WINDOW seconds earns DECLINE_PENALTY seconds
-# during which the person cannot join.
-DECLINE_LIMIT = 3
-DECLINE_WINDOW = 600
-DECLINE_PENALTY = 60
+# Strikes: proposals that failed by a person's own doing (a decline, leaving or disconnecting
+# while it was pending, letting it run out unanswered). STRIKE_LIMIT strikes in a row earn
+# STRIKE_PENALTY seconds during which the person cannot join, doubled for each further strike,
+# up to STRIKE_CAP. A strike follows the previous one in a row when it comes within
+# STRIKE_WINDOW seconds after that one (after the cooldown it earned, if any: time spent
+# waiting out a cooldown is not time of good behaviour).
+STRIKE_LIMIT = 3
+STRIKE_WINDOW = 600
+STRIKE_PENALTY = 60
+STRIKE_CAP = 1800
 # Commands per user per RATE_WINDOW seconds before `rate_limited`.
 RATE_LIMIT = 30
 RATE_WINDOW = 10
@@ -153,9 +158,38 @@ def batches(sizes: Mapping[str, int], limit: int, target: int) -> list[list[str]
     return out
 
 
-def decline_penalty(declines_in_window: int) -> int:
-    """Seconds a person may not join after this many declines in DECLINE_WINDOW."""
-    return DECLINE_PENALTY if declines_in_window >= DECLINE_LIMIT else 0
+@dataclass(frozen=True, slots=True)
+class Strikes:
+    """A person's strikes in a row: how many, and until when the latest one keeps them out
+    (the time of that strike when it earned no cooldown)."""
+
+    count: int
+    until: float
+
+
+def strike_penalty(count: int) -> int:
+    """Seconds of cooldown the `count`-th strike in a row earns."""
+    if count < STRIKE_LIMIT:
+        return 0
+    return min(STRIKE_PENALTY << min(count - STRIKE_LIMIT, 16), STRIKE_CAP)
+
+
+def strike(previous: Strikes | None, now: float) -> Strikes:
+    """The strikes after one more at `now`: a row continues, or starts again after
+    STRIKE_WINDOW seconds without a strike."""
+    if previous is None or now - previous.until > STRIKE_WINDOW:
+        return Strikes(1, now)
+    count = previous.count + 1
+    return Strikes(count, max(previous.until, now + strike_penalty(count)))
+
+
+def cooldown_end(strike_times: Iterable[float], now: float) -> float | None:
+    """Until when a person with strikes at these times may not join, seen at `now`; None
+    when they may join now."""
+    state: Strikes | None = None
+    for t in sorted(strike_times):
+        state = strike(state, t)
+    return state.until if state is not None and state.until > now else None
 
 
 def estimate_wait(position: int, waiting: int, pair_interval: float | None) -> int:

@@ -13,10 +13,10 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:rooms           HASH room -> match id (active)
   {p}:matchOf         HASH user -> match id: a person is in at most one match, ever
   {p}:recent          HASH user -> JSON {partner: until} (rematch cooldown)
-  {p}:declines        HASH user -> "count|window start"
-  {p}:cooldowns       HASH user -> time until which the user may not join
   {p}:seq             HASH user -> last event sequence number sent to that user
   {p}:rate:<user>     counter with a TTL (one key, so no script)
+  {p}:strikes:<user>  STRING "until|count": the user's strikes in a row (policy.Strikes), with
+                      a TTL: gone once a new strike would start a fresh row
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
 
 Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
@@ -30,17 +30,18 @@ once can never match one person twice or apply a transition twice.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import WatchError
 
 from lobby.lifecycle import Outcome
 from lobby.model import SEP, Match, Ticket
-from lobby.policy import DECLINE_WINDOW, RATE_LIMIT, RATE_WINDOW, decline_penalty
+from lobby.policy import RATE_LIMIT, RATE_WINDOW, STRIKE_WINDOW, Strikes, strike
 from lobby.store_lua import (
-    DECLINE,
     FINISH_ROOM,
     JOIN,
     LEAVE,
@@ -54,7 +55,7 @@ from lobby.store_lua import (
 # Ends each field of a propose batch (see store_lua.PROPOSE).
 _RS = "\x1e"
 # The layout of the keys above; bump it whenever what a key holds changes.
-LAYOUT = "2026-11-ticket-members"
+LAYOUT = "2026-11-strike-rows"
 
 
 class LayoutMismatch(RuntimeError):
@@ -83,7 +84,7 @@ class LobbyStore:
         self.redis = redis
         self.prefix = prefix
         names = ["queue", "topicIndex", "counts", "pendingMatches", "deadlines"]
-        names += ["activeMatches", "rooms", "matchOf", "recent", "declines", "cooldowns", "seq"]
+        names += ["activeMatches", "rooms", "matchOf", "recent", "seq"]
         names += ["layout"]
         self.keys = {n: f"{{{prefix}}}:{n}" for n in names}
         self._join = redis.register_script(JOIN)
@@ -93,7 +94,6 @@ class LobbyStore:
         self._settle = redis.register_script(SETTLE)
         self._finish = redis.register_script(FINISH_ROOM)
         self._mark_live = redis.register_script(MARK_LIVE)
-        self._decline = redis.register_script(DECLINE)
         self._release = redis.register_script(RELEASE)
 
     async def claim_layout(self) -> None:
@@ -112,14 +112,16 @@ class LobbyStore:
     async def join(self, ticket: Ticket, now: float) -> Joined | tuple[str, str]:
         """Queue (or replace) the ticket. Returns the position, or ('busy', match id) /
         ('cooldown', until) when the person may not join now."""
-        k = self.keys
         res = await self._join(
-            keys=[k["queue"], k["topicIndex"], k["counts"], k["matchOf"], k["cooldowns"]],
-            args=[ticket.user, ticket.member, ticket.bucket, now],
+            keys=self.join_keys(ticket.user), args=[ticket.user, ticket.member, ticket.bucket, now]
         )
         if res[0] == "queued":
             return Joined(position=int(res[1]), waiting=int(res[2]))
         return (str(res[0]), str(res[1]))
+
+    def join_keys(self, user: str) -> list[str]:
+        k = self.keys
+        return [k["queue"], k["topicIndex"], k["counts"], k["matchOf"], self._strikes_key(user)]
 
     async def leave(self, user: str) -> tuple[str, str]:
         """Remove a waiting ticket: ('left', bucket), ('none', '') or ('pending', match id) when
@@ -271,17 +273,28 @@ class LobbyStore:
         or left it), without touching the partner. Only if they are still in that match."""
         return bool(await self._release(keys=[self.keys["matchOf"]], args=[user, match_id]))
 
-    # -- declines, rate limits, event sequence ---------------------------------------------
-    async def note_decline(self, user: str, now: float) -> int:
-        """Count a decline; returns the cooldown in seconds it earned (0 for none)."""
-        count = int(
-            await self._decline(keys=[self.keys["declines"]], args=[user, now, DECLINE_WINDOW])
-        )
-        penalty = decline_penalty(count)
-        if penalty:
-            await self.redis.hset(self.keys["cooldowns"], user, now + penalty)
-            await self.redis.hdel(self.keys["declines"], user)
-        return penalty
+    # -- strikes, rate limits, event sequence ----------------------------------------------
+    def _strikes_key(self, user: str) -> str:
+        return f"{{{self.prefix}}}:strikes:{user}"
+
+    async def note_strike(self, user: str, now: float) -> float:
+        """Count a proposal that failed by this user's doing (policy.strike); returns the time
+        until which they may not join (`now` when this strike earned no cooldown). A
+        WATCH/MULTI transaction, so strikes at once for one person all count."""
+        key = self._strikes_key(user)
+        async with self.redis.pipeline(transaction=True) as p:
+            while True:
+                try:
+                    await p.watch(key)
+                    state = strike(_strikes(await p.get(key)), now)
+                    # Kept while a next strike would still continue the row.
+                    ttl = max(1, math.ceil(state.until - now + STRIKE_WINDOW))
+                    p.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                    p.set(key, f"{state.until!r}|{state.count}", ex=ttl)
+                    await p.execute()
+                    return state.until
+                except WatchError:
+                    continue
 
     async def hit_rate(self, user: str) -> int:
         """Count a command; returns seconds to wait when over the limit, else 0."""
@@ -311,6 +324,13 @@ def open_redis(url: str, max_connections: int = 64) -> Redis:
         url, max_connections=max_connections, timeout=10, decode_responses=True
     )
     return Redis.from_pool(pool)
+
+
+def _strikes(raw: bytes | str | None) -> Strikes | None:
+    if raw is None:
+        return None
+    until, count = _text(raw).split("|")
+    return Strikes(int(count), float(until))
 
 
 def _text(value: bytes | str) -> str:

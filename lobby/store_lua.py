@@ -5,12 +5,13 @@ it is given (all under one hash tag), so they run unchanged on Redis Cluster."""
 _BUCKET = "'^[^\\031]*\\031[^\\031]*\\031'"
 
 # ARGV: user, member, bucket, now. The queue hash holds each ticket's member, so a rejoin
-# removes the old entry (and counts it out of its bucket) without decoding anything.
+# removes the old entry (and counts it out of its bucket) without decoding anything. KEYS[5]
+# is the user's strikes, "until|count" (LobbyStore.note_strike): no join before `until`.
 JOIN = f"""
 local user = ARGV[1]
 local mid = redis.call('HGET', KEYS[4], user)
 if mid then return {{'busy', mid}} end
-local cd = tonumber(redis.call('HGET', KEYS[5], user) or '0')
+local cd = tonumber(string.match(redis.call('GET', KEYS[5]) or '0', '^[^|]*'))
 if cd > tonumber(ARGV[4]) then return {{'cooldown', tostring(cd)}} end
 local old = redis.call('HGET', KEYS[1], user)
 if old and redis.call('ZREM', KEYS[2], old) == 1 then
@@ -230,19 +231,4 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   return 1
 end
 return 0
-"""
-
-# ARGV: user, now, window, penalty-after-count table is applied in Python (decline_penalty).
-DECLINE = """
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-local now = tonumber(ARGV[2])
-local count, since = 0, now
-if raw then
-  local sep = string.find(raw, '|', 1, true)
-  count, since = tonumber(string.sub(raw, 1, sep - 1)), tonumber(string.sub(raw, sep + 1))
-  if now - since > tonumber(ARGV[3]) then count, since = 0, now end
-end
-count = count + 1
-redis.call('HSET', KEYS[1], ARGV[1], count .. '|' .. since)
-return count
 """

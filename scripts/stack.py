@@ -296,6 +296,9 @@ class Stack:
     def _launch_livekit(self, api_port: int) -> dict[str, str]:
         port, tcp_port, udp_start = free_port(), free_port(), _free_udp_range(100)
         config = (ROOT / "livekit.yaml").read_text()
+        # Tests and `make dev` run LiveKit as production does: no room is created by a join.
+        if not re.search(r"(?m)^  auto_create: false$", config):
+            raise StackError("livekit.yaml must keep `room: auto_create: false`")
         config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
         config = re.sub(r"(?m)^  tcp_port: \d+", f"  tcp_port: {tcp_port}", config)
         config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}", config)

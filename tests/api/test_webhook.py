@@ -214,22 +214,25 @@ async def test_livekit_room_finished_reaches_the_api(
     discussion_id, room_name = await make_discussion(engine, [a, b])
     store = await _seed_live_state(app_settings, room_name, [a, b])
     room = rtc.Room()
+    livekit = lk.LiveKitAPI(
+        app_settings.livekit_url, app_settings.livekit_api_key, app_settings.livekit_api_secret
+    )
     try:
+        # No join creates a room (livekit.yaml): the room is opened as the lobby agent does.
+        await livekit.room.create_room(lk.CreateRoomRequest(name=room_name))
         await room.connect(
             app_settings.livekit_url, _room_token(app_settings, room_name, str(a.id))
         )
         assert room.name == room_name
         await room.disconnect()
         # Deleting the emptied room makes LiveKit finish it now instead of after its timeout.
-        async with lk.LiveKitAPI(
-            app_settings.livekit_url, app_settings.livekit_api_key, app_settings.livekit_api_secret
-        ) as livekit:
-            await livekit.room.delete_room(lk.DeleteRoomRequest(room=room_name))
+        await livekit.room.delete_room(lk.DeleteRoomRequest(room=room_name))
         row = await _wait_ended(engine, discussion_id, within=60)
         assert row.ended_at is not None, "LiveKit's room_finished webhook did not arrive"
         assert row.outcome == "abandoned"
         assert await store.match_of(str(a.id)) is None
     finally:
+        await livekit.aclose()
         await store.redis.aclose()
 
 

@@ -111,10 +111,22 @@ async def test_two_agents_racing_never_match_anyone_twice(
     assert await store.counts() == {}
 
 
-async def test_declines_earn_a_cooldown(store: LobbyStore) -> None:
-    assert [await store.note_decline("a", 100 + i) for i in range(3)] == [0, 0, 60]
+async def test_strikes_earn_a_growing_cooldown(store: LobbyStore) -> None:
+    assert [await store.note_strike("a", 100 + i) for i in range(3)] == [100, 101, 162]
     assert await store.join(_t("a", 1), 110) == ("cooldown", "162")
     assert isinstance(await store.join(_t("a", 1), 163), Joined)
+    assert await store.note_strike("a", 170) == 290
+    assert await store.join(_t("a", 1), 200) == ("cooldown", "290")
+    # Someone else's strikes never hold anyone else back.
+    assert isinstance(await store.join(_t("b", 2), 200), Joined)
+    # Kept no longer than a next strike would continue the row (ten minutes after the end).
+    ttl = await store.redis.ttl(f"{{{store.prefix}}}:strikes:a")
+    assert 0 < ttl <= 290 - 170 + 600
+
+
+async def test_strikes_at_once_all_count(store: LobbyStore) -> None:
+    await asyncio.gather(*(store.note_strike("a", 100) for _ in range(4)))
+    assert await store.join(_t("a", 1), 101) == ("cooldown", "220")
 
 
 async def test_sequence_numbers_grow_per_recipient(store: LobbyStore) -> None:

@@ -66,11 +66,12 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     s = await seed(engine, FORMAT)
     catalogue = load_catalogue(settings.formats_file)
     agent = rtc.Room()
-    await agent.connect(settings.livekit_url, token(settings, MODERATOR, s.room, agent=True))
-    route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
     )
+    await lkapi.room.create_room(api.CreateRoomRequest(name=s.room))  # no join creates one
+    await agent.connect(settings.livekit_url, token(settings, MODERATOR, s.room, agent=True))
+    route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
     floor = Floor(lkapi, s.room)
     try:
         async with Records(settings) as records:

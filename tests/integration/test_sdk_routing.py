@@ -39,6 +39,7 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
     sdk.quiet_native_logs()
     sdk.quiet_native_logs()  # once is enough; again is harmless
     name = f"sdk-{secrets.token_hex(4)}"
+    await lkapi.room.create_room(api.CreateRoomRequest(name=name))  # no join creates a room
     routed_a, routed_b, plain = rtc.Room(), rtc.Room(), rtc.Room()
     got: dict[str, list[bytes]] = {"a": [], "b": [], "plain": []}
     for key, room in (("a", routed_a), ("b", routed_b), ("plain", plain)):

@@ -8,11 +8,8 @@ import pytest
 
 from lobby.model import Ticket
 from lobby.policy import (
-    DECLINE_LIMIT,
-    DECLINE_PENALTY,
     Pairing,
     batches,
-    decline_penalty,
     estimate_wait,
     pair,
     pair_key,
@@ -104,14 +101,6 @@ def test_nobody_is_paired_twice() -> None:
     waiting = [d(f"u{i}", rng.choice(["pro", "con", "any"]), i) for i in range(500)]
     users = [u for p in pair(waiting, 1000.0, rng) for u in (p.a.user, p.b.user)]
     assert len(users) == len(set(users)) > 400
-
-
-@pytest.mark.parametrize(
-    ("declines", "penalty"),
-    [(0, 0), (DECLINE_LIMIT - 1, 0), (DECLINE_LIMIT, DECLINE_PENALTY), (9, DECLINE_PENALTY)],
-)
-def test_decline_penalty(declines: int, penalty: int) -> None:
-    assert decline_penalty(declines) == penalty
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,95 @@
+"""Rooms only DISCO opens: LiveKit creates no room on join, so a room token outliving its room
+joins nothing, a lobby token cannot open the lobby room, and a discussion room stays open as
+long as the moderator holds a seat in it."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+import uuid
+
+import pytest
+from livekit import api, rtc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.lobby_rooms import open_room
+from api.keeper import LOBBY_TIMEOUT, Keeper
+from api.records import User
+from api.tokens import LobbyTokens
+from lobby.db import LobbyDb, Topic
+from lobby.formats import load_catalogue
+from lobby.model import Match, Ticket
+from lobby.settings import Settings
+from tests.integration.conftest import Worker
+from tests.integration.lobby_clients import add_users
+
+
+async def _room(lkapi: api.LiveKitAPI, name: str) -> api.Room | None:
+    found = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[name]))
+    return next((r for r in found.rooms if r.name == name), None)
+
+
+async def _joins(settings: Settings, token: str) -> bool:
+    room = rtc.Room()
+    try:
+        await room.connect(settings.livekit_url, token)
+    except rtc.ConnectError:
+        return False
+    await room.disconnect()
+    return True
+
+
+def _match(a: str, b: str, topic: str, fmt: str) -> Match:
+    now = time.time()
+    ta, tb = Ticket(a, "Ann", topic, fmt, None, now), Ticket(b, "Bob", topic, fmt, None, now)
+    mid = secrets.token_hex(16)
+    return Match.proposal(mid, f"disco-{secrets.token_hex(16)}", ta, None, tb, None, now, now + 20)
+
+
+async def test_a_token_for_a_finished_room_joins_nothing(
+    worker: Worker, settings: Settings, db_engine: AsyncEngine, lkapi: api.LiveKitAPI, topic: str
+) -> None:
+    a, b = await add_users(db_engine, 2)
+    fmt = load_catalogue(settings.formats_file).formats["casual"]
+    match = _match(a.id, b.id, topic, fmt.id)
+    tokens = await open_room(lkapi, LobbyDb(db_engine), settings, match, Topic(topic, "", ""), fmt)
+    try:
+        opened = await _room(lkapi, match.room)
+        assert opened is not None, "the lobby agent's room was not created before its tokens"
+        # The room outlasts the seat the moderator holds for a person who left.
+        assert opened.departure_timeout > fmt.seat_hold
+        assert opened.empty_timeout > fmt.seat_hold
+        assert await _joins(settings, tokens[a.id])
+    finally:
+        # As the moderator closes it at the end of the discussion.
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=match.room))
+    assert await _room(lkapi, match.room) is None
+    # Both tokens are still within their lifetime; neither brings the room back.
+    assert not await _joins(settings, tokens[b.id])
+    assert not await _joins(settings, tokens[a.id])
+    assert await _room(lkapi, match.room) is None
+
+
+@pytest.mark.usefixtures("stack")
+async def test_a_lobby_token_never_creates_the_lobby_room(
+    settings: Settings, lkapi: api.LiveKitAPI
+) -> None:
+    # A lobby of its own, whose agent no worker serves: only the room matters here.
+    tag = secrets.token_hex(4)
+    mine = dataclasses.replace(
+        settings, lobby_room=f"lobby-closed-{tag}", agent_name=f"disco-nobody-{tag}"
+    )
+    user = User(uuid.uuid4(), f"{tag}@example.test", "Early", "", "user")
+    token = LobbyTokens(mine).mint(user)
+    assert not await _joins(mine, token)
+    assert await _room(lkapi, mine.lobby_room) is None
+    try:
+        # Once the keeper has opened the room, the same token joins it.
+        await Keeper(mine, lkapi).ensure()
+        opened = await _room(lkapi, mine.lobby_room)
+        assert opened is not None
+        assert opened.empty_timeout == opened.departure_timeout == LOBBY_TIMEOUT
+        assert await _joins(mine, token)
+    finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
