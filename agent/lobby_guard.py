@@ -114,7 +114,11 @@ class Guard:
         """Someone joined the lobby room: turn them away at once if they may not be there."""
         if identity == LOBBY_IDENTITY:
             return
-        await self._check([identity])
+        for _, user in await self._check([identity]):
+            # A newer connection of the same person replaces the older ones.
+            for older, owner in list(self._users.items()):
+                if owner == user and older != identity:
+                    self.remove(older, "replaced")
 
     async def left(self, identity: str) -> str | None:
         """A connection left the lobby: its user, when that was the user's newest connection
@@ -146,8 +150,10 @@ class Guard:
         for identity in people:
             user = self._users.get(identity)
             current, banned = standings[user] if user else (None, 0)
-            if user is None or banned or current != identity:
-                self.remove(identity, "unknown" if user is None else "sweep")
+            if user is None:
+                self.remove(identity, "unknown")
+            elif banned or current != identity:
+                self.remove(identity, "kept out" if banned else "replaced")
             else:
                 kept.append((identity, user))
         return kept
