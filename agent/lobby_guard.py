@@ -195,11 +195,15 @@ class Guard:
         if identity in self._flooders:
             return
         self._flooders.add(identity)
-        user = await self._user(identity)
-        if user is not None:
-            await self.store.flag_flooding(user, self.settings.flood_ban)
-        logger.warning("lobby flood stopped", extra={"identity": identity, "user_id": user})
         self.remove(identity, "flooding")
+        try:
+            user = await self._user(identity)
+            if user is not None:
+                await self.store.flag_flooding(user, self.settings.flood_ban)
+            logger.warning("lobby flood stopped", extra={"identity": identity, "user_id": user})
+        except Exception:
+            # Removed all the same; only the ban is missing, and a flood on return is caught.
+            logger.exception("lobby flooder not flagged", extra={"identity": identity})
 
     async def _user(self, identity: str) -> str | None:
         user = self._users.get(identity)
