@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lobby.settings import Settings
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.integration.lobby_clients import LobbyUser, add_users, connected
+from tests.integration.lobby_clients import LobbyUser, add_users, connected, issuer
 
 How = Literal["ignore", "leave", "disconnect"]
 
@@ -50,7 +50,8 @@ async def _spoilt(
     assert cancelled["reason"] == ("expired" if how == "ignore" else "partner_left")
     if how == "disconnect":
         griefer.room = rtc.Room()
-        await griefer.connect(settings)
+        async with issuer(settings) as issued:
+            await griefer.connect(settings, issued)
     # The partner is never held back: back at the head, free to leave and join again.
     assert (await partner.call("lobby.status"))["ticket"]["position"] == 0
     await partner.call("lobby.leave")

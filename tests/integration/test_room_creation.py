@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-import uuid
 
 import pytest
 from livekit import api, rtc
@@ -15,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.lobby_rooms import open_room
 from api.keeper import LOBBY_TIMEOUT, Keeper
-from api.records import User
-from api.tokens import LobbyTokens
+from api.tokens import LobbyTokens, new_lobby_identity
 from lobby.db import LobbyDb, Topic
 from lobby.formats import load_catalogue
 from lobby.model import Match, Ticket
@@ -80,8 +78,7 @@ async def test_a_lobby_token_never_creates_the_lobby_room(
     mine = dataclasses.replace(
         settings, lobby_room=f"lobby-closed-{tag}", agent_name=f"disco-nobody-{tag}"
     )
-    user = User(uuid.uuid4(), f"{tag}@example.test", "Early", "", "user")
-    token = LobbyTokens(mine).mint(user)
+    token = LobbyTokens(mine).mint(new_lobby_identity())
     assert not await _joins(mine, token)
     assert await _room(lkapi, mine.lobby_room) is None
     try:
