@@ -1,11 +1,11 @@
-"""Lobby events: reliable data packets on topic `disco.lobby`, each addressed to one identity
-with that identity's next sequence number (kept in Redis, so it survives a restart).
+"""Lobby events: reliable data packets on topic `disco.lobby`, each addressed to one person's
+newest lobby connection with that person's next sequence number (kept in Redis, so it survives
+a restart). An event is only a hint to call `lobby.status`: it carries no token.
 
 They are sent through LiveKit's server API (RoomService.SendData), not the agent's own data
 channel: measured on a busy 2-core machine, the SDK's `publish_data` delivered ~7 packets/s,
 and RPC acks queued behind a pairing round's events timed out (1501). The server API sends
-hundreds per second, and a packet with no sending participant cannot be forged by anyone in
-the lobby. Events to one person are sent one after another, so they arrive in order.
+hundreds per second. Events to one person are sent one after another, so they arrive in order.
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ class Events:
         self._told: dict[str, int] = {}
 
     async def send(self, messages: dict[str, dict[str, Any]]) -> None:
-        """Send each person their message: the sequence numbers of the whole batch come from
-        one Redis round trip, then the packets go out in parallel. A person's lock is held from
-        taking their number until their packet is out, so their events arrive in order."""
+        """Send each person their message, to their newest lobby connection: the sequence
+        numbers and connections of the whole batch come from two Redis round trips, then the
+        packets go out in parallel. A person's lock is held from taking their number until
+        their packet is out, so their events arrive in order."""
         if not messages:
             return
         users = sorted(messages)  # every batch takes its locks in one order: no deadlock
@@ -50,6 +51,7 @@ class Events:
                 await self._locks[u].acquire()
                 held.append(u)
             seqs = await self.store.next_seqs(users)
+            identities = await self.store.identities_of(users)
         except BaseException as e:
             for u in held:
                 self._locks[u].release()
@@ -57,21 +59,25 @@ class Events:
                 raise
             logger.warning("lobby events not delivered", extra={"count": len(users)})
             return
-        await asyncio.gather(*(self._publish(u, {**messages[u], "seq": seqs[u]}) for u in users))
+        await asyncio.gather(
+            *(self._publish(u, identities.get(u), {**messages[u], "seq": seqs[u]}) for u in users)
+        )
 
-    async def _publish(self, user: str, msg: dict[str, Any]) -> None:
+    async def _publish(self, user: str, identity: str | None, msg: dict[str, Any]) -> None:
         try:
-            await self.lkapi.room.send_data(
-                api.SendDataRequest(
-                    room=self.room,
-                    data=json.dumps(msg).encode(),
-                    kind=api.DataPacket.Kind.RELIABLE,
-                    destination_identities=[user],
-                    topic=TOPIC,
+            # No lobby connection: the person left; they ask `lobby.status` when they return.
+            if identity is not None:
+                await self.lkapi.room.send_data(
+                    api.SendDataRequest(
+                        room=self.room,
+                        data=json.dumps(msg).encode(),
+                        kind=api.DataPacket.Kind.RELIABLE,
+                        destination_identities=[identity],
+                        topic=TOPIC,
+                    )
                 )
-            )
         except Exception:
-            logger.warning("lobby event not delivered", extra={"identity": user})
+            logger.warning("lobby event not delivered", extra={"user_id": user})
         finally:
             self._locks[user].release()
 
@@ -104,9 +110,9 @@ class Events:
             self._told.pop(u, None)
         await self.send(messages)
 
-    async def ready(self, match: Match, url: str, tokens: dict[str, str]) -> None:
-        # One packet per owner: a token never reaches anyone else (DESIGN.md, Security).
-        await self.send({u: ready_event(match, url, tokens[u]) for u in match.users})
+    async def ready(self, match: Match) -> None:
+        # A hint only: each asks `lobby.status`, whose reply alone carries their room token.
+        await self.send({u: ready_event(match) for u in match.users})
 
     def forget(self, user: str) -> None:
         self._told.pop(user, None)

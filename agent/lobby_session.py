@@ -9,11 +9,9 @@ agent picks up where the killed one stopped (see `LobbySession.recover`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
@@ -24,9 +22,11 @@ from livekit.agents import AutoSubscribe, JobContext
 
 from agent.batching import Batcher
 from agent.lobby_events import Events
-from agent.lobby_rooms import is_in_room, open_room, room_exists
+from agent.lobby_guard import Guard
+from agent.lobby_pairing import PAIRING_PERIOD, Pairing
+from agent.lobby_rooms import is_in_room, open_room, room_exists, room_token
 from agent.sdk import route
-from lobby import lifecycle, policy
+from lobby import lifecycle
 from lobby.db import LobbyDb, Topic
 from lobby.errors import (
     Busy,
@@ -40,17 +40,21 @@ from lobby.errors import (
 from lobby.formats import Catalogue, load_catalogue
 from lobby.lifecycle import Outcome
 from lobby.model import Match, Ticket, clean_name
-from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
+from lobby.protocol import (
+    match_view,
+    parse_empty,
+    parse_join,
+    parse_respond,
+    room_view,
+    ticket_view,
+)
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
 
 logger = logging.getLogger("disco.lobby")
 
 TOPICS_REFRESH = 60.0
-PAIRING_PERIOD = 1.0
 PRESENCE_PERIOD = 5.0
-# `queued` updates after positions move go out at most this often.
-REFRESH_PERIOD = 2.0
 # A person whose match started this recently may still be on the way to the room.
 ROOM_GRACE = 60.0
 _CAS_TRIES = 16
@@ -85,15 +89,16 @@ class LobbySession:
         self._names: Batcher[str, str] = Batcher(db.display_names)
         self.topics: dict[str, Topic] = {}
         self._topics_at = 0.0
-        self._rng = random.SystemRandom()
-        self._wake = asyncio.Event()
-        self._dirty: set[str] = set()
-        # Queues someone just joined: paired on the next wake without scanning every queue.
-        self._wanted: set[str] = set()
-        self._scanned_at = 0.0
-        self._intervals: dict[str, float] = {}
-        self._last_pair: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.guard = Guard(lkapi, room.name, settings, store, self._spawn)
+        self.pairing = Pairing(settings, store, db, self.events, self._spawn, self._quietly)
+        # Queues whose people may have moved, queues someone just joined, and the wake-up of
+        # the pairing loop (agent.lobby_pairing).
+        self._dirty, self._wanted, self._wake = (
+            self.pairing.dirty,
+            self.pairing.wanted,
+            self.pairing.wake,
+        )
 
     # -- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -108,10 +113,12 @@ class LobbySession:
         for method, handler in handlers.items():
             self.room.local_participant.register_rpc_method(method, self._rpc(method, handler))
         self.room.on("participant_disconnected", self._on_disconnected)
+        self.room.on("participant_connected", self._on_connected)
+        self.room.on("data_received", self._on_data)
         await self.recover()
         for loop in (
-            self._pairing_loop,
-            self._refresh_loop,
+            self.pairing.pairing_loop,
+            self.pairing.refresh_loop,
             self._expiry_loop,
             self._presence_loop,
         ):
@@ -132,9 +139,23 @@ class LobbySession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _on_connected(self, participant: rtc.RemoteParticipant) -> None:
+        self._spawn(self._quietly(self.guard.arrived(participant.identity)))
+
     def _on_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         logger.info("participant left the lobby", extra={"identity": participant.identity})
-        self._spawn(self._quietly(self._leave_user(participant.identity)))
+        self._spawn(self._quietly(self._left(participant.identity)))
+
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        # LiveKit gives no sender for a participant it has not announced yet (up to ~3 s after
+        # the join); a flood is counted from then on.
+        if packet.participant is not None:
+            self.guard.packet(packet.participant.identity)
+
+    async def _left(self, identity: str) -> None:
+        user = await self.guard.left(identity)
+        if user is not None:
+            await self._leave_user(user)
 
     async def _quietly(self, coro: Awaitable[object]) -> None:
         try:
@@ -174,12 +195,15 @@ class LobbySession:
 
     # -- RPC -------------------------------------------------------------------------------
     def _rpc(self, method: str, handler: Handler) -> Callable[[rtc.RpcInvocationData], Any]:
+        # Clients ask for the state whenever an event hints at a change: never held against them.
+        limited = method != "lobby.status"
+
         async def call(data: rtc.RpcInvocationData) -> str:
             try:
-                retry = await self.store.hit_rate(data.caller_identity)
-                if retry:
+                user = await self.guard.admit(data.caller_identity)
+                if limited and (retry := await self.store.hit_rate(user)):
                     raise RateLimited(retry_after=retry)
-                return json.dumps(await handler(data.caller_identity, data.payload))
+                return json.dumps(await handler(user, data.payload))
             except LobbyError as e:
                 raise rtc.RpcError(e.code, e.message, e.data()) from None
             except Exception:
@@ -286,9 +310,20 @@ class LobbySession:
         return {
             "ticket": view,
             "match": match_view(match, user, time.time()) if match else None,
+            "room": self._room_of(match, user) if match else None,
             "waiting": await self.store.counts(),
             "formats": self.catalogue.summary(),
         }
+
+    def _room_of(self, match: Match, user: str) -> dict[str, str] | None:
+        """The room of a started match with a fresh token for this person, the only way a room
+        token reaches them. The match is theirs: `match_of` still names it (their seat was not
+        given up), and it is live: the room exists."""
+        seat = match.seat_of(user)
+        if match.state != "live" or seat is None:
+            return None
+        token = room_token(self.settings, match, user, seat.ticket.name)
+        return room_view(match.room, self.settings.livekit_public_url, token)
 
     # -- matches ---------------------------------------------------------------------------
     async def _apply(self, match_id: str, step: Callable[[Match], Outcome]) -> Outcome | None:
@@ -322,7 +357,7 @@ class LobbySession:
         for attempt in range(3):
             try:
                 topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
-                tokens = await open_room(self.lkapi, self.db, self.settings, match, topic)
+                await open_room(self.lkapi, self.db, self.settings, match, topic)
                 break
             except Exception:
                 logger.exception("opening a discussion room failed", extra={"match": match.id})
@@ -332,70 +367,9 @@ class LobbySession:
             await self.store.finish_room(match.room)
             return
         if await self.store.mark_live(replace(match, state="live")):
-            await self.events.ready(match, self.settings.livekit_public_url, tokens)
+            await self.events.ready(match)
 
     # -- loops -----------------------------------------------------------------------------
-    async def _pairing_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), PAIRING_PERIOD)
-            self._wake.clear()
-            try:
-                await self._pair_once()
-            except Exception:
-                logger.exception("pairing round failed")
-                await asyncio.sleep(PAIRING_PERIOD)
-
-    async def _pair_once(self) -> None:
-        wanted, self._wanted = self._wanted, set()
-        scan = time.monotonic() - self._scanned_at >= PAIRING_PERIOD
-        if scan:
-            self._scanned_at = time.monotonic()
-        sizes = await self.store.sizes(None if scan else wanted)
-        # Queues are independent (the store re-checks every pairing atomically): small ones
-        # share a snapshot and a commit, and a few batches run at once, so Python pairs one
-        # while Redis commits another.
-        limit = asyncio.Semaphore(policy.PAIR_CONCURRENCY)
-        groups = policy.batches(sizes, policy.PAIR_HEAD, policy.PAIR_BATCH)
-        await asyncio.gather(*(self._pair_batch(g, limit) for g in groups))
-
-    async def _pair_batch(self, buckets: list[str], limit: asyncio.Semaphore) -> None:
-        async with limit:
-            snap = await self.store.snapshot(buckets, policy.PAIR_HEAD)
-            if len(snap.tickets) < 2:
-                return
-            now = time.time()
-            blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
-            pairings = policy.pair(
-                snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent
-            )
-            matches = lifecycle.propose(pairings, now, self._rng, self._ttl)
-            done = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
-        committed = [m for m in matches if m.id in done]
-        # Sent in the background: the next round (someone who just joined) need not wait for
-        # this round's packets. Each person's events still go out in order (Events.send).
-        self._spawn(self._quietly(self.events.proposed(*committed)))
-        for bucket in {m.seats[0].ticket.bucket for m in committed}:
-            self._dirty.add(bucket)
-            self._note_pairing(bucket, now)
-
-    async def _refresh_loop(self) -> None:
-        """`queued` updates for people whose position moved, on their own clock: a round of
-        them (hundreds of packets in a busy lobby) never holds up the next pairing."""
-        while True:
-            await asyncio.sleep(REFRESH_PERIOD)
-            await self._quietly(self._refresh_queued())
-
-    async def _refresh_queued(self) -> None:
-        dirty, self._dirty = self._dirty, set()
-        for bucket in dirty:
-            tickets = await self.store.waiting_users(bucket, 500)
-            n = len(tickets)
-            places = [
-                (t, i, n, self._estimate(bucket, Joined(i, n))) for i, t in enumerate(tickets)
-            ]
-            await self.events.queued(places, only_changes=True)
-
     async def _expiry_loop(self) -> None:
         while True:
             nxt = await self.store.next_deadline()
@@ -421,10 +395,11 @@ class LobbySession:
                 logger.exception("presence sweep failed")
 
     async def _present(self) -> set[str]:
+        """The users in the lobby room now; connections that may not be there are removed."""
         found = await self.lkapi.room.list_participants(
             api.ListParticipantsRequest(room=self.room.name)
         )
-        return {p.identity for p in found.participants}
+        return await self.guard.present([p.identity for p in found.participants])
 
     # -- helpers ---------------------------------------------------------------------------
     async def _refresh_topics(self, *, force: bool = False) -> bool:
@@ -440,11 +415,4 @@ class LobbySession:
         return clean_name(await self._names.get(user) or "")
 
     def _estimate(self, bucket: str, pos: Joined) -> int:
-        return policy.estimate_wait(pos.position, pos.waiting, self._intervals.get(bucket))
-
-    def _note_pairing(self, bucket: str, now: float) -> None:
-        last = self._last_pair.get(bucket)
-        if last is not None:
-            previous = self._intervals.get(bucket)
-            self._intervals[bucket] = policy.smooth_interval(previous, now - last)
-        self._last_pair[bucket] = now
+        return self.pairing.estimate(bucket, pos)

@@ -17,6 +17,7 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     │   └── AlreadyReported     409 already_reported
     ├── PayloadTooLarge         413 payload_too_large
     ├── TooManyAttempts         429 too_many_attempts   (sets Retry-After)
+    │   └── Flooding            429 flooding            (and retry_after in the body)
     └── NotReady                503 not_ready
 """
 
@@ -140,6 +141,16 @@ class TooManyAttempts(ApiError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class Flooding(TooManyAttempts):
+    code = "flooding"
+    default_message = "You flooded the lobby; no lobby token for a while."
+
+    def body(self) -> dict[str, object]:
+        return {
+            "error": {"code": self.code, "message": self.message, "retry_after": self.retry_after}
+        }
 
 
 class NotReady(ApiError):

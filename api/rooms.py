@@ -9,7 +9,7 @@ from aiohttp import web
 from api import tokens
 from api.accounts import current_user
 from api.errors import Conflict, Forbidden, NotFound
-from api.keys import DB, LOBBY_TOKENS, SETTINGS
+from api.keys import DB, LOBBY_STORE, LOBBY_TOKENS, SETTINGS
 from api.records import User
 from api.validation import path_id
 
@@ -27,12 +27,18 @@ async def list_topics(request: web.Request) -> web.Response:
 async def lobby_token(request: web.Request) -> web.Response:
     user = await current_user(request)
     settings = request.app[SETTINGS]
+    issued = await tokens.issue_lobby_pass(
+        request.app[LOBBY_STORE], request.app[LOBBY_TOKENS], settings, str(user.id)
+    )
     return web.json_response(
         {
             "url": settings.livekit_public_url,
+            # Every LiveKit URL a client may connect to: it connects nowhere else, whatever a
+            # data packet says (docs/PROTOCOL.md, "Lobby").
+            "livekit_urls": tokens.livekit_urls(settings),
             "room": settings.lobby_room,
-            "identity": str(user.id),
-            "token": request.app[LOBBY_TOKENS].mint(user),
+            "identity": issued.identity,
+            "token": issued.token,
         }
     )
 

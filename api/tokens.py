@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import time
+from dataclasses import dataclass
 
 import jwt
 from livekit import api as lk
 
+from api.errors import Flooding
 from api.records import User
 from lobby.settings import Settings
+from lobby.store import LobbyStore
 
 # The lobby must outlive quiet spells (DESIGN.md "LiveKit facts"): when a lobby token's join
 # creates the room, it is created with these timeouts and the lobby agent dispatched into it.
@@ -54,16 +58,46 @@ class LobbyTokens:
         self._secret = settings.livekit_api_secret
         self._ttl = settings.lobby_token_ttl
 
-    def mint(self, user: User, now: float | None = None) -> str:
+    def mint(self, identity: str, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
         claims = {
             **self._shared,
-            "sub": str(user.id),
+            "sub": identity,
             "iss": self._key,
             "nbf": issued,
             "exp": issued + self._ttl,
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyPass:
+    identity: str
+    token: str
+
+
+def livekit_urls(settings: Settings) -> list[str]:
+    """Every LiveKit URL a client may connect to; it connects nowhere else."""
+    return [settings.livekit_public_url]
+
+
+def new_lobby_identity() -> str:
+    """A lobby connection's identity: 128 random bits, so that nobody in the lobby can tell
+    whose connection it is, nor that two connections are the same person's."""
+    return "p-" + secrets.token_urlsafe(16)
+
+
+async def issue_lobby_pass(
+    store: LobbyStore, minter: LobbyTokens, settings: Settings, user_id: str
+) -> LobbyPass:
+    """A lobby token under a fresh identity, recorded in Redis for the token's life so the
+    lobby agent can tell whose it is (and that it replaces the user's earlier ones); Flooding
+    while the user is kept out of the lobby."""
+    identity = new_lobby_identity()
+    wait = await store.issue_identity(identity, user_id, settings.lobby_token_ttl)
+    if wait:
+        raise Flooding(wait)
+    return LobbyPass(identity, minter.mint(identity))
 
 
 def moderator_identity(user: User) -> str:

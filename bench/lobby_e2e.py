@@ -5,9 +5,10 @@ users in the lobby (N = 50 and 200):
   (p50, p99; target p99 < 250 ms at N = 200);
 - accept-to-connected: from the second `lobby.respond` call to both users connected in the
   new room (p50; target < 1.5 s), for pairs going in one at a time; accept-to-ready (both
-  `ready` events, with the tokens) for every pair;
-- LiveKit's `hidden` grant for lobby participants: join time at N = 200 with and without it,
-  and whether RPC and data still work for a hidden participant.
+  `ready` hints) and accept-to-room (both holding their room token, which a client takes
+  from the `lobby.status` it calls on the hint) for every pair;
+- LiveKit's `hidden` grant: join time into a room of 200 with and without it, and whether RPC
+  and data still work for a hidden participant.
 
 All N users run in this one process, where the SDK hands every room event to every rtc.Room
 of the process (its FFI queue broadcasts; each room then drops what is not its own, after a
@@ -45,7 +46,7 @@ from tests.integration.lobby_clients import (
     add_topics,
     add_users,
     connected,
-    lobby_token,
+    unrecorded_lobby_token,
     wait_for_agent,
 )
 
@@ -64,6 +65,11 @@ def _ms(values: list[float], pct: int) -> str:
     return f"{_q(values, pct) * 1000:6.0f}"
 
 
+async def _granted(u: LobbyUser) -> float:
+    await u.room_grant()
+    return time.time()
+
+
 def _arrival(users: tuple[LobbyUser, ...], kind: str) -> float:
     """When the later of these users received its first event of this kind (wall clock)."""
     return max(
@@ -74,9 +80,10 @@ def _arrival(users: tuple[LobbyUser, ...], kind: str) -> float:
 
 async def _pair_once(
     a: LobbyUser, b: LobbyUser, topic: str, into_room: bool
-) -> tuple[float, float, float, float | None]:
+) -> tuple[float, float, float, float, float | None]:
     """(second join reply -> both proposed, second join sent -> both proposed, accept -> both
-    ready, accept -> both connected in the room or None) for one pair, in seconds. The first
+    ready, accept -> both hold their room, accept -> both connected in the room or None) for
+    one pair, in seconds. The first
     can be below zero: the agent pairs as soon as the join is stored, and the events may
     overtake the join's reply."""
     await a.call("lobby.join", {"topic": topic, "format": "casual"})
@@ -89,7 +96,9 @@ async def _pair_once(
     await asyncio.gather(
         *(u.call("lobby.respond", {"match_id": match_id, "accept": True}) for u in (a, b))
     )
-    ra, rb = await asyncio.gather(a.event("ready"), b.event("ready"))
+    await asyncio.gather(a.event("ready"), b.event("ready"))
+    granted = max(await asyncio.gather(_granted(a), _granted(b))) - t1
+    ra, rb = await asyncio.gather(a.room_grant(), b.room_grant())
     connect_s = None
     if into_room:
         rooms = [rtc.Room(), rtc.Room()]
@@ -101,7 +110,7 @@ async def _pair_once(
             route(r)
         await asyncio.gather(*(r.disconnect() for r in rooms))
     proposed = _arrival((a, b), "proposed")
-    return proposed - t0, proposed - sent, _arrival((a, b), "ready") - t1, connect_s
+    return proposed - t0, proposed - sent, _arrival((a, b), "ready") - t1, granted, connect_s
 
 
 async def _settle(people: list[LobbyUser], wait: float = 180) -> float:
@@ -122,6 +131,7 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
     proposal: list[float] = []
     from_sent: list[float] = []
     ready: list[float] = []
+    granted: list[float] = []
     connect: list[float] = []
     failed = 0
     async with connected(settings, people):
@@ -144,10 +154,11 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
             for f in failures[:1]:
                 print(f"    a pair failed: {type(f).__name__}: {str(f)[:300]}", flush=True)
             ok = [r for r in results if not isinstance(r, BaseException)]
-            proposal += [p for p, _, _, _ in ok]
-            from_sent += [p for _, p, _, _ in ok]
-            ready += [r for _, _, r, _ in ok]
-            connect += [c for _, _, _, c in ok if c is not None]
+            proposal += [r[0] for r in ok]
+            from_sent += [r[1] for r in ok]
+            ready += [r[2] for r in ok]
+            granted += [r[3] for r in ok]
+            connect += [r[4] for r in ok if r[4] is not None]
     rooms = await lkapi.room.list_rooms(api.ListRoomsRequest())
     for r in rooms.rooms:
         if r.name.startswith("disco-"):
@@ -157,19 +168,26 @@ async def _run_size(settings: Settings, engine: AsyncEngine, n: int, lkapi: api.
         f"proposal p50 {_ms(proposal, 50)} ms, p99 {_ms(proposal, 99)} ms"
         f" ({len(proposal)} pairs; from the join sent: p50 {_ms(from_sent, 50)} ms,"
         f" p99 {_ms(from_sent, 99)} ms); accept-to-ready p50 {_ms(ready, 50)} ms;"
+        f" accept-to-room (status reply) p50 {_ms(granted, 50)} ms;"
         f" accept-to-connected p50 {_ms(connect, 50)} ms, p99 {_ms(connect, 99)} ms"
         f" ({len(connect)} pairs); {failed} pairs failed"
     )
 
 
-async def _join_times(settings: Settings, n: int, hidden: bool) -> list[float]:
+async def _join_times(
+    settings: Settings, lkapi: api.LiveKitAPI, n: int, hidden: bool
+) -> list[float]:
+    """Join times into a scratch room of n people (the lobby agent turns away identities the
+    API did not record, so the probes stay out of the lobby)."""
+    scratch = replace(settings, lobby_room=f"join-probe-{secrets.token_hex(3)}")
+    await lkapi.room.create_room(api.CreateRoomRequest(name=scratch.lobby_room))
     rooms = [rtc.Room() for _ in range(n)]
     times: list[float] = []
 
     async def join(i: int, room: rtc.Room) -> None:
         t0 = time.perf_counter()
-        token = lobby_token(
-            settings, f"hidden-probe-{hidden}-{i}-{secrets.token_hex(3)}", hidden=hidden
+        token = unrecorded_lobby_token(
+            scratch, f"hidden-probe-{hidden}-{i}-{secrets.token_hex(3)}", hidden=hidden
         )
         await room.connect(settings.livekit_url, token)
         times.append(time.perf_counter() - t0)
@@ -178,13 +196,15 @@ async def _join_times(settings: Settings, n: int, hidden: bool) -> list[float]:
     for w in range(0, n, 10):
         await asyncio.gather(*(join(w + i, r) for i, r in enumerate(rooms[w : w + 10])))
     await asyncio.gather(*(r.disconnect() for r in rooms))
+    await lkapi.room.delete_room(api.DeleteRoomRequest(room=scratch.lobby_room))
     return times
 
 
-async def _hidden_probe(settings: Settings) -> str:
+async def _hidden_probe(settings: Settings, lkapi: api.LiveKitAPI) -> str:
     """What a lobby agent would see of a hidden participant: a data packet and an RPC from it,
     received by a plain participant standing in for the agent in a scratch room."""
     scratch = replace(settings, lobby_room=f"hidden-probe-{secrets.token_hex(3)}")
+    await lkapi.room.create_room(api.CreateRoomRequest(name=scratch.lobby_room))
     receiver, sender = rtc.Room(), rtc.Room()
     packets: list[str] = []
     callers: list[str] = []
@@ -197,9 +217,9 @@ async def _hidden_probe(settings: Settings) -> str:
         callers.append(data.caller_identity)
         return "ok"
 
-    await receiver.connect(settings.livekit_url, lobby_token(scratch, LOBBY_IDENTITY))
+    await receiver.connect(settings.livekit_url, unrecorded_lobby_token(scratch, LOBBY_IDENTITY))
     receiver.local_participant.register_rpc_method("probe", echo)
-    await sender.connect(settings.livekit_url, lobby_token(scratch, "h1", hidden=True))
+    await sender.connect(settings.livekit_url, unrecorded_lobby_token(scratch, "h1", hidden=True))
     try:
         await sender.local_participant.publish_data(b"x", destination_identities=[LOBBY_IDENTITY])
         try:
@@ -233,12 +253,12 @@ async def _run(settings: Settings, stack: Stack) -> None:
         for n in SIZES:
             await _run_size(settings, engine, n, lkapi)
         for hidden in (False, True):
-            t = await _join_times(settings, 200, hidden)
+            t = await _join_times(settings, lkapi, 200, hidden)
             print(
                 f"  join time at N=200, hidden={hidden!s:5}: "
                 f"p50 {_ms(t, 50)} ms, p99 {_ms(t, 99)} ms"
             )
-        print(f"  hidden sender 'h1': {await _hidden_probe(settings)}")
+        print(f"  hidden sender 'h1': {await _hidden_probe(settings, lkapi)}")
     finally:
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))
         worker.proc.kill()

@@ -10,7 +10,10 @@
     ├── NotYourMatch            2007 not_your_match
     ├── Cooldown                2008 cooldown        (details: retry_after)
     ├── Busy                    2009 busy
-    └── RateLimited             2010 rate_limited    (details: retry_after)
+    ├── RateLimited             2010 rate_limited    (details: retry_after)
+    ├── UnknownCaller           2011 unknown_caller
+    ├── Replaced                2012 replaced
+    └── Flooding                2013 flooding        (details: retry_after)
 
 Pure: the agent turns these into LiveKit `RpcError`s; nothing here imports LiveKit.
 """
@@ -94,3 +97,21 @@ class RateLimited(LobbyError):
     code = 2010
     error = "rate_limited"
     default_message = "Too many requests; slow down."
+
+
+class UnknownCaller(LobbyError):
+    code = 2011
+    error = "unknown_caller"
+    default_message = "This lobby connection is unknown or has expired; ask for a new lobby token."
+
+
+class Replaced(LobbyError):
+    code = 2012
+    error = "replaced"
+    default_message = "A newer lobby connection of yours replaced this one."
+
+
+class Flooding(LobbyError):
+    code = 2013
+    error = "flooding"
+    default_message = "Too many messages; you are kept out of the lobby for a while."

@@ -128,5 +128,10 @@ def cancelled_event(match_id: str, reason: str, requeued: bool) -> dict[str, Any
     return {"type": "cancelled", "match_id": match_id, "reason": reason, "requeued": requeued}
 
 
-def ready_event(match: Match, url: str, token: str) -> dict[str, Any]:
-    return {"type": "ready", "match_id": match.id, "room": match.room, "url": url, "token": token}
+def ready_event(match: Match) -> dict[str, Any]:
+    """Only a hint to call `lobby.status`: the room's URL and token come in its reply."""
+    return {"type": "ready", "match_id": match.id, "room": match.room}
+
+
+def room_view(room: str, url: str, token: str) -> dict[str, str]:
+    return {"name": room, "url": url, "token": token}

@@ -77,6 +77,13 @@ class Settings:
     # Proxies (addresses or networks) whose X-Forwarded-For the API believes for a client's
     # address (the failed-login limit per address); none by default.
     trusted_proxies: tuple[str, ...] = ()
+    # A lobby participant that sends the lobby agent more than this many RPCs (or data
+    # packets) per second, sustained over `flood_window` seconds, is removed from the lobby and
+    # refused lobby tokens for `flood_ban` seconds.
+    flood_rpc_rate: int = 20
+    flood_packet_rate: int = 20
+    flood_window: int = 5
+    flood_ban: int = 600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +112,10 @@ class Settings:
             web_dir=e.get("DISCO_WEB_DIR", "") or "web/dist",
             formats_file=e.get("DISCO_FORMATS_FILE", ""),
             trusted_proxies=_networks(e, "DISCO_TRUSTED_PROXIES"),
+            flood_rpc_rate=_int(e, "DISCO_FLOOD_RPC_RATE", 20, minimum=1),
+            flood_packet_rate=_int(e, "DISCO_FLOOD_PACKET_RATE", 20, minimum=1),
+            flood_window=_int(e, "DISCO_FLOOD_WINDOW", 5, minimum=1),
+            flood_ban=_int(e, "DISCO_FLOOD_BAN", 600, minimum=1),
         )
 
     @property

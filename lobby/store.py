@@ -17,6 +17,11 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:cooldowns       HASH user -> time until which the user may not join
   {p}:seq             HASH user -> last event sequence number sent to that user
   {p}:rate:<user>     counter with a TTL (one key, so no script)
+  {p}:lobbyUser:<identity>  STRING the user a lobby connection's opaque identity belongs to;
+                      {p}:lobbyIdentity:<user>  STRING that user's newest lobby identity. Both
+                      written by the API when it mints a lobby token, for the token's life,
+                      and kept alive by the lobby agent while the connection stays.
+  {p}:flooding:<user> STRING set while the user is kept out of the lobby (TTL: the ban)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
 
 Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
@@ -42,6 +47,7 @@ from lobby.policy import DECLINE_WINDOW, RATE_LIMIT, RATE_WINDOW, decline_penalt
 from lobby.store_lua import (
     DECLINE,
     FINISH_ROOM,
+    ISSUE_IDENTITY,
     JOIN,
     LEAVE,
     MARK_LIVE,
@@ -95,6 +101,7 @@ class LobbyStore:
         self._mark_live = redis.register_script(MARK_LIVE)
         self._decline = redis.register_script(DECLINE)
         self._release = redis.register_script(RELEASE)
+        self._issue_identity = redis.register_script(ISSUE_IDENTITY)
 
     async def claim_layout(self) -> None:
         """Mark this prefix as holding `LAYOUT`, or raise LayoutMismatch (changing nothing)
@@ -292,6 +299,66 @@ class LobbyStore:
             p.ttl(key)
             count, _, ttl = await p.execute()
         return max(1, int(ttl)) if int(count) > RATE_LIMIT else 0
+
+    # -- lobby identities and flooding ------------------------------------------------------
+    def _identity_key(self, user: str) -> str:
+        return f"{{{self.prefix}}}:lobbyIdentity:{user}"
+
+    def _user_key(self, identity: str) -> str:
+        return f"{{{self.prefix}}}:lobbyUser:{identity}"
+
+    def _flooding_key(self, user: str) -> str:
+        return f"{{{self.prefix}}}:flooding:{user}"
+
+    async def issue_identity(self, identity: str, user: str, ttl: int) -> int:
+        """Map a new lobby identity to `user` both ways for `ttl` seconds (the newest identity
+        of a user replaces the one before) and return 0; or, while the user is kept out for
+        flooding, write nothing and return the seconds left."""
+        keys = [self._flooding_key(user), self._user_key(identity), self._identity_key(user)]
+        return int(await self._issue_identity(keys=keys, args=[user, identity, ttl]))
+
+    async def users_of(self, identities: Sequence[str]) -> dict[str, str]:
+        """identity -> user, for the identities that have one."""
+        if not identities:
+            return {}
+        found = await self.redis.mget([self._user_key(i) for i in identities])
+        return {i: _text(u) for i, u in zip(identities, found, strict=True) if u}
+
+    async def identities_of(self, users: Sequence[str]) -> dict[str, str]:
+        """user -> newest lobby identity, for the users that have one."""
+        if not users:
+            return {}
+        found = await self.redis.mget([self._identity_key(u) for u in users])
+        return {u: _text(i) for u, i in zip(users, found, strict=True) if i}
+
+    async def standings(self, users: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        """Each user's newest lobby identity and the seconds left of a flooding ban (0: none),
+        in one round trip."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for u in users:
+                p.get(self._identity_key(u))
+                p.ttl(self._flooding_key(u))
+            found = await p.execute()
+        return {
+            u: ((_text(found[2 * n]) if found[2 * n] else None), max(0, int(found[2 * n + 1])))
+            for n, u in enumerate(users)
+        }
+
+    async def keep_identities(self, pairs: Iterable[tuple[str, str]], ttl: int) -> None:
+        """Keep the mappings of these (identity, user) connections for another `ttl` seconds:
+        LiveKit keeps a connection beyond its token's life, and the mapping must outlast it."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for identity, user in pairs:
+                p.expire(self._user_key(identity), ttl)
+                p.expire(self._identity_key(user), ttl)
+            await p.execute()
+
+    async def flag_flooding(self, user: str, seconds: int) -> None:
+        await self.redis.set(self._flooding_key(user), "1", ex=seconds)
+
+    async def flooding(self, user: str) -> int:
+        """Seconds left of the user's flooding ban; 0 when there is none."""
+        return max(0, int(await self.redis.ttl(self._flooding_key(user))))
 
     async def next_seqs(self, users: Iterable[str]) -> dict[str, int]:
         users = list(users)

@@ -224,6 +224,17 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 
+# KEYS: flooding:<user>, lobbyUser:<identity>, lobbyIdentity:<user>. ARGV: user, identity,
+# ttl. A new lobby identity for the user, unless the user is kept out for flooding: then the
+# seconds left, and nothing is written.
+ISSUE_IDENTITY = """
+local banned = redis.call('TTL', KEYS[1])
+if banned > 0 then return banned end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+return 0
+"""
+
 RELEASE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])

@@ -25,12 +25,13 @@ async def test_livekit_admits_the_lobby_token_to_the_lobby_only(
         assert room.name == app_settings.lobby_room
         me = room.local_participant
         # Everyone in the lobby room can list its participants: no name is shown there.
-        assert (me.identity, me.name) == (str(account.id), "")
+        assert (me.identity, me.name) == (body["identity"], "")
+        assert me.identity != str(account.id)
         async with lk.LiveKitAPI(
             app_settings.livekit_url, app_settings.livekit_api_key, app_settings.livekit_api_secret
         ) as livekit:
             seen = await livekit.room.get_participant(
-                lk.RoomParticipantIdentity(room=app_settings.lobby_room, identity=str(account.id))
+                lk.RoomParticipantIdentity(room=app_settings.lobby_room, identity=me.identity)
             )
         assert seen.permission.can_publish is False
         assert seen.permission.can_subscribe is False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
@@ -12,6 +14,7 @@ from livekit import api as lk
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.settings import Settings
+from lobby.store import LobbyStore, open_redis
 from tests.api.helpers import error_of, make_discussion, make_moderator, register
 
 Client = TestClient[Any, Any]
@@ -53,10 +56,10 @@ async def test_lobby_token_joins_only_the_lobby_without_media(
     assert r.status == 200
     body = await r.json()
     assert body["url"] == app_settings.livekit_public_url
+    assert body["livekit_urls"] == [app_settings.livekit_public_url]
     assert body["room"] == app_settings.lobby_room
-    assert body["identity"] == str(account.id)
     claims = _verify(app_settings, body["token"])
-    assert claims.identity == str(account.id)
+    assert claims.identity == body["identity"]
     assert not claims.name  # strangers in the lobby see no names
     video = claims.video
     assert video is not None
@@ -71,6 +74,48 @@ async def test_lobby_token_joins_only_the_lobby_without_media(
     assert config is not None and len(config.agents) == 1
     assert config.agents[0].agent_name == app_settings.agent_name
     assert json.loads(config.agents[0].metadata) == {"role": "lobby"}
+
+
+async def test_lobby_identities_are_opaque_fresh_and_recorded(
+    client: Client, app_settings: Settings
+) -> None:
+    """Nobody in the lobby can tell who is there: each token gets a fresh random identity,
+    never the user id that history and reports show; Redis says whose it is (for the agent),
+    and that the newest replaces the others."""
+    account = await register(client, "Hidden")
+    first, second = [
+        await (await client.post("/api/lobby/token", headers=account.auth)).json() for _ in range(2)
+    ]
+    ids = {first["identity"], second["identity"]}
+    assert len(ids) == 2 and str(account.id) not in ids
+    for identity in ids:
+        assert identity.startswith("p-") and len(identity) >= 22
+        assert account.id.hex not in identity.replace("-", "")
+    async with _store(app_settings) as store:
+        assert await store.users_of(sorted(ids)) == dict.fromkeys(ids, str(account.id))
+        assert await store.identities_of([str(account.id)]) == {str(account.id): second["identity"]}
+
+
+async def test_a_flooder_gets_no_lobby_token(client: Client, app_settings: Settings) -> None:
+    account = await register(client, "Flooder")
+    async with _store(app_settings) as store:
+        await store.flag_flooding(str(account.id), 120)
+        before = await store.identities_of([str(account.id)])
+        r = await client.post("/api/lobby/token", headers=account.auth)
+        assert r.status == 429
+        error = await error_of(r)
+        assert error["code"] == "flooding" and 0 < error["retry_after"] <= 120
+        assert 0 < int(r.headers["Retry-After"]) <= 120
+        assert await store.identities_of([str(account.id)]) == before == {}
+
+
+@contextlib.asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[LobbyStore]:
+    redis = open_redis(settings.redis_url)
+    try:
+        yield LobbyStore(redis, settings.redis_prefix)
+    finally:
+        await redis.aclose()
 
 
 async def test_lobby_token_needs_a_session(client: Client) -> None:

@@ -61,6 +61,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_ACCEPT_TIMEOUT": str(settings.accept_timeout),
         "DISCO_REMATCH_COOLDOWN": str(settings.rematch_cooldown),
         "DISCO_FORMATS_FILE": settings.formats_file,
+        "DISCO_FLOOD_RPC_RATE": str(settings.flood_rpc_rate),
+        "DISCO_FLOOD_PACKET_RATE": str(settings.flood_packet_rate),
+        "DISCO_FLOOD_WINDOW": str(settings.flood_window),
+        "DISCO_FLOOD_BAN": str(settings.flood_ban),
     }
 
 

@@ -1,5 +1,8 @@
 """Lobby participants played by the Python `livekit` SDK, as any client would be: a lobby token
-like the API mints, RPCs to `disco-lobby`, and the `disco.lobby` events they receive."""
+minted and recorded by the API's own code, RPCs to `disco-lobby`, and the `disco.lobby` events
+they receive. As docs/PROTOCOL.md asks, a packet is only a hint: the client then asks
+`lobby.status` (at most once a second, however many hints arrive), and takes the room it is to
+join, with its token, from that reply alone."""
 
 from __future__ import annotations
 
@@ -15,19 +18,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import jwt
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.sdk import quiet_native_logs, route
+from api.tokens import LobbyTokens, issue_lobby_pass, livekit_urls
 from lobby.protocol import LOBBY_IDENTITY, TOPIC
 from lobby.schema import blocks, topics, users
 from lobby.settings import Settings
+from lobby.store import LobbyStore, open_redis
 
 CONNECT_WAVE = 10
+# A client asks for the lobby's state at most this often, however many hints arrive.
+STATUS_PERIOD = 1.0
 
 
-def lobby_token(settings: Settings, user: str, *, hidden: bool = False) -> str:
-    """A lobby token as the API mints it: no name, so strangers in the lobby see none."""
+def unrecorded_lobby_token(settings: Settings, identity: str, *, hidden: bool = False) -> str:
+    """A lobby token LiveKit accepts but the API never recorded (the lobby agent turns its
+    holder away), for probes and for the tests of that."""
     grants = api.VideoGrants(
         room_join=True,
         room=settings.lobby_room,
@@ -38,7 +47,7 @@ def lobby_token(settings: Settings, user: str, *, hidden: bool = False) -> str:
     )
     return (
         api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        .with_identity(user)
+        .with_identity(identity)
         .with_grants(grants)
         .with_ttl(timedelta(seconds=settings.lobby_token_ttl))
         .to_jwt()
@@ -46,31 +55,131 @@ def lobby_token(settings: Settings, user: str, *, hidden: bool = False) -> str:
 
 
 @dataclass
+class Issuer:
+    """What the API does for `POST /api/lobby/token`, with its own code and the same Redis."""
+
+    settings: Settings
+    store: LobbyStore
+    minter: LobbyTokens
+
+    async def issue(self, user: str) -> tuple[str, str]:
+        """(identity, token) of a fresh lobby pass for this user."""
+        issued = await issue_lobby_pass(self.store, self.minter, self.settings, user)
+        return issued.identity, issued.token
+
+
+@contextlib.asynccontextmanager
+async def issuer(settings: Settings) -> AsyncIterator[Issuer]:
+    redis = open_redis(settings.redis_url)
+    try:
+        yield Issuer(settings, LobbyStore(redis, settings.redis_prefix), LobbyTokens(settings))
+    finally:
+        await redis.aclose()
+
+
+@dataclass
 class LobbyUser:
     id: str
     name: str
     room: rtc.Room = field(default_factory=rtc.Room)
+    # The opaque identity of this client's lobby connection, and the token it joined with.
+    identity: str = ""
+    token: str = ""
+    # What the agent sent this client: packets with no sending participant (a forger can
+    # still slip in here while LiveKit has not announced it; nothing acts on these).
     events: list[dict[str, Any]] = field(default_factory=list)
     # When each event arrived (wall clock), for benchmarks.
     arrivals: list[float] = field(default_factory=list)
     # (method, seconds, outcome) of every RPC this client made, for diagnostics.
     calls: list[tuple[str, float, str]] = field(default_factory=list)
+    # `disco.lobby` packets received from anyone, and the last `lobby.status` reply they led to.
+    hints: int = 0
+    state: dict[str, Any] | None = None
+    # The room to join, from a `lobby.status` reply, once its URL and token passed the checks.
+    grant: dict[str, str] | None = None
+    urls: list[str] = field(default_factory=list)
+    removed: asyncio.Event = field(default_factory=asyncio.Event)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _hinted: asyncio.Event = field(default_factory=asyncio.Event)
+    _stated: asyncio.Event = field(default_factory=asyncio.Event)
+    _follower: asyncio.Task[None] | None = None
+    _state_hints: int = -1
 
-    async def connect(self, settings: Settings, *, hidden: bool = False) -> None:
-        def on_data(packet: rtc.DataPacket) -> None:
-            if packet.topic == TOPIC:
-                event = json.loads(packet.data)
-                self.events.append(event)
-                self.arrivals.append(time.time())
-                self._arrived.set()
-
-        self.room.on("data_received", on_data)
-        token = lobby_token(settings, self.id, hidden=hidden)
+    async def connect(self, settings: Settings, issued: Issuer) -> None:
+        self.identity, self.token = await issued.issue(self.id)
+        self.urls = livekit_urls(settings)
+        self.room.on("data_received", self._on_data)
+        self.room.on("disconnected", lambda *_: self.removed.set())
         quiet_native_logs()
-        await self.room.connect(settings.livekit_url, token)
+        await self.room.connect(settings.livekit_url, self.token)
         # A crowd of clients shares this process; each gets its own events, as on a device.
         route(self.room)
+        self._hinted.set()  # ask for the state once connected
+        self._follower = asyncio.create_task(self._follow())
+
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        if packet.topic != TOPIC:
+            return
+        self.hints += 1
+        self._hinted.set()
+        if packet.participant is None:
+            with contextlib.suppress(ValueError):
+                event = json.loads(packet.data)
+                if isinstance(event, dict) and isinstance(event.get("seq"), int):
+                    self.events.append(event)
+                    self.arrivals.append(time.time())
+                    self._arrived.set()
+
+    async def _follow(self) -> None:
+        """Ask for the state when hinted, at most once per STATUS_PERIOD: hints that arrive
+        meanwhile are answered by one call afterwards."""
+        while True:
+            await self._hinted.wait()
+            self._hinted.clear()
+            asked = self.hints
+            with contextlib.suppress(rtc.RpcError):
+                self._take(await self.call("lobby.status"), asked)
+            await asyncio.sleep(STATUS_PERIOD)
+
+    def _take(self, state: dict[str, Any], asked: int) -> None:
+        self.state, self._state_hints = state, asked
+        room = state.get("room")
+        if room is not None and self.grant is None and self._fits(room):
+            self.grant = room
+        self._stated.set()
+
+    def _fits(self, room: dict[str, str]) -> bool:
+        """Connect only to a LiveKit URL the API listed, with a token for the room named."""
+        try:
+            claims = jwt.decode(room["token"], options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return False
+        return room["url"] in self.urls and claims.get("video", {}).get("room") == room["name"]
+
+    async def room_grant(self, wait: float = 20.0) -> dict[str, str]:
+        """The room this client is to join, once a `lobby.status` reply gave it."""
+        deadline = time.monotonic() + wait
+        while self.grant is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name} was given no room; state {self.state}")
+            self._stated.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stated.wait(), left)
+        return self.grant
+
+    async def settled(self, wait: float = 20.0) -> dict[str, Any]:
+        """The state from a `lobby.status` call this client made after every hint it had
+        received when asked."""
+        seen, deadline = self.hints, time.monotonic() + wait
+        while self.state is None or self._state_hints < seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name} never asked for the state after a hint")
+            self._stated.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stated.wait(), left)
+        return self.state
 
     async def call(self, method: str, payload: dict[str, Any] | str | None = None) -> Any:
         """One lobby command. Every lobby command is safe to repeat (docs/PROTOCOL.md), so like
@@ -137,6 +246,10 @@ class LobbyUser:
         return [e for e in self.events if e["type"] == kind]
 
     async def aclose(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
         await self.room.disconnect()
 
 
@@ -181,18 +294,17 @@ async def block(engine: AsyncEngine, blocker: LobbyUser, blocked: LobbyUser) -> 
 
 
 @contextlib.asynccontextmanager
-async def connected(
-    settings: Settings, people: list[LobbyUser], *, hidden: bool = False
-) -> AsyncIterator[list[LobbyUser]]:
-    try:
-        # In small waves: a storm of simultaneous WebRTC handshakes on a 2-core machine times
-        # out in the SDK rather than queueing.
-        for i in range(0, len(people), CONNECT_WAVE):
-            wave = people[i : i + CONNECT_WAVE]
-            await asyncio.gather(*(p.connect(settings, hidden=hidden) for p in wave))
-        yield people
-    finally:
-        await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
+async def connected(settings: Settings, people: list[LobbyUser]) -> AsyncIterator[list[LobbyUser]]:
+    async with issuer(settings) as issued:
+        try:
+            # In small waves: a storm of simultaneous WebRTC handshakes on a 2-core machine
+            # times out in the SDK rather than queueing.
+            for i in range(0, len(people), CONNECT_WAVE):
+                wave = people[i : i + CONNECT_WAVE]
+                await asyncio.gather(*(p.connect(settings, issued) for p in wave))
+            yield people
+        finally:
+            await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
 
 
 def rpc_summary(people: list[LobbyUser]) -> str:

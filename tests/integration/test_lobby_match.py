@@ -1,4 +1,5 @@
-"""Two strangers meet: join, proposed, accept, ready, and they see and hear each other."""
+"""Two strangers meet: join, proposed, accept, ready, the room from `lobby.status`, and they see
+and hear each other."""
 
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ async def _matched(a: LobbyUser, b: LobbyUser, topic: str) -> tuple[dict[str, st
     for who in (a, b):
         reply = await who.call("lobby.respond", {"match_id": pa["match_id"], "accept": True})
         assert reply["status"] in ("accepted", "starting")
-    return await a.event("ready"), await b.event("ready")
+    ready_a, ready_b = await a.event("ready"), await b.event("ready")
+    # The event is a hint with no secret in it; the room comes from lobby.status.
+    assert set(ready_a) == {"type", "seq", "match_id", "room"}
+    assert ready_a["room"] == ready_b["room"] and ready_a["match_id"] == pa["match_id"]
+    ra, rb = await a.room_grant(), await b.room_grant()
+    assert ra["name"] == rb["name"] == ready_a["room"]
+    return ra, rb
 
 
 async def test_two_users_meet_in_a_new_room(
@@ -43,25 +50,27 @@ async def test_two_users_meet_in_a_new_room(
         ra, rb = await _matched(a, b, topic)
         try:
             await _check_ready(settings, a, ra, rb)
-            await _check_discussion(db_engine, topic, a, b, ra["room"])
+            await _check_discussion(db_engine, topic, a, b, ra["name"])
             await _see_and_hear(ra, rb, a, b)
         finally:
-            await lkapi.room.delete_room(api.DeleteRoomRequest(room=ra["room"]))
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=ra["name"]))
 
 
 async def _check_ready(
     settings: Settings, a: LobbyUser, ra: dict[str, str], rb: dict[str, str]
 ) -> None:
-    assert ra["room"] == rb["room"] and ra["match_id"] == rb["match_id"]
     assert ra["url"] == settings.livekit_public_url
     assert ra["token"] != rb["token"]
     # Accepting again is harmless.
-    again = await a.call("lobby.respond", {"match_id": ra["match_id"], "accept": True})
+    match_id = a.of_type("ready")[0]["match_id"]
+    again = await a.call("lobby.respond", {"match_id": match_id, "accept": True})
     assert again["status"] == "starting"
-    assert (await a.call("lobby.status"))["match"]["state"] == "started"
-    # Each token lets its owner into this room only, with camera, microphone and data.
+    status = await a.call("lobby.status")
+    assert status["match"]["state"] == "started" and status["room"]["name"] == ra["name"]
+    # Each token lets its owner into this room only, with camera, microphone and data; in the
+    # room, identities are user ids as before (only the lobby hides who is there).
     claims = jwt.decode(ra["token"], options={"verify_signature": False})
-    assert claims["sub"] == a.id and claims["video"]["room"] == ra["room"]
+    assert claims["sub"] == a.id and claims["video"]["room"] == ra["name"]
     assert claims["video"]["canPublishData"] and claims["exp"] - claims["nbf"] <= 600
     assert sorted(claims["video"]["canPublishSources"]) == ["camera", "microphone"]
 
