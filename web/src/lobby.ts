@@ -62,11 +62,17 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     // hints gave, by match: they only pick the words for a cancellation the status confirms.
     let livekitUrls: string[] = [];
     const reasons = new Map<string, string>();
+    const rechecked = new Set<string>();
     const read = async () => {
       const st = await lobby.status(room);
       if (cancelled) return;
       if (st.formats) setFormats(st.formats);
-      const view = viewFromStatus(stageRef.current, st, livekitUrls, reasons, Date.now());
+      const prev = stageRef.current;
+      const view = viewFromStatus(prev, st, livekitUrls, reasons, Date.now(), rechecked);
+      if (view.recheck && prev.kind === 'proposed') {
+        rechecked.add(prev.proposal.match_id);
+        pace.hint();
+      }
       put(view.stage);
       if (view.notice !== undefined) setNotice(view.notice);
     };

@@ -16,6 +16,8 @@ export interface StatusView {
   stage: Stage;
   /** A notice to show; undefined leaves the current one. */
   notice?: string | null;
+  /** Read the status once more before believing it (see viewFromStatus). */
+  recheck?: boolean;
 }
 
 /** The sentence for a proposal that the status says is gone. `reason` is what a hint claimed
@@ -41,6 +43,7 @@ export function viewFromStatus(
   livekitUrls: readonly string[],
   reasons: ReadonlyMap<string, string>,
   now: number,
+  rechecked: ReadonlySet<string>,
 ): StatusView {
   if (st.room) {
     const why = refusePass(st.room, livekitUrls);
@@ -53,7 +56,12 @@ export function viewFromStatus(
   if (st.proposal) return proposedView(prev, st.proposal);
   let notice: string | undefined;
   if (prev.kind === 'proposed' && prev.answered !== false) {
-    notice = cancelNotice(reasons.get(prev.proposal.match_id), st.ticket !== null);
+    // The lobby reads a person's ticket and match one after the other: a reply taken while a
+    // match is called off can show neither, though the ticket is back a moment later. Such a
+    // reply is read once more before the proposal is taken away.
+    const id = prev.proposal.match_id;
+    if (!st.ticket && !rechecked.has(id)) return { stage: prev, recheck: true };
+    notice = cancelNotice(reasons.get(id), st.ticket !== null);
   }
   if (st.ticket) {
     const since = prev.kind === 'waiting' ? prev.since : now;
