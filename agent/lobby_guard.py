@@ -62,6 +62,11 @@ class FloodMeter:
     def forget(self, sender: str) -> None:
         self._buckets.pop(sender, None)
 
+    def keep(self, senders: set[str]) -> None:
+        """Forget every sender but these."""
+        for gone in set(self._buckets) - senders:
+            del self._buckets[gone]
+
 
 class Guard:
     def __init__(
@@ -135,8 +140,15 @@ class Guard:
     async def present(self, identities: Iterable[str]) -> set[str]:
         """The users of these lobby connections (the room's whole list) who may stay; every
         other connection among them (unknown, replaced, kept out) is removed."""
-        kept = await self._check(identities)
+        listed = set(identities)
+        kept = await self._check(listed)
         await self._keep(kept)
+        # Forget connections gone without a word (LiveKit never announces the leave of one the
+        # agent had not seen arrive); the next call of one still here looks it up again.
+        for identity in set(self._users) - listed:
+            del self._users[identity]
+        self._rpcs.keep(listed)
+        self._packets.keep(listed)
         return {user for _, user in kept}
 
     async def _check(self, identities: Iterable[str]) -> list[tuple[str, str]]:
@@ -183,11 +195,15 @@ class Guard:
         if identity in self._flooders:
             return
         self._flooders.add(identity)
-        user = await self._user(identity)
-        if user is not None:
-            await self.store.flag_flooding(user, self.settings.flood_ban)
-        logger.warning("lobby flood stopped", extra={"identity": identity, "user_id": user})
         self.remove(identity, "flooding")
+        try:
+            user = await self._user(identity)
+            if user is not None:
+                await self.store.flag_flooding(user, self.settings.flood_ban)
+            logger.warning("lobby flood stopped", extra={"identity": identity, "user_id": user})
+        except Exception:
+            # Removed all the same; only the ban is missing, and a flood on return is caught.
+            logger.exception("lobby flooder not flagged", extra={"identity": identity})
 
     async def _user(self, identity: str) -> str | None:
         user = self._users.get(identity)

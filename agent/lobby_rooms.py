@@ -11,6 +11,7 @@ from livekit import api
 
 from lobby.db import LobbyDb, Topic, discussion_id
 from lobby.model import Match
+from lobby.protocol import room_view
 from lobby.settings import Settings
 
 # The room closes soon after both have left, or if nobody comes (seconds).
@@ -61,6 +62,18 @@ def room_token(settings: Settings, match: Match, user: str, name: str) -> str:
         .with_ttl(timedelta(seconds=ttl))
         .to_jwt()
     )
+
+
+def room_grant(settings: Settings, match: Match, user: str) -> dict[str, str] | None:
+    """The room of a started match, with a fresh token for this person: the only way a room
+    token reaches them (the `lobby.status` reply). Only while the match is live (its room was
+    opened) and the person holds a seat in it; the caller has checked that the match is still
+    theirs (not given up)."""
+    seat = match.seat_of(user)
+    if match.state != "live" or seat is None:
+        return None
+    token = room_token(settings, match, user, seat.ticket.name)
+    return room_view(match.room, settings.livekit_public_url, token)
 
 
 async def open_room(

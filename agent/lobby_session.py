@@ -24,7 +24,7 @@ from agent.batching import Batcher
 from agent.lobby_events import Events
 from agent.lobby_guard import Guard
 from agent.lobby_pairing import PAIRING_PERIOD, Pairing
-from agent.lobby_rooms import is_in_room, open_room, room_exists, room_token
+from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.sdk import route
 from lobby import lifecycle
 from lobby.db import LobbyDb, Topic
@@ -40,14 +40,7 @@ from lobby.errors import (
 from lobby.formats import Catalogue, load_catalogue
 from lobby.lifecycle import Outcome
 from lobby.model import Match, Ticket, clean_name
-from lobby.protocol import (
-    match_view,
-    parse_empty,
-    parse_join,
-    parse_respond,
-    room_view,
-    ticket_view,
-)
+from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
 
@@ -92,13 +85,9 @@ class LobbySession:
         self._tasks: set[asyncio.Task[None]] = set()
         self.guard = Guard(lkapi, room.name, settings, store, self._spawn)
         self.pairing = Pairing(settings, store, db, self.events, self._spawn, self._quietly)
-        # Queues whose people may have moved, queues someone just joined, and the wake-up of
-        # the pairing loop (agent.lobby_pairing).
-        self._dirty, self._wanted, self._wake = (
-            self.pairing.dirty,
-            self.pairing.wanted,
-            self.pairing.wake,
-        )
+        # Queues whose people may have moved, queues someone just joined, the pairing's wake-up.
+        p = self.pairing
+        self._dirty, self._wanted, self._wake = p.dirty, p.wanted, p.wake
 
     # -- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -310,20 +299,10 @@ class LobbySession:
         return {
             "ticket": view,
             "match": match_view(match, user, time.time()) if match else None,
-            "room": self._room_of(match, user) if match else None,
+            "room": room_grant(self.settings, match, user) if match else None,
             "waiting": await self.store.counts(),
             "formats": self.catalogue.summary(),
         }
-
-    def _room_of(self, match: Match, user: str) -> dict[str, str] | None:
-        """The room of a started match with a fresh token for this person, the only way a room
-        token reaches them. The match is theirs: `match_of` still names it (their seat was not
-        given up), and it is live: the room exists."""
-        seat = match.seat_of(user)
-        if match.state != "live" or seat is None:
-            return None
-        token = room_token(self.settings, match, user, seat.ticket.name)
-        return room_view(match.room, self.settings.livekit_public_url, token)
 
     # -- matches ---------------------------------------------------------------------------
     async def _apply(self, match_id: str, step: Callable[[Match], Outcome]) -> Outcome | None:

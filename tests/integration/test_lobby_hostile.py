@@ -100,15 +100,22 @@ async def test_forged_events_change_nothing_for_the_victim(
                 "token": _forged_token("disco-elsewhere"),
             },
         ]
-        for event in forged:
+        asked, started = _status_calls(victim), time.monotonic()
+        for event in forged * 10:
             await attacker.room.local_participant.publish_data(
                 json.dumps(event), topic=TOPIC, destination_identities=[victim.identity]
             )
-        await eventually(lambda: victim.hints >= hints + len(forged), "the forged packets")
+        await eventually(lambda: victim.hints >= hints + 10 * len(forged), "the forged packets")
         state = await victim.settled()
         assert victim.grant is None and state["room"] is None and state["match"] is None
         assert state["ticket"] is not None and state["ticket"]["position"] == 0
         assert not victim.removed.is_set()
+        # Thirty hints, and the victim asked at most once a second (and once right away).
+        assert _status_calls(victim) - asked <= 2 + (time.monotonic() - started)
+
+
+def _status_calls(who: LobbyUser) -> int:
+    return sum(1 for method, _, _ in who.calls if method == "lobby.status")
 
 
 async def test_status_gives_the_room_only_while_the_seat_is_held(
