@@ -17,11 +17,28 @@ export interface Topic {
   motion: string;
 }
 
-export interface LobbyToken {
+/** A token the API minted for a room (over HTTPS, to its owner only). */
+export interface RoomToken {
   url: string;
   room: string;
+  /** This connection's identity in the room (in the lobby: an opaque id, not the user id). */
   identity: string;
   token: string;
+}
+
+export interface LobbyToken extends RoomToken {
+  /** Every LiveKit address a client may connect to: a room anywhere else is refused. */
+  livekit_urls: string[];
+}
+
+/** The lobby token route's reply, or an error when it lacks what the client relies on. */
+function lobbyToken(data: unknown): LobbyToken {
+  const t = data as Partial<LobbyToken> | null;
+  const urls = Array.isArray(t?.livekit_urls) ? t.livekit_urls.filter((u) => typeof u === 'string') : [];
+  if (!t || typeof t.url !== 'string' || typeof t.token !== 'string' || typeof t.room !== 'string') {
+    throw new ApiError('DISCO sent an answer this page does not understand.', 0, 'malformed');
+  }
+  return { url: t.url, room: t.room, identity: String(t.identity ?? ''), token: t.token, livekit_urls: urls };
 }
 
 export interface HistoryEntry {
@@ -127,7 +144,7 @@ export const api = {
   updateMe: (token: string, changes: { display_name?: string; bio?: string }) =>
     request<{ user: User } | User>('PATCH', '/api/me', token, changes),
   topics: () => request<{ topics: Topic[] }>('GET', '/api/topics', null),
-  lobbyToken: (token: string) => request<LobbyToken>('POST', '/api/lobby/token', token, {}),
+  lobbyToken: async (token: string) => lobbyToken(await request<unknown>('POST', '/api/lobby/token', token, {})),
   /** One page of history, newest first; pass the previous page's `next` for older ones. */
   history: (token: string, before?: string | null) =>
     request<{ discussions?: HistoryEntry[]; history?: HistoryEntry[]; next?: string | null }>(
@@ -145,7 +162,7 @@ export const api = {
   liveDiscussions: (token: string) =>
     request<{ discussions: LiveDiscussion[] }>('GET', '/api/moderator/discussions', token),
   moderatorToken: (token: string, id: string) =>
-    request<LobbyToken>('POST', `/api/moderator/discussions/${encodeURIComponent(id)}/token`, token, {}),
+    request<RoomToken>('POST', `/api/moderator/discussions/${encodeURIComponent(id)}/token`, token, {}),
   block: (token: string, user_id: string) =>
     request<unknown>('POST', '/api/blocks', token, { user_id }),
   unblock: (token: string, user_id: string) =>

@@ -1,33 +1,23 @@
 // The lobby connection as a React hook: one LiveKit room with no media, commands to the lobby
-// agent and its events turned into the stage a person sees.
-import { ConnectionState, DisconnectReason, Room, RoomEvent, type RemoteParticipant } from 'livekit-client';
+// agent, and the stage a person sees, read from the agent's `lobby.status` replies. The
+// lobby's data packets are hints to read it again (paced by a Coalescer), never orders.
+import { ConnectionState, DisconnectReason, Room, RoomEvent } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorText } from './api';
+import { viewFromStatus, type Stage } from './lobbyStage';
 import {
-  agentReady,
-  CANCEL_TEXT,
   KNOWN_FORMATS,
   LOBBY_IDENTITY,
   LOBBY_TOPIC,
   lobby,
-  parseLobbyEvent,
+  parseLobbyHint,
   ProtocolError,
-  SeqTracker,
   type FormatInfo,
-  type LobbyEvent,
-  type Proposal,
-  type ReadyInfo,
   type SideChoice,
-  type Ticket,
 } from './protocol';
+import { agentReady, Coalescer } from './rpc';
 
-export type Stage =
-  | { kind: 'connecting' }
-  | { kind: 'offline'; message: string }
-  | { kind: 'choose' }
-  | { kind: 'waiting'; ticket: Ticket; since: number; receivedAt: number }
-  | { kind: 'proposed'; proposal: Proposal; answered: boolean | null }
-  | { kind: 'ready'; ready: ReadyInfo; proposal: Proposal | null };
+export type { Stage } from './lobbyStage';
 
 export interface LobbyApi {
   stage: Stage;
@@ -55,98 +45,47 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
   const [agentPresent, setAgentPresent] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const roomRef = useRef<Room | null>(null);
+  // The stage as last set, read by handlers between renders.
   const stageRef = useRef<Stage>(stage);
-  stageRef.current = stage;
-  const proposalRef = useRef<Proposal | null>(null);
-  const ticketRef = useRef<Ticket | null>(null);
-  if (stage.kind === 'waiting') ticketRef.current = stage.ticket;
-
-  const applyStatus = useCallback(async (room: Room) => {
-    const st = await lobby.status(room);
-    if (st.formats) setFormats(st.formats);
-    if (st.proposal) {
-      proposalRef.current = st.proposal;
-      setStage({ kind: 'proposed', proposal: st.proposal, answered: st.proposal.accepted ? true : null });
-    } else if (st.ticket) {
-      const now = Date.now();
-      setStage((s) => ({
-        kind: 'waiting',
-        ticket: st.ticket as Ticket,
-        since: s.kind === 'waiting' ? s.since : now,
-        receivedAt: now,
-      }));
-    } else if (stageRef.current.kind !== 'ready') {
-      setStage({ kind: 'choose' });
-    }
+  const put = useCallback((next: Stage) => {
+    stageRef.current = next;
+    setStage(next);
   }, []);
-
-  const onEvent = useCallback(
-    (ev: LobbyEvent, room: Room) => {
-      const now = Date.now();
-      switch (ev.type) {
-        case 'queued':
-          setStage((s) => ({
-            kind: 'waiting',
-            ticket: ev,
-            since: s.kind === 'waiting' ? s.since : now,
-            receivedAt: now,
-          }));
-          return;
-        case 'proposed':
-          proposalRef.current = ev;
-          setNotice(null);
-          // After an agent restart the same match is proposed again; `accepted` keeps our answer.
-          setStage({ kind: 'proposed', proposal: ev, answered: ev.accepted ? true : null });
-          return;
-        case 'cancelled': {
-          const s = stageRef.current;
-          const base = CANCEL_TEXT[ev.reason] ?? 'The match was called off.';
-          if (s.kind === 'proposed' && s.answered === false) {
-            setNotice('You declined the match and left the queue.');
-          } else if (ev.requeued) {
-            setNotice(`${base} You are back at the front of the queue.`);
-          } else if (ev.reason === 'expired') {
-            setNotice(`${base} You did not answer in time, so you left the queue.`);
-          } else {
-            setNotice(`${base} You are no longer in the queue.`);
-          }
-          const last = ticketRef.current;
-          setStage(
-            ev.requeued && last
-              ? { kind: 'waiting', ticket: { ...last, position: 0 }, since: now, receivedAt: now }
-              : { kind: 'choose' },
-          );
-          // The lobby knows where we belong now: back in the queue or out of it.
-          applyStatus(room).catch(() => undefined);
-          return;
-        }
-        case 'ready':
-          setStage({ kind: 'ready', ready: ev, proposal: proposalRef.current });
-          return;
-        default:
-          return;
-      }
-    },
-    [applyStatus],
-  );
+  const pacer = useRef<Coalescer | null>(null);
 
   useEffect(() => {
     if (!enabled) return undefined;
     let cancelled = false;
     const room = new Room({ adaptiveStream: false, dynacast: false });
     roomRef.current = room;
-    const seq = new SeqTracker();
-    setStage({ kind: 'connecting' });
+    // What the API listed (the only addresses a room may be at), and the reasons cancellation
+    // hints gave, by match: they only pick the words for a cancellation the status confirms.
+    let livekitUrls: string[] = [];
+    const reasons = new Map<string, string>();
+    const rechecked = new Set<string>();
+    const read = async () => {
+      const st = await lobby.status(room);
+      if (cancelled) return;
+      if (st.formats) setFormats(st.formats);
+      const prev = stageRef.current;
+      const view = viewFromStatus(prev, st, livekitUrls, reasons, Date.now(), rechecked);
+      if (view.recheck && prev.kind === 'proposed') {
+        rechecked.add(prev.proposal.match_id);
+        pace.hint();
+      }
+      put(view.stage);
+      if (view.notice !== undefined) setNotice(view.notice);
+    };
+    const pace = new Coalescer(read);
+    pacer.current = pace;
+    put({ kind: 'connecting' });
     setError(null);
 
-    room.on(RoomEvent.DataReceived, (payload, from?: RemoteParticipant, _k?, topic?: string) => {
-      // Lobby events come from the server itself (PROTOCOL.md): a packet with a sending
-      // participant on this topic is someone else's forgery.
-      if (topic !== LOBBY_TOPIC || from) return;
-      const ev = parseLobbyEvent(payload);
-      if (!ev) return;
-      if (seq.gap(ev.seq)) applyStatus(room).catch(() => undefined);
-      onEvent(ev, room);
+    room.on(RoomEvent.DataReceived, (payload, _from, _kind, topic?: string) => {
+      if (topic !== LOBBY_TOPIC) return;
+      const hint = parseLobbyHint(payload);
+      if (hint.type === 'cancelled') reasons.set(hint.match_id, hint.reason);
+      pace.hint();
     });
     let wasReady = false;
     const presence = () => {
@@ -156,7 +95,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       // restarts").
       if (ready && !wasReady && room.state === ConnectionState.Connected) {
         setError(null);
-        applyStatus(room).catch(() => undefined);
+        pace.hint();
       }
       wasReady = ready;
     };
@@ -167,13 +106,13 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     room.on(RoomEvent.Reconnecting, () => setReconnecting(true));
     room.on(RoomEvent.Reconnected, () => {
       setReconnecting(false);
-      applyStatus(room).catch(() => undefined);
+      pace.hint();
     });
     room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       setReconnecting(false);
-      if (cancelled || stageRef.current.kind === 'ready') return;
+      if (cancelled || stageRef.current.kind === 'room') return;
       const dup = reason === DisconnectReason.DUPLICATE_IDENTITY;
-      setStage({
+      put({
         kind: 'offline',
         message: dup
           ? 'You opened DISCO in another tab or window, so this one left the lobby.'
@@ -185,37 +124,43 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       try {
         const t = await api.lobbyToken(token);
         if (cancelled) return;
+        livekitUrls = t.livekit_urls;
         await room.connect(t.url, t.token, { autoSubscribe: false });
         if (cancelled) return;
-        await applyStatus(room);
+        await pace.now();
       } catch (e) {
-        if (cancelled) return;
-        if (e instanceof ApiError && e.status === 401) {
-          onAuthLost();
-          return;
-        }
-        const msg =
-          e instanceof ApiError || e instanceof ProtocolError
-            ? errorText(e)
-            : 'Could not connect to the lobby. Check your connection and try again.';
-        if (room.state === ConnectionState.Connected) {
-          // Connected but the lobby agent did not answer: still let the person try. When it
-          // is merely not there yet, the form says so and the status is read once it comes.
-          if (!(e instanceof ProtocolError && e.code === 1401)) setError(msg);
-          setStage({ kind: 'choose' });
-        } else {
-          setStage({ kind: 'offline', message: msg });
-        }
+        if (!cancelled) connectFailed(e, room);
       }
     })();
 
+    function connectFailed(e: unknown, r: Room) {
+      if (e instanceof ApiError && e.status === 401) {
+        onAuthLost();
+        return;
+      }
+      const msg =
+        e instanceof ApiError || e instanceof ProtocolError
+          ? errorText(e)
+          : 'Could not connect to the lobby. Check your connection and try again.';
+      if (r.state === ConnectionState.Connected) {
+        // Connected but the lobby agent did not answer: still let the person try. When it
+        // is merely not there yet, the form says so and the status is read once it comes.
+        if (!(e instanceof ProtocolError && e.code === 1401)) setError(msg);
+        put({ kind: 'choose' });
+      } else {
+        put({ kind: 'offline', message: msg });
+      }
+    }
+
     return () => {
       cancelled = true;
+      pace.close();
+      pacer.current = null;
       roomRef.current = null;
       room.removeAllListeners();
       room.disconnect().catch(() => undefined);
     };
-  }, [enabled, token, attempt, applyStatus, onEvent, onAuthLost]);
+  }, [enabled, token, attempt, onAuthLost, put]);
 
   const run = useCallback(async (fn: (room: Room) => Promise<void>) => {
     const room = roomRef.current;
@@ -237,13 +182,11 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
         setNotice(null);
         const ticket = await lobby.join(room, topic, format, side);
         const now = Date.now();
-        setStage((s) =>
-          s.kind === 'proposed' || s.kind === 'ready'
-            ? s
-            : { kind: 'waiting', ticket, since: s.kind === 'waiting' ? s.since : now, receivedAt: now },
-        );
+        const s = stageRef.current;
+        if (s.kind === 'proposed' || s.kind === 'room') return;
+        put({ kind: 'waiting', ticket, since: s.kind === 'waiting' ? s.since : now, receivedAt: now });
       }),
-    [run],
+    [run, put],
   );
 
   const leave = useCallback(
@@ -251,9 +194,9 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       run(async (room) => {
         await lobby.leave(room);
         setNotice('You left the queue.');
-        setStage({ kind: 'choose' });
+        put({ kind: 'choose' });
       }),
-    [run],
+    [run, put],
   );
 
   const respond = useCallback(
@@ -261,23 +204,24 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       run(async (room) => {
         const s = stageRef.current;
         if (s.kind !== 'proposed') return;
-        setStage({ ...s, answered: accept });
+        put({ ...s, answered: accept });
         try {
           await lobby.respond(room, s.proposal.match_id, accept);
         } catch (e) {
-          setStage((cur) => (cur.kind === 'proposed' ? { ...cur, answered: null } : cur));
-          if (e instanceof ProtocolError && e.code === 2006) {
-            setStage({ kind: 'choose' });
-            applyStatus(room).catch(() => undefined);
-          }
+          const cur = stageRef.current;
+          if (cur.kind === 'proposed') put({ ...cur, answered: null });
+          // The match is gone or has moved on: the lobby says where we stand now.
+          pacer.current?.hint();
           throw e;
         }
         if (!accept) {
           setNotice('You declined the match and left the queue.');
-          setStage({ kind: 'choose' });
+          put({ kind: 'choose' });
+        } else {
+          pacer.current?.hint();
         }
       }),
-    [run, applyStatus],
+    [run, put],
   );
 
   return {

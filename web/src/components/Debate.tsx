@@ -6,12 +6,12 @@ import {
   DEBATE_IDENTITY,
   DEBATE_TOPIC,
   debate as rpc,
-  parseDebateEvent,
+  parseDebateHint,
   parseDebateState,
-  SeqTracker,
   type DebateState,
   type Side,
 } from '../protocol';
+import { Coalescer } from '../rpc';
 import { clock, useNow } from '../time';
 
 // TrackSource.MICROPHONE in LiveKit's protocol (livekit-client does not re-export the enum).
@@ -30,52 +30,46 @@ function listen<E extends keyof RoomEventCallbacks>(room: Room, event: E, fn: Ro
   };
 }
 
-/** The moderator agent's shared state and events, and what they mean for this person. */
-export function useDebate(room: Room, me: string) {
+/** What the time left is, said from the state (never from a packet): null when no clock runs. */
+export function warningText(state: DebateState | null, now: number): string | null {
+  if (!state || state.status !== 'running' || state.paused || state.deadline === null) return null;
+  const left = (state.deadline - now) / 1000;
+  if (left > 0.5) return `${clock(left)} left in this part.`;
+  if (state.graceUntil !== null && state.graceUntil > now) {
+    return `Time is up: ${Math.ceil((state.graceUntil - now) / 1000)} s to finish your sentence.`;
+  }
+  return null;
+}
+
+/** The moderator's state, from its attributes and its `debate.state` replies, whichever came
+ * last; its packets only ask for a reply (docs/PROTOCOL.md "Clients: what to trust"). */
+function useModeratorState(room: Room, onHint: (hint: ReturnType<typeof parseDebateHint>) => void) {
   const [agent, setAgent] = useState<Participant | undefined>(() => room.remoteParticipants.get(DEBATE_IDENTITY));
   const [attrs, setAttrs] = useState<Readonly<Record<string, string>> | undefined>(agent?.attributes);
-  const [ended, setEnded] = useState<{ outcome: string; reason: string } | null>(null);
-  const [warnings, setWarnings] = useState<Warning[]>([]);
-  const [proposal, setProposal] = useState<{ mine: boolean } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const warnId = useRef(0);
+  const [replied, setReplied] = useState(0);
+  const hintRef = useRef(onHint);
+  hintRef.current = onHint;
 
   useEffect(() => {
+    let live = true;
     const refresh = () => {
       const a = room.remoteParticipants.get(DEBATE_IDENTITY);
       setAgent(a);
       setAttrs(a ? { ...a.attributes } : undefined);
     };
+    const pace = new Coalescer(async () => {
+      const reply = await rpc.state(room);
+      if (!live) return;
+      setAttrs(reply);
+      setReplied((n) => n + 1);
+    });
     const onAttrs = (_changed: Record<string, string>, p: Participant) => {
-      if (p.identity === DEBATE_IDENTITY) setAttrs({ ...p.attributes });
+      if (p.identity === DEBATE_IDENTITY && p === room.remoteParticipants.get(DEBATE_IDENTITY)) setAttrs({ ...p.attributes });
     };
-    const seq = new SeqTracker();
-    const onData = (payload: Uint8Array, from?: RemoteParticipant, _k?: unknown, topic?: string) => {
-      // Only the moderator agent (or the server on its behalf) speaks on this topic.
-      if (topic !== DEBATE_TOPIC || (from && from.identity !== DEBATE_IDENTITY)) return;
-      const ev = parseDebateEvent(payload);
-      if (!ev) return;
-      if (seq.gap(ev.seq)) refresh();
-      if (ev.type === 'warning') {
-        const id = ++warnId.current;
-        const text =
-          ev.secondsLeft > 0
-            ? `${clock(ev.secondsLeft)} left in this part.`
-            : `Time is up: ${ev.grace} s to finish your sentence.`;
-        setWarnings((w) => [...w.slice(-2), { id, text }]);
-        setTimeout(() => setWarnings((w) => w.filter((x) => x.id !== id)), 8000);
-      } else if (ev.type === 'ended') {
-        setEnded({ outcome: ev.outcome, reason: '' });
-      } else if (ev.type === 'proposal') {
-        setNote(null);
-        setProposal({ mine: ev.from === me });
-      } else if (ev.type === 'proposal_declined') {
-        setProposal(null);
-        setNote(ev.by === me ? null : 'Your partner would rather keep talking casually.');
-      } else if (ev.type === 'phase') {
-        setProposal(null);
-      }
+    const onData = (payload: Uint8Array, _from?: RemoteParticipant, _k?: unknown, topic?: string) => {
+      if (topic !== DEBATE_TOPIC) return;
+      hintRef.current(parseDebateHint(payload));
+      pace.hint();
     };
     refresh();
     // livekit-client announces no ParticipantConnected for whoever is in the room when we join
@@ -88,10 +82,52 @@ export function useDebate(room: Room, me: string) {
       listen(room, RoomEvent.ParticipantAttributesChanged, onAttrs),
       listen(room, RoomEvent.DataReceived, onData),
     ];
-    return () => stops.forEach((stop) => stop());
-  }, [room, me]);
+    return () => {
+      live = false;
+      pace.close();
+      stops.forEach((stop) => stop());
+    };
+  }, [room]);
 
-  const state = parseDebateState(attrs);
+  return { agent, state: parseDebateState(attrs), replied };
+}
+
+/** The moderator agent's shared state, and what it means for this person. */
+export function useDebate(room: Room, me: string) {
+  const [warnings, setWarnings] = useState<Warning[]>([]);
+  const [proposal, setProposal] = useState<{ mine: boolean } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const warnId = useRef(0);
+  const warnAsked = useRef(false);
+  const onHint = useCallback(
+    (hint: ReturnType<typeof parseDebateHint>) => {
+      if (hint.type === 'warning') warnAsked.current = true;
+      else if (hint.type === 'proposal') {
+        // A casual talk's suggestion: answering it is a command the moderator checks.
+        setNote(null);
+        setProposal({ mine: hint.from === me });
+      } else if (hint.type === 'proposal_declined') {
+        setProposal(null);
+        setNote(hint.by === me ? null : 'Your partner would rather keep talking casually.');
+      } else if (hint.type === 'phase') setProposal(null);
+    },
+    [me],
+  );
+  const { agent, state, replied } = useModeratorState(room, onHint);
+
+  // A warning is shown once the state it was a hint for has been read, in the state's words.
+  useEffect(() => {
+    if (!warnAsked.current) return;
+    warnAsked.current = false;
+    const text = warningText(state, Date.now());
+    if (!text) return;
+    const id = ++warnId.current;
+    setWarnings((w) => [...w.slice(-2), { id, text }]);
+    setTimeout(() => setWarnings((w) => w.filter((x) => x.id !== id)), 8000);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [replied]);
+
   const perms = useLocalParticipantPermissions();
   const permitted = !perms || (perms.canPublish && (perms.canPublishSources.length === 0 || perms.canPublishSources.includes(MIC_SOURCE)));
   const { allowed: turnAllows, reason } = turnFor(state, me);
@@ -157,7 +193,6 @@ export function useDebate(room: Room, me: string) {
 
   return {
     state,
-    ended,
     warnings,
     proposal,
     note,

@@ -3,7 +3,7 @@ import { api, errorText, type Topic } from '../api';
 import { formatTitle, isDebate } from '../formats';
 import { useLobby } from '../lobby';
 import { MediaCheck } from '../components/MediaCheck';
-import type { FormatInfo, Proposal, ReadyInfo, SideChoice, Ticket } from '../protocol';
+import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../protocol';
 import { useSession } from '../session';
 import { clock, useNow } from '../time';
 import { Summary, type TalkResult } from './Summary';
@@ -27,30 +27,39 @@ export function LobbyPage() {
   }, []);
 
   const { stage } = lobby;
-  // A `ready` opens its room once; the lobby's stage may still say `ready` after the talk.
-  const opened = useRef<string | null>(null);
-  useEffect(() => {
-    if (stage.kind === 'ready' && talk === null && opened.current !== stage.ready.match_id) {
-      opened.current = stage.ready.match_id;
-      const p: Proposal | null = stage.proposal;
+  // The lobby's status names the room of a started talk (also after a reload, which so goes
+  // straight back in). A room this page has left is not entered again by itself: the person
+  // may go back with a button while the lobby still holds the seat.
+  const left = useRef(new Set<string>());
+  const [, setLeftCount] = useState(0);
+  const open = useCallback(
+    (pass: RoomPass, p: Proposal | null) => {
       const topicSlug = p?.topic ?? choice.current?.topic ?? '';
       const topic = topics?.find((t) => t.slug === topicSlug) ?? null;
       setResult(null);
       setTalk({
-        ready: stage.ready as ReadyInfo,
+        matchId: p?.match_id ?? null,
+        pass,
         partnerName: p?.partner.display_name ?? 'Your partner',
         topic: topic ?? { slug: topicSlug, title: topicSlug, description: '', motion: '' },
         format: p?.format ?? choice.current?.format ?? 'casual',
         side: p?.side ?? null,
       });
-    }
-  }, [stage, talk, topics]);
+    },
+    [topics],
+  );
+  const away = stage.kind === 'room' && left.current.has(stage.pass.name);
+  useEffect(() => {
+    if (stage.kind === 'room' && talk === null && !left.current.has(stage.pass.name)) open(stage.pass, stage.proposal);
+  }, [stage, talk, open]);
 
   if (talk) {
     return (
       <Talk
         info={talk}
         onEnded={(r) => {
+          left.current.add(r.info.pass.name);
+          setLeftCount((n) => n + 1);
           setResult(r);
           setTalk(null);
         }}
@@ -123,9 +132,18 @@ export function LobbyPage() {
                   onRespond={lobby.respond}
                 />
               )}
-              {stage.kind === 'ready' && (
+              {stage.kind === 'room' && !away && (
                 <section className="card">
                   <p role="status">Opening your room…</p>
+                </section>
+              )}
+              {stage.kind === 'room' && away && (
+                <section className="card" data-testid="talk-open">
+                  <h1>Your talk is still open</h1>
+                  <p className="muted">Your seat is kept for a short while.</p>
+                  <button type="button" className="btn btn-primary" onClick={() => open(stage.pass, stage.proposal)}>
+                    Go back to your talk
+                  </button>
                 </section>
               )}
             </div>

@@ -28,7 +28,9 @@ export function ModeratePage() {
       const topics = await api.topics().catch(() => ({ topics: [] }));
       const topic = topics.topics.find((x) => x.slug === d.topic);
       setTalk({
-        ready: { match_id: d.id, room: t.room, url: t.url, token: t.token },
+        matchId: d.id,
+        // From the API's own reply: the address and token it minted for this room.
+        pass: { name: t.room, url: t.url, token: t.token },
         partnerName: d.participants.map((p) => p.display_name).join(' and '),
         topic: topic ?? { slug: d.topic, title: d.topic_title, description: '', motion: '' },
         format: d.format,

@@ -36,7 +36,8 @@ function useDiscussion(token: string, result: TalkResult): { entry: HistoryEntry
     const look = async () => {
       try {
         const all = historyEntries(await api.history(token));
-        const { room, match_id } = result.info.ready;
+        const room = result.info.pass.name;
+        const match_id = result.info.matchId;
         const found = all.find((h) => h.room === room || (h.match_id && h.match_id === match_id));
         if (!live) return;
         if (found) setEntry(found);

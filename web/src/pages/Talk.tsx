@@ -5,7 +5,6 @@ import {
   MicDisabledIcon,
   MicIcon,
   ParticipantContext,
-  RoomAudioRenderer,
   TrackToggle,
   VideoTrack,
   isTrackReference,
@@ -24,12 +23,16 @@ import type { Topic } from '../api';
 import { DebatePanel, useDebate } from '../components/Debate';
 import { formatTitle, isDebate } from '../formats';
 import { failureText } from '../media';
-import { DEBATE_IDENTITY, OUTCOME_TEXT, type ReadyInfo, type Side } from '../protocol';
+import { FloorAudio } from '../components/FloorAudio';
+import { DEBATE_IDENTITY, OUTCOME_TEXT, type RoomPass, type Side } from '../protocol';
 import { useSession } from '../session';
 import type { TalkResult } from './Summary';
 
 export interface TalkInfo {
-  ready: ReadyInfo;
+  /** The lobby's match id (the discussion's id for a moderator), to find the talk in history. */
+  matchId: string | null;
+  /** The room, its address and this person's token for it. */
+  pass: RoomPass;
   partnerName: string;
   topic: Topic;
   format: string;
@@ -66,8 +69,8 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
 
   return (
     <LiveKitRoom
-      serverUrl={info.ready.url}
-      token={info.ready.token}
+      serverUrl={info.pass.url}
+      token={info.pass.token}
       connect
       audio
       video
@@ -116,9 +119,11 @@ function TalkView(props: {
   const { session } = useSession();
   const state = useConnectionState();
   const remotes = useRemoteParticipants();
-  const debate = useDebate(room, session.user.id);
+  // Our identity in this room, as the room token names it.
+  const me = room.localParticipant.identity || session.user.id;
+  const debate = useDebate(room, me);
   const humans = remotes.filter((p) => !p.isAgent && p.identity !== DEBATE_IDENTITY);
-  const partner = pickPartner(humans, debate.state?.sides, session.user.id);
+  const partner = pickPartner(humans, debate.state?.sides, me);
   const [partnerGone, setPartnerGone] = useState(false);
   const seenPartner = useRef(false);
   const partnerName = partner?.name || info.partnerName;
@@ -144,13 +149,15 @@ function TalkView(props: {
     }
   }, [partner, debating, finish, info.partnerName, info.moderator, room]);
 
+  // The end is what the moderator's state says, never what a packet claims.
+  const ended = debate.state?.status === 'ended' ? debate.state.outcome ?? '' : null;
   useEffect(() => {
-    if (debate.ended) {
-      const text = OUTCOME_TEXT[debate.ended.outcome] ?? 'The talk has ended.';
-      finish({ outcome: debate.ended.outcome, reason: text, partnerName });
+    if (ended !== null) {
+      const text = OUTCOME_TEXT[ended] ?? 'The talk has ended.';
+      finish({ outcome: ended || null, reason: text, partnerName });
       void room.disconnect();
     }
-  }, [debate.ended, finish, partnerName, room]);
+  }, [ended, finish, partnerName, room]);
 
   const tracks = useTracks([{ source: Track.Source.Camera, withPlaceholder: true }], { onlySubscribed: false });
   const local = tracks.find((t) => t.participant.isLocal);
@@ -206,7 +213,7 @@ function TalkView(props: {
             <DebatePanel
               room={room}
               state={debate.state}
-              me={session.user.id}
+              me={me}
               partnerName={partnerName}
               names={names}
               motion={debate.state.motion || info.topic.motion}
@@ -228,7 +235,7 @@ function TalkView(props: {
         </div>
       </div>
       <Controls micAllowed={debate.micAllowed} micReason={debate.micReason} onLeave={() => void room.disconnect()} />
-      <RoomAudioRenderer />
+      <FloorAudio state={debate.state} />
     </div>
   );
 }
@@ -270,7 +277,12 @@ function Tile(props: {
   waiting?: boolean;
 }) {
   const { trackRef, participant } = props;
-  const hasVideo = trackRef && isTrackReference(trackRef) && !trackRef.publication.isMuted;
+  // Only a real video track goes into a <video> element: one carrying sound would be heard.
+  const hasVideo =
+    trackRef &&
+    isTrackReference(trackRef) &&
+    !trackRef.publication.isMuted &&
+    trackRef.publication.track?.mediaStreamTrack.kind === 'video';
   return (
     <figure className={`tile ${props.small ? 'tile-small' : ''}`} data-testid={`${props.testid}-tile`}>
       {hasVideo && isTrackReference(trackRef) ? (
