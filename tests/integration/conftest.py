@@ -61,6 +61,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_ACCEPT_TIMEOUT": str(settings.accept_timeout),
         "DISCO_REMATCH_COOLDOWN": str(settings.rematch_cooldown),
         "DISCO_FORMATS_FILE": settings.formats_file,
+        "DISCO_ENV": settings.environment,
+        "DISCO_REGISTER_LIMIT": str(settings.register_limit),
     }
 
 
