@@ -59,7 +59,7 @@ async def _run(settings: Settings) -> tuple[list[float], list[float]]:
 
 def _line(label: str, samples: list[float]) -> str:
     q1, median, q3 = (x * 1000 for x in statistics.quantiles(samples, n=4))
-    return f"  {label:<28} median {median:6.1f} ms   quartiles {q1:6.1f} – {q3:6.1f} ms"
+    return f"  {label:<28} median {median:6.1f} ms   quartiles {q1:6.1f} to {q3:6.1f} ms"
 
 
 def main() -> None:
