@@ -143,9 +143,10 @@ def is_reserved(name: str) -> bool:
 
 
 def _marks_run(text: str) -> int:
-    """The longest run of combining marks on one character."""
+    """The most combining marks on one character, counting those a precomposed letter holds
+    (Vietnamese needs two: e with circumflex and dot below)."""
     longest = run = 0
-    for c in text:
+    for c in unicodedata.normalize("NFD", text):
         run = run + 1 if unicodedata.category(c) in _MARKS else 0
         longest = max(longest, run)
     return longest
@@ -153,11 +154,11 @@ def _marks_run(text: str) -> int:
 
 def _cap_marks(text: str) -> str:
     out, run = [], 0
-    for c in text:
+    for c in unicodedata.normalize("NFD", text):
         run = run + 1 if unicodedata.category(c) in _MARKS else 0
         if run <= MAX_MARKS:
             out.append(c)
-    return "".join(out)
+    return unicodedata.normalize("NFKC", "".join(out))
 
 
 def normalise(name: str) -> str:
