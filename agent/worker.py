@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, cli
 
@@ -21,7 +22,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_session, moderator
 from agent.sdk import quiet_native_logs
-from lobby.settings import Settings
+from lobby.settings import ConfigError, Settings
 
 logger = logging.getLogger("disco.worker")
 
@@ -95,9 +96,14 @@ def tune_gc() -> None:
 
 
 def main() -> None:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        # One line naming the variable, and a non-zero exit, before anything connects.
+        sys.exit(f"agent worker not started: {error}")
     tune_gc()
     quiet_native_logs()
-    cli.run_app(build_server(Settings.from_env()))
+    cli.run_app(build_server(settings))
 
 
 if __name__ == "__main__":

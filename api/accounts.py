@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -9,15 +10,17 @@ from aiohttp import web
 
 from api import validation as v
 from api.auth import bearer
-from api.errors import InvalidCredentials, InvalidField, Unauthorized
-from api.keys import DB, LIMITER, PASSWORDS, SESSIONS, SETTINGS, USERS
+from api.errors import InvalidCredentials, InvalidField, InvalidName, Unauthorized, WeakPassword
+from api.keys import DB, LIMITER, PASSWORDS, REGISTER_LIMITER, SESSIONS, SETTINGS, USERS
 from api.ratelimit import client_address
 from api.records import User
+from lobby import names
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MIN_PASSWORD = 10
+MAX_NAME = 40
 USER_TTL = 10.0
 CACHED_USERS = 10_000
 
@@ -43,7 +46,21 @@ async def current_user(request: web.Request, *, fresh: bool = False) -> User:
 
 
 def _display_name(body: dict[str, object], *, required: bool) -> str | None:
-    return v.text(body, "display_name", min_len=1, max_len=40, required=required, printable=True)
+    """The name by the one rule for names (lobby.names): 400 invalid_name when it refuses."""
+    raw = v.text(
+        body, "display_name", min_len=1, max_len=MAX_NAME, required=required, printable=True
+    )
+    if raw is None:
+        return None
+    try:
+        return names.display_name(raw, max_len=MAX_NAME)
+    except names.NameRefused as refused:
+        raise InvalidName("display_name", str(refused)) from None
+
+
+def _address(request: web.Request) -> str:
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    return client_address(request.remote, forwarded, request.app[SETTINGS].trusted_proxies)
 
 
 @routes.post("/api/register")
@@ -53,6 +70,13 @@ async def register(request: web.Request) -> web.Response:
     password = v.password(body, min_len=MIN_PASSWORD)
     display_name = _display_name(body, required=True)
     assert display_name is not None
+    # Counted before the strength check and the hash, the two costly steps.
+    await request.app[REGISTER_LIMITER].attempt(_address(request))
+    hints = [email, email.partition("@")[0], display_name, "disco"]
+    loop = asyncio.get_running_loop()
+    weakness = await loop.run_in_executor(None, v.password_weakness, password, hints)
+    if weakness is not None:
+        raise WeakPassword("password", weakness)
     password_hash = await request.app[PASSWORDS].hash(password)
     user = await request.app[DB].create_user(email, password_hash, display_name)
     log.info("account registered", extra={"user_id": str(user.id)})
@@ -64,13 +88,15 @@ async def login(request: web.Request) -> web.Response:
     body = await v.read_json(request)
     email = v.email(body)
     password = v.password(body)
-    forwarded = request.headers.getall("X-Forwarded-For", [])
-    address = client_address(request.remote, forwarded, request.app[SETTINGS].trusted_proxies)
+    address = _address(request)
     limiter = request.app[LIMITER]
     await limiter.attempt(email, address)
     found = await request.app[DB].credentials(email)
     stored = None if found is None else found.password_hash
-    if found is None or not await request.app[PASSWORDS].verify(stored, password):
+    # Verified whether or not the account exists (against a dummy hash when it does not), so
+    # an unknown email costs the same time as a wrong password and tells nothing.
+    matches = await request.app[PASSWORDS].verify(stored, password)
+    if found is None or not matches:
         await limiter.failed(email, address)
         log.info("login refused", extra={"address": address})
         raise InvalidCredentials()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -27,13 +28,15 @@ from api.keys import (
     LOBBY_TOKENS,
     PASSWORDS,
     REDIS,
+    REGISTER_LIMITER,
     SESSIONS,
     SETTINGS,
     USERS,
     WEBHOOKS,
 )
-from api.ratelimit import LoginLimiter
-from api.tokens import LobbyTokens
+from api.ratelimit import LoginLimiter, RegisterLimiter
+from api.tokens import LobbyTokens, livekit_urls
+from lobby import names
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -56,6 +59,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    415: "unsupported_media_type",
 }
 
 
@@ -95,6 +99,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     client = Redis.from_url(settings.redis_url)
     app[REDIS] = client
     app[LIMITER] = LoginLimiter(client, settings.redis_prefix)
+    app[REGISTER_LIMITER] = RegisterLimiter(
+        client, settings.redis_prefix, limit=settings.register_limit
+    )
     app[LOBBY_STORE] = LobbyStore(client, settings.redis_prefix)
     yield
     await client.aclose()
@@ -134,13 +141,72 @@ def _web_client(root: Path) -> Middleware:
     return web_client
 
 
+def _livekit_origins(url: str) -> list[str]:
+    """The origins a browser reaches LiveKit at: the signalling WebSocket, and the same host
+    over HTTP(S), where livekit-client asks why a connection failed."""
+    parts = urlsplit(url)
+    secure = parts.scheme in ("wss", "https")
+    return [
+        f"{'wss' if secure else 'ws'}://{parts.netloc}",
+        f"{'https' if secure else 'http'}://{parts.netloc}",
+    ]
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """Headers every response carries. The policy lets the built client load only its own
+    scripts and styles, talk only to this API and LiveKit's public URL, and never be framed;
+    camera and microphone are for this origin alone."""
+    # The same list the lobby-token route hands out: a client connects to nothing else.
+    origins = [o for url in livekit_urls(settings) for o in _livekit_origins(url)]
+    connect = " ".join(["'self'", *origins])
+    policy = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"connect-src {connect}",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    return {
+        "Content-Security-Policy": "; ".join(policy),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": (
+            "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"
+        ),
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def _add_headers(
+    headers: dict[str, str],
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    # A response_prepare hook, not a middleware: it also reaches responses made outside the
+    # handlers (aiohttp's own errors, static files).
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(headers)
+
+    return add
+
+
 def create_app(settings: Settings) -> web.Application:
+    # Built now, not on the first registration: reading the confusables takes a fifth of a
+    # second, which would stall every request of that moment.
+    names.is_reserved("")
     middlewares: list[Middleware] = [errors_middleware]
     web_dir = Path(settings.web_dir)
     if web_dir.is_dir():
         middlewares.append(_web_client(web_dir))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SETTINGS] = settings
+    app.on_response_prepare.append(_add_headers(security_headers(settings)))
     app[SESSIONS] = Sessions(
         secret=settings.jwt_secret,
         issuer=settings.jwt_issuer,

@@ -5,6 +5,8 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     ├── BadRequest              400 bad_request
     │   ├── InvalidJson         400 invalid_json
     │   └── InvalidField        400 invalid_field       (names the field)
+    │       ├── WeakPassword    400 weak_password       (the estimator's advice in the message)
+    │       └── InvalidName     400 invalid_name        (a display name the name rule refuses)
     ├── Unauthorized            401 unauthorized
     │   ├── InvalidCredentials  401 invalid_credentials
     │   └── InvalidSignature    401 invalid_signature   (LiveKit webhooks)
@@ -16,6 +18,7 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     │   ├── AlreadyRated        409 already_rated
     │   └── AlreadyReported     409 already_reported
     ├── PayloadTooLarge         413 payload_too_large
+    ├── UnsupportedMediaType    415 unsupported_media_type
     ├── TooManyAttempts         429 too_many_attempts   (sets Retry-After)
     │   └── Flooding            429 flooding            (and retry_after in the body)
     └── NotReady                503 not_ready
@@ -62,6 +65,14 @@ class InvalidField(BadRequest):
 
     def body(self) -> dict[str, object]:
         return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+class WeakPassword(InvalidField):
+    code = "weak_password"
+
+
+class InvalidName(InvalidField):
+    code = "invalid_name"
 
 
 class Unauthorized(ApiError):
@@ -128,6 +139,12 @@ class PayloadTooLarge(ApiError):
     status = 413
     code = "payload_too_large"
     default_message = "The request body is too large."
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = "The body must be JSON, sent as Content-Type: application/json."
 
 
 class TooManyAttempts(ApiError):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.db import Database
-from api.ratelimit import LoginLimiter
+from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.records import User
 from api.tokens import LobbyTokens
 from lobby.settings import Settings
@@ -27,6 +27,7 @@ DB = web.AppKey("db", Database)
 USERS = web.AppKey("users", ExpiringCache[uuid.UUID, User])
 REDIS = web.AppKey("redis", Redis)
 LIMITER = web.AppKey("limiter", LoginLimiter)
+REGISTER_LIMITER = web.AppKey("register_limiter", RegisterLimiter)
 LOBBY_STORE = web.AppKey("lobby_store", LobbyStore)
 LIVEKIT = web.AppKey("livekit", lk.LiveKitAPI)
 WEBHOOKS = web.AppKey("webhooks", lk.WebhookReceiver)

@@ -1,8 +1,12 @@
-"""Failed-login limits per account and per client address, kept in Redis.
+"""Failed-login limits per account and per client address, and registrations per client
+address, kept in Redis.
 
 Keys share the `{prefix}` hash tag with the lobby's keys, so the scripts run on Redis Cluster:
   {p}:login:account:<sha256 of the email>   failures in the window (TTL = the window)
   {p}:login:address:<client address>        failures in the window (TTL = the window)
+  {p}:register:address:<client address>     registrations asked for this hour (TTL = the hour)
+
+A client address is an IPv4 address or an IPv6 /64 (`address_bucket`).
 
 An attempt is counted before the password is checked (one script: refuse when locked, else
 count), so concurrent guesses cannot slip past the limit between a read and a write; a correct
@@ -55,6 +59,21 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: tupl
         if not is_trusted(hop):
             return hop
     return current
+
+
+def address_bucket(address: str) -> str:
+    """What a per-address limit counts: an IPv4 address, or the /64 an IPv6 address is in (a
+    subscriber is routed a whole /64 and may use any address in it, so counting addresses
+    would count nothing). An IPv4 client seen through an IPv6 socket is its IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
 
 
 ACCOUNT_LIMIT = 5
@@ -126,7 +145,7 @@ class LoginLimiter:
     def _keys(self, email: str, address: str) -> _Keys:
         digest = hashlib.sha256(email.encode()).hexdigest()
         tag = f"{{{self._prefix}}}:login"
-        return _Keys(f"{tag}:account:{digest}", f"{tag}:address:{address}")
+        return _Keys(f"{tag}:account:{digest}", f"{tag}:address:{address_bucket(address)}")
 
     async def attempt(self, email: str, address: str) -> None:
         """Count one attempt; TooManyAttempts (with the wait) when either limit is reached."""
@@ -142,3 +161,42 @@ class LoginLimiter:
     async def succeeded(self, email: str, address: str) -> None:
         k = self._keys(email, address)
         await self._succeeded(keys=[k.account, k.address])
+
+
+REGISTER_WINDOW = 3600
+
+# KEYS: address. ARGV: limit, window. -> seconds to wait, or 0 (and the request counted).
+_REGISTER = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count >= tonumber(ARGV[1]) then
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl < 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    ttl = tonumber(ARGV[2])
+  end
+  return ttl
+end
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class RegisterLimiter:
+    """Registrations per client address per hour. Each costs an argon2 hash and may answer
+    `email_taken`, so without a bound one address could burn CPU or test addresses at will."""
+
+    def __init__(
+        self, redis: Redis, prefix: str, *, limit: int, window: int = REGISTER_WINDOW
+    ) -> None:
+        self._prefix = prefix
+        self._args = [limit, window]
+        self._count = redis.register_script(_REGISTER)
+
+    async def attempt(self, address: str) -> None:
+        """Count one registration; TooManyAttempts (with the wait) past the limit."""
+        key = f"{{{self._prefix}}}:register:address:{address_bucket(address)}"
+        wait = int(await self._count(keys=[key], args=self._args))
+        if wait > 0:
+            raise TooManyAttempts(
+                wait, "Too many accounts were made from your network. Please try again later."
+            )

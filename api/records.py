@@ -79,6 +79,11 @@ class HistoryCursor:
         when = dt.datetime.fromisoformat(started)
         if not sep or when.tzinfo is None:
             raise ValueError("not a cursor")
+        try:
+            # Postgres compares in UTC; a time at the edge of the calendar has no UTC form.
+            when.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("not a cursor") from None
         return cls(when, uuid.UUID(ident))
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+import zxcvbn  # type: ignore[import-untyped]
 from aiohttp import web
 
-from api.errors import InvalidField, InvalidJson, NotFound, PayloadTooLarge
+from api.errors import InvalidField, InvalidJson, NotFound, PayloadTooLarge, UnsupportedMediaType
 
 # JSON bodies of this API are small; LiveKit webhooks get the app-wide limit (api.app).
 MAX_JSON_BODY = 16 * 1024
@@ -20,7 +21,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 async def read_json(request: web.Request, limit: int = MAX_JSON_BODY) -> dict[str, Any]:
-    """The body as a JSON object; 413 over `limit`, 400 when it is not a JSON object."""
+    """The body as a JSON object: 415 unless sent as JSON, 413 over `limit`, 400 when it is not
+    a JSON object or holds text Postgres cannot store."""
+    # A browser sends a cross-site form (text/plain, form data) without asking first; only a
+    # script of this origin can send application/json, so a JSON route is no form target.
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType()
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"The request body must be at most {limit} bytes.")
     try:
@@ -33,9 +39,35 @@ async def read_json(request: web.Request, limit: int = MAX_JSON_BODY) -> dict[st
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidJson("The body is not valid JSON.") from None
+    except RecursionError:
+        raise InvalidJson("The body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise InvalidJson()
+    _check_text(data)
     return data
+
+
+def _check_text(data: object) -> None:
+    """Refuse strings Postgres cannot store (NUL) or UTF-8 cannot encode (a lone surrogate
+    from a `\\ud800` escape), wherever they are, before any handler sees them."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and ("\x00" in item or not _encodable(item)):
+            raise InvalidJson("Text in the body must be valid Unicode without NUL characters.")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _get(body: Mapping[str, Any], name: str, required: bool) -> Any:
@@ -87,6 +119,26 @@ def password(body: Mapping[str, Any], name: str = "password", *, min_len: int = 
     if len(value) > 1024:
         raise InvalidField(name, "must be at most 1024 characters")
     return value
+
+
+# zxcvbn scores 0 (guessed at once) to 4; 3 and up resist an online attack outright and an
+# offline one on a slow hash (its own documentation's reading of the scores).
+MIN_STRENGTH = 3
+# zxcvbn refuses longer input, and its work grows quickly with length: a longer password is
+# judged by its first 72 characters.
+_STRENGTH_CHARS = 72
+
+
+def password_weakness(password: str, hints: Sequence[str]) -> str | None:
+    """None for a password hard enough to guess, else advice in words (zxcvbn's warning and
+    suggestions). `hints` are words of the account (email, name) a guesser would try first.
+    CPU-bound for tens of milliseconds: run it off the event loop."""
+    result = zxcvbn.zxcvbn(password[:_STRENGTH_CHARS], user_inputs=list(hints))
+    if int(result["score"]) >= MIN_STRENGTH:
+        return None
+    feedback = result["feedback"]
+    advice = [feedback.get("warning") or "", *feedback.get("suggestions", [])]
+    return " ".join(["is too easy to guess.", *(str(a) for a in advice if a)])
 
 
 def email(body: Mapping[str, Any], name: str = "email") -> str:
@@ -153,6 +205,8 @@ def query_integer(request: web.Request, name: str, *, default: int, low: int, hi
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # str.isdigit() is true for "²" and "٣", which int() refuses or reads as another number;
+    # the length bound keeps int() away from its limit on digits.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
         raise InvalidField(name, f"must be a whole number from {low} to {high}")
     return int(raw)

@@ -13,7 +13,7 @@ import logging
 from aiohttp import web
 from livekit.protocol.webhook import WebhookEvent
 
-from api.errors import InvalidSignature
+from api.errors import InvalidSignature, UnsupportedMediaType
 from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, WEBHOOKS
 from lobby.protocol import LOBBY_IDENTITY
@@ -35,8 +35,14 @@ def _verified(request: web.Request, raw: bytes) -> WebhookEvent:
         raise InvalidSignature() from None
 
 
+# LiveKit sends `application/webhook+json`; plain JSON is taken too.
+WEBHOOK_TYPES = ("application/webhook+json", "application/json")
+
+
 @routes.post("/livekit/webhook")
 async def livekit_webhook(request: web.Request) -> web.Response:
+    if request.content_type not in WEBHOOK_TYPES:
+        raise UnsupportedMediaType("LiveKit webhooks are sent as application/webhook+json.")
     raw = await request.read()
     event = _verified(request, raw)
     if event.event == "room_finished":

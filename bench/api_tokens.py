@@ -130,6 +130,7 @@ def main() -> None:
             "DISCO_API_PORT": str(port),
             "DISCO_REDIS_PREFIX": f"bench{secrets.token_hex(3)}",
             "DISCO_LOBBY_ROOM": f"bench-lobby-{secrets.token_hex(3)}",
+            "DISCO_ENV": "dev",
         }
         stack.spawn("api", [sys.executable, "-m", "api"], env)
         url = f"http://127.0.0.1:{port}"

@@ -275,6 +275,7 @@ def main() -> None:
             "DISCO_JWT_SECRET": secrets.token_urlsafe(32),
             "DISCO_REDIS_PREFIX": f"b{secrets.token_hex(3)}",
             "DISCO_LOBBY_ROOM": f"lobby-bench-{secrets.token_hex(3)}",
+            "DISCO_ENV": "dev",
         }
         asyncio.run(_run(Settings.from_env(env), stack))
 

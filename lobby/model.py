@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import functools
 import json
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
+
+from lobby.names import shown_name
 
 Side = Literal["pro", "con"]
 # What a ticket asks for: None on a casual ticket, pro/con/any on a debate ticket.
@@ -31,10 +32,11 @@ _NOT_FINITE = frozenset(("inf", "-inf", "nan"))
 
 
 def clean_name(name: str) -> str:
-    """A display name fit for the lobby: no control characters (the index separator among
-    them) nor lone surrogates, trimmed and capped; "Someone" when nothing is left."""
-    kept = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cs"))
-    return kept.strip()[:NAME_LIMIT].rstrip() or "Someone"
+    """A display name fit for the lobby, by the same rule the API applies to new names
+    (lobby.names): no control characters (the index separator among them) nor lone
+    surrogates, NFKC form, combining marks capped, trimmed and cut; "Someone" when nothing is
+    left or the name passes for DISCO (one stored before the rule existed)."""
+    return shown_name(name, NAME_LIMIT, "Someone")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,17 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+# The LiveKit key pair committed in livekit.yaml for local runs and tests, and the pair
+# `livekit-server --dev` uses: anyone who has read the repository holds them, so only a dev
+# environment may use them (they mint any token, and sign webhooks).
+DEV_LIVEKIT_KEY = "disco-local"
+DEV_LIVEKIT_SECRET = "disco-local-secret-0123456789abcdef0123456789abcdef"
+PUBLIC_LIVEKIT_SECRETS = frozenset({DEV_LIVEKIT_SECRET, "secret"})
+# HS256 wants a key at least as long as its hash (RFC 7518 section 3.2).
+MIN_JWT_SECRET = 32
+ENVIRONMENTS = ("production", "dev")
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -47,6 +58,30 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigError(f"{name} is not set")
     return value
+
+
+def _environment(env: Mapping[str, str]) -> str:
+    value = env.get("DISCO_ENV", "") or "production"
+    if value not in ENVIRONMENTS:
+        raise ConfigError(f"DISCO_ENV must be one of {', '.join(ENVIRONMENTS)}, got {value!r}")
+    return value
+
+
+def _check_secrets(env: Mapping[str, str]) -> None:
+    """Refuse secrets anyone could know: a session secret short enough to guess or shared with
+    LiveKit (whoever holds one could forge the other's tokens), and outside a dev environment
+    the LiveKit key pair that ships with the repository."""
+    jwt_secret = _required(env, "DISCO_JWT_SECRET")
+    livekit_secret = _required(env, "LIVEKIT_API_SECRET")
+    if len(jwt_secret.encode()) < MIN_JWT_SECRET:
+        raise ConfigError(f"DISCO_JWT_SECRET must be at least {MIN_JWT_SECRET} bytes long")
+    if jwt_secret == livekit_secret:
+        raise ConfigError("DISCO_JWT_SECRET must not equal LIVEKIT_API_SECRET")
+    if _environment(env) != "dev" and livekit_secret in PUBLIC_LIVEKIT_SECRETS:
+        raise ConfigError(
+            "LIVEKIT_API_SECRET is the key pair published in the repository; set your own "
+            "LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or DISCO_ENV=dev for a local run"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +119,11 @@ class Settings:
     flood_packet_rate: int = 20
     flood_window: int = 5
     flood_ban: int = 600
+    # "dev" allows the repository's LiveKit key pair (make dev and the tests); anything that
+    # faces people runs as "production".
+    environment: str = "production"
+    # Registrations accepted per client address (an IPv6 /64 counts as one) per hour.
+    register_limit: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +131,7 @@ class Settings:
         url = _required(e, "LIVEKIT_URL")
         if not url.startswith(("ws://", "wss://", "http://", "https://")):
             raise ConfigError(f"LIVEKIT_URL must be a ws(s):// or http(s):// URL, got {url!r}")
+        _check_secrets(e)
         return cls(
             livekit_url=url,
             livekit_api_key=_required(e, "LIVEKIT_API_KEY"),
@@ -116,6 +157,8 @@ class Settings:
             flood_packet_rate=_int(e, "DISCO_FLOOD_PACKET_RATE", 20, minimum=1),
             flood_window=_int(e, "DISCO_FLOOD_WINDOW", 5, minimum=1),
             flood_ban=_int(e, "DISCO_FLOOD_BAN", 600, minimum=1),
+            environment=_environment(e),
+            register_limit=_int(e, "DISCO_REGISTER_LIMIT", 30, minimum=1),
         )
 
     @property

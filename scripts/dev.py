@@ -71,6 +71,8 @@ def main() -> int:
             **stack.env,
             "DISCO_JWT_SECRET": os.environ.get("DISCO_JWT_SECRET") or _secret(run_dir),
             "DISCO_API_PORT": str(port),
+            # The private LiveKit runs on the repository's key pair, which only dev may use.
+            "DISCO_ENV": "dev",
         }
         api = stack.spawn("api", [sys.executable, "-m", "api"], env)
         worker = stack.spawn("worker", [sys.executable, "-m", "agent.worker", "dev"], env)

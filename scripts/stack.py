@@ -27,10 +27,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lobby.settings import DEV_LIVEKIT_KEY as LIVEKIT_KEY
+from lobby.settings import DEV_LIVEKIT_SECRET as LIVEKIT_SECRET
+
 ROOT = Path(__file__).resolve().parent.parent
 LIVEKIT_BIN = ROOT / ".tools" / "bin" / "livekit-server"
-LIVEKIT_KEY = "disco-local"
-LIVEKIT_SECRET = "disco-local-secret-0123456789abcdef0123456789abcdef"
 
 
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:

@@ -41,6 +41,10 @@ def settings(stack: Stack, api_port: int) -> Settings:
         "DISCO_API_PORT": str(api_port),
         "DISCO_REDIS_PREFIX": f"t{secrets.token_hex(4)}",
         "DISCO_LOBBY_ROOM": f"lobby-{secrets.token_hex(4)}",
+        # The private LiveKit runs on the repository's key pair, which only dev may use.
+        "DISCO_ENV": "dev",
+        # Every test registers its own accounts from one address; the limit has its own test.
+        "DISCO_REGISTER_LIMIT": "1000000",
     }
     return Settings.from_env(env)
 

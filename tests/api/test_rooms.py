@@ -134,7 +134,7 @@ async def test_moderator_routes_refuse_other_users(client: Client, engine: Async
 
 async def test_moderators_see_live_discussions(client: Client, engine: AsyncEngine) -> None:
     mod, a, b = (
-        await register(client, "Mod"),
+        await register(client, "Moira"),
         await register(client, "Ann"),
         await register(client, "Ben"),
     )
@@ -156,7 +156,7 @@ async def test_moderator_token_publishes_and_subscribes_in_that_room_only(
     client: Client, engine: AsyncEngine, app_settings: Settings
 ) -> None:
     mod, a, b = (
-        await register(client, "Mod"),
+        await register(client, "Moira"),
         await register(client, "Ann"),
         await register(client, "Ben"),
     )
@@ -180,7 +180,7 @@ async def test_moderator_token_for_unknown_or_ended_discussions(
     client: Client, engine: AsyncEngine
 ) -> None:
     mod, a, b = (
-        await register(client, "Mod"),
+        await register(client, "Moira"),
         await register(client, "Ann"),
         await register(client, "Ben"),
     )
@@ -195,7 +195,7 @@ async def test_moderator_token_for_unknown_or_ended_discussions(
 
 
 async def test_moderator_rights_are_read_fresh(client: Client, engine: AsyncEngine) -> None:
-    mod = await register(client, "Mod")
+    mod = await register(client, "Moira")
     assert (await client.get("/api/me", headers=mod.auth)).status == 200
     assert (await client.get("/api/moderator/discussions", headers=mod.auth)).status == 403
     await make_moderator(engine, mod)

@@ -160,6 +160,8 @@ async def test_forged_webhooks_are_refused_and_change_nothing(
     body = _event(room, event_id)
     try:
         for name, headers, sent in _forgeries(body, app_settings):
+            # Sent as LiveKit sends, so the signature is what refuses them.
+            headers["Content-Type"] = "application/webhook+json"
             r = await client.post("/livekit/webhook", data=sent, headers=headers)
             assert r.status == 401, name
             assert (await error_of(r))["code"] == "invalid_signature"
@@ -254,3 +256,23 @@ async def test_when_live_state_cannot_be_cleared_nothing_is_recorded(
     assert (await _post(client, app_settings, body)).status == 200
     assert (await discussion_row(engine, discussion_id)).ended_at is not None
     assert await _event_recorded(engine, event_id)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+async def test_a_webhook_of_another_content_type_is_refused(
+    client: Client, engine: AsyncEngine, app_settings: Settings, content_type: str
+) -> None:
+    """Only LiveKit's own type (or plain JSON) is read, even with a good signature."""
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    discussion_id, room = await make_discussion(engine, [a, b])
+    event_id = f"EV_{secrets.token_hex(8)}"
+    body = _event(room, event_id)
+    auth = _sign(body, app_settings.livekit_api_key, app_settings.livekit_api_secret)
+    headers = {"Authorization": auth}
+    if content_type:
+        headers["Content-Type"] = content_type
+    r = await client.post("/livekit/webhook", data=body, headers=headers)
+    assert r.status == 415
+    assert (await error_of(r))["code"] == "unsupported_media_type"
+    assert (await discussion_row(engine, discussion_id)).ended_at is None
+    assert not await _event_recorded(engine, event_id)

@@ -65,6 +65,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_FLOOD_PACKET_RATE": str(settings.flood_packet_rate),
         "DISCO_FLOOD_WINDOW": str(settings.flood_window),
         "DISCO_FLOOD_BAN": str(settings.flood_ban),
+        "DISCO_ENV": settings.environment,
+        "DISCO_REGISTER_LIMIT": str(settings.register_limit),
     }
 
 

@@ -16,6 +16,7 @@ PURE = [
     "lobby.formats",
     "lobby.errors",
     "lobby.protocol",
+    "lobby.names",
 ]
 if (ROOT / "agent" / "clock.py").exists():
     PURE.append("agent.clock")
