@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,10 +46,16 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _wait_for(what: str, check: object, timeout: float = 20) -> None:
-    assert callable(check)
+def _wait_for(
+    what: str, check: Callable[[], object], timeout: float = 20, sup: Supervisor | None = None
+) -> None:
+    """Until `check()` is true, polling `sup` meanwhile as `make dev`'s loop does."""
     deadline = time.monotonic() + timeout
-    while not check():
+    while True:
+        if sup is not None:
+            sup.poll()
+        if check():
+            return
         assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
         time.sleep(0.05)
 
@@ -89,7 +96,7 @@ def test_a_killed_child_is_restarted_and_logged(
         orphan = family.grandchild(0)
         os.kill(first, 9)
         with caplog.at_level(logging.WARNING, logger="disco.supervise"):
-            _wait_for("a new child", lambda: (sup.poll(), sup.pids()["sleeper"] != first)[1])
+            _wait_for("a new child", lambda: sup.pids()["sleeper"] != first, sup=sup)
         assert _alive(sup.pids()["sleeper"])
         # What the killed child had started went with it: one worker's jobs, not two.
         _wait_for("the dead child's grandchild ended", lambda: not _alive(orphan))
@@ -113,7 +120,7 @@ def test_a_crash_loop_backs_off(tmp_path: Path, caplog: pytest.LogCaptureFixture
     sup = Supervisor({"crasher": crash}, RestartPolicy(delay=0.1, burst=2, backoff=1.5))
     sup.start()
     with caplog.at_level(logging.WARNING, logger="disco.supervise"):
-        _wait_for("four restarts", lambda: (sup.poll(), len(spawned) >= 5)[1], timeout=30)
+        _wait_for("four restarts", lambda: len(spawned) >= 5, timeout=30, sup=sup)
     sup.stop(grace=5)
     waits = [r.__dict__["restart_in"] for r in caplog.records if r.name == "disco.supervise"]
     assert waits[:4] == [0.1, 0.1, 1.5, 3.0]
