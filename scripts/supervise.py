@@ -9,7 +9,7 @@ the one before, up to `max_delay`, until the crashes thin out again.
 logs it (which child, its exit code, how many restarts so far, when the next one comes) and
 restarts it when due. Each child leads a process group of its own (the spawn function starts it
 in a new session): stopping a child, or clearing up after one that crashed, signals the whole
-group, so a process the child started (the agent worker's job processes) is not left behind
+group, so a process the child started (a job process of the agent worker) is not left behind
 holding a room.
 """
 
