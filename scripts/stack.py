@@ -3,7 +3,9 @@
 Each server runs privately: its own free port on loopback and its own folder under the run
 directory. A server named in the environment (REDIS_URL, DATABASE_URL, LIVEKIT_URL with
 LIVEKIT_API_KEY/SECRET) is used instead of a private one. `Stack.close()` stops what the
-stack started, and only that.
+stack started, and only that; nothing here restarts a process that ends, so a test that kills
+one sees DISCO's own recovery. A private Redis is `stack.redis` (scripts/redis_server.py), which
+fault tests crash, restart, pause and resume.
 """
 
 from __future__ import annotations

@@ -63,6 +63,8 @@ def test_the_redis_snippet_matches_the_redis_scripts_run() -> None:
         "zset-max-listpack-entries",
     ):
         assert conf[name] == ours[f"--{name}"], name
+    # An evicted key would be a lost ticket or match: a full Redis must refuse writes instead.
+    assert conf["maxmemory-policy"] == "noeviction"
 
 
 @pytest.mark.parametrize("name", UNITS)
