@@ -94,7 +94,7 @@ async def _delete_room(stack: Stack, room: str) -> None:
     await lk.aclose()
 
 
-@pytest.mark.timeout(480)
+@pytest.mark.timeout(720)
 def test_dev_restarts_what_crashes_and_stops_everything(stack: Stack, tmp_path: Path) -> None:
     run_dir, port, tag = tmp_path / "dev", free_port(), secrets.token_hex(4)
     env = {
@@ -147,7 +147,7 @@ def test_dev_restarts_what_crashes_and_stops_everything(stack: Stack, tmp_path: 
             "a new worker", lambda: _child(dev.pid, WORKER) not in (None, first_worker), 20
         )
         registered = _until(
-            "the new worker registered", lambda: _registrations(worker_log) > before, 90
+            "the new worker registered", lambda: _registrations(worker_log) > before, 180
         )
         print(
             f"worker SIGKILLed: new process after {started:.2f} s, registered {registered:.2f} s on"
