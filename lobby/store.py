@@ -18,6 +18,7 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:seq             HASH user -> last event sequence number sent to that user
   {p}:rate:<user>     counter with a TTL (one key, so no script)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
+  {p}:debate:<room>   STRING a discussion room's debate, kept by its moderator (`DebateStates`)
 
 Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
 prefix refuses to start (`claim_layout`) rather than misread it; flush the prefix, or migrate.
@@ -303,6 +304,38 @@ class LobbyStore:
 
     async def queued_users(self) -> list[str]:
         return [str(u) for u in await self.redis.hkeys(self.keys["queue"])]
+
+
+# -- the debate of each discussion room -----------------------------------------------------
+# Kept by the room's moderator agent, so that a moderator dispatched after it died goes on
+# from there (docs/PROTOCOL.md, "When the moderator restarts"). The moderator refreshes it
+# every second, so the TTL only has to outlast a moderator's absence and clears the rooms
+# that ended.
+DEBATE_STATE_TTL = 3600
+
+
+class DebateStates:
+    """One STRING per discussion room, `{p}:debate:<room>`: the moderator's JSON record of the
+    room's debate (the agent's `agent.state.Record` reads and writes it; to Redis it is
+    text)."""
+
+    def __init__(self, redis: Redis, prefix: str, ttl: int = DEBATE_STATE_TTL) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl
+
+    def key(self, room: str) -> str:
+        return f"{{{self.prefix}}}:debate:{room}"
+
+    async def save(self, room: str, record: str) -> None:
+        await self.redis.set(self.key(room), record, ex=self.ttl)
+
+    async def load(self, room: str) -> str | None:
+        raw = await self.redis.get(self.key(room))
+        return None if raw is None else _text(raw)
+
+    async def drop(self, room: str) -> None:
+        await self.redis.delete(self.key(room))
 
 
 def open_redis(url: str, max_connections: int = 64) -> Redis:
