@@ -6,7 +6,8 @@ again every `REFRESH` seconds while the moderator runs, so a successor finds the
 that much behind; the clock stores what was left of each running time, and the successor's
 clock starts from there, so the time the room had no moderator counts against nobody. Redis
 trouble never holds the room up: a write that fails or takes too long is logged and the next
-one tries again.
+one tries again. The time of each write is the moderator's heartbeat: the API's supervisor
+takes a room whose moderator has not written for a few seconds for a room without one.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class Memory:
         its turn comes, so a slow older write never lands after a newer one."""
         async with self._lock:
             try:
-                await asyncio.wait_for(self._states.save(self._room, take().to_json()), CALL)
+                record = take()
+                saving = self._states.save(self._room, record.to_json(), record.clock.at)
+                await asyncio.wait_for(saving, CALL)
             except Exception:
                 logger.warning("debate not saved", extra={"room": self._room}, exc_info=True)
 

@@ -6,7 +6,9 @@ Self-hosted LiveKit never dispatches a job again when its worker dies, so the AP
 start, every `PERIOD` seconds, and when LiveKit's `participant_left` webhook says a moderator
 left a room (the webhook handler calls `check`). The live rooms are the discussions Postgres
 has not seen end (the active matches in Redis while Postgres is away), and of those, the ones
-LiveKit still has.
+LiveKit still has. A room needs a moderator when none is listed in it, or when the one listed
+has stopped writing the debate to Redis (its heartbeat): a killed worker's moderator stays
+listed until LiveKit gives up on its connection, 20 s later.
 
 The new job is the room's own dispatch again: the same agent name and the very metadata the
 lobby agent gave the room when it opened it, read back from LiveKit, so nothing here rebuilds
@@ -28,18 +30,23 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from livekit import api
 
-from api.keys import DB, LIVEKIT, LOBBY_STORE, SETTINGS
+from api.keys import DB, LIVEKIT, LOBBY_STORE, REDIS, SETTINGS
 from lobby.protocol import MODERATOR_IDENTITY
 from lobby.settings import Settings
+from lobby.store import DebateStates
 
 logger = logging.getLogger("disco.supervisor")
 
-PERIOD = 5.0
+PERIOD = 2.0
+# A moderator writes the debate every second; one silent this long is taken for dead. LiveKit
+# itself lists a moderator whose worker was killed for about 20 s more (until the dead peer
+# connection times out), which is why the heartbeat decides, not the participant list.
+STALE = 5.0
 # A dispatch younger than this may still be on its way into the room (a job took 13 s to join
 # under load): a second one would join under the same identity, and LiveKit would remove the
-# first. Once the moderator of the newest dispatch has been seen, the grace is over.
+# first. Once the newest dispatch's moderator has written the debate, the grace is over.
 GRACE = 20.0
-# Rooms checked at once: each check is two LiveKit calls.
+# Rooms checked with LiveKit at once: each check is two calls.
 PARALLEL = 8
 
 
@@ -48,7 +55,7 @@ class Supervisor:
         self._app = app
         self._lkapi: api.LiveKitAPI = app[LIVEKIT]
         self._settings: Settings = app[SETTINGS]
-        self._seen: dict[str, str] = {}  # room -> the dispatch whose moderator was seen there
+        self._states = DebateStates(app[REDIS], self._settings.redis_prefix)
         self._locks: dict[str, asyncio.Lock] = {}
         self._slots = asyncio.Semaphore(PARALLEL)
 
@@ -64,14 +71,14 @@ class Supervisor:
         """Dispatch a moderator into every live room that lacks one; returns those rooms."""
         wanted = await self.live_rooms()
         if not wanted:
-            self._seen.clear()
             return []
         found = await self._lkapi.room.list_rooms(api.ListRoomsRequest(names=sorted(wanted)))
         rooms = [r.name for r in found.rooms if r.name in wanted]
-        self._seen = {r: d for r, d in self._seen.items() if r in rooms}
         self._locks = {r: k for r, k in self._locks.items() if r in rooms or k.locked()}
-        done = await asyncio.gather(*(self._check(r) for r in rooms))
-        return [r for r, dispatched in zip(rooms, done, strict=True) if dispatched]
+        beats = await self._states.written_at(rooms)
+        quiet = [r for r in rooms if not _fresh(beats[r])]
+        done = await asyncio.gather(*(self._check(r, beats[r]) for r in quiet))
+        return [r for r, dispatched in zip(quiet, done, strict=True) if dispatched]
 
     async def check(self, room: str) -> bool:
         """Check one room (a moderator just left it); True when a moderator was dispatched.
@@ -80,23 +87,26 @@ class Supervisor:
             if room not in await self.live_rooms():
                 return False
             found = await self._lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
-            return any(r.name == room for r in found.rooms) and await self._check(room)
+            if not any(r.name == room for r in found.rooms):
+                return False
+            beats = await self._states.written_at([room])
+            return await self._check(room, beats[room])
         except Exception:
             logger.exception("moderator check failed", extra={"room": room})
             return False
 
-    async def _check(self, room: str) -> bool:
+    async def _check(self, room: str, beat: float | None) -> bool:
         # One check of a room at a time (the webhook and the period may meet), or both would
         # see no moderator and dispatch two.
         lock = self._locks.setdefault(room, asyncio.Lock())
         try:
             async with self._slots, lock:
-                return await self._ensure(room)
+                return await self._ensure(room, beat)
         except Exception:
             logger.exception("moderator check failed", extra={"room": room})
             return False
 
-    async def _ensure(self, room: str) -> bool:
+    async def _ensure(self, room: str, beat: float | None) -> bool:
         name = self._settings.agent_name
         people, dispatches = await asyncio.gather(
             self._lkapi.room.list_participants(api.ListParticipantsRequest(room=room)),
@@ -107,19 +117,18 @@ class Supervisor:
             logger.warning("no moderator dispatch to renew", extra={"room": room})
             return False
         newest = max(ours, key=lambda d: d.state.created_at)
-        if any(p.identity == MODERATOR_IDENTITY for p in people.participants):
-            self._seen[room] = newest.id
-            return False
-        age = time.time() - newest.state.created_at / 1e9
-        if age < GRACE and self._seen.get(room) != newest.id:
+        dispatched_at = newest.state.created_at / 1e9
+        listed = any(p.identity == MODERATOR_IDENTITY for p in people.participants)
+        if listed and (beat is None or _fresh(beat)):
+            return False  # listed, and not a moderator that wrote the debate, then fell silent
+        arrived = beat is not None and beat > dispatched_at
+        if time.time() - dispatched_at < GRACE and not arrived:
             return False
         await self._lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=name, room=room, metadata=newest.metadata)
         )
-        self._seen.pop(room, None)
-        logger.info(
-            "moderator dispatched", extra={"room": room, "last_dispatch_age": round(age, 1)}
-        )
+        silent = None if beat is None else round(time.time() - beat, 1)
+        logger.info("moderator dispatched", extra={"room": room, "silent_for": silent})
         return True
 
     async def keep(self, period: float = PERIOD) -> None:
@@ -130,6 +139,10 @@ class Supervisor:
             except Exception:
                 logger.exception("supervising discussion rooms failed")
             await asyncio.sleep(period)
+
+
+def _fresh(beat: float | None) -> bool:
+    return beat is not None and time.time() - beat < STALE
 
 
 SUPERVISOR = web.AppKey("disco.supervisor", Supervisor)
