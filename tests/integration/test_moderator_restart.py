@@ -2,7 +2,8 @@
 
 The real API runs (its supervisor re-dispatches moderators) with two real workers: the one
 that runs the room's moderator is SIGKILLed mid-speech, as a crash would, and nothing restarts
-it; the other was running already, as a second worker of a deployment is. The room must get a
+it; the other was running already, as a second worker of a deployment is (both were started
+first: which one takes the room's job is LiveKit's choice). The room must get a
 moderator again within 20 s, in the same phase with about the time that was left, and the
 floor must be enforced again (the debater who rejoined meanwhile got a microphone from their
 token, and loses it).
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from lobby.settings import Settings
+from lobby.store import DEBATE_STATE_TTL, DebateStates, open_redis
 from scripts.stack import Stack
 from tests.integration.conftest import Worker, start_worker
 from tests.integration.debate_room import (
@@ -72,11 +74,16 @@ async def workers(stack: Stack, debate_settings: Settings) -> AsyncIterator[list
         await asyncio.to_thread(w.stop)
 
 
-async def _worker(stack: Stack, settings: Settings, workers: list[Worker]) -> Worker:
-    name = f"worker-{settings.agent_name}-{len(workers)}"
-    w = await asyncio.to_thread(start_worker, stack, settings, name)
+async def _worker(stack: Stack, settings: Settings, workers: list[Worker], n: int) -> None:
+    w = await asyncio.to_thread(start_worker, stack, settings, f"worker-{settings.agent_name}-{n}")
     workers.append(w)
-    return w
+
+
+def _holder(workers: list[Worker], room: str) -> Worker:
+    """The worker that took the room's moderator job (it logs the job's room)."""
+    held = [w for w in workers if f'"room": "{room}"' in w.log.read_text(errors="replace")]
+    assert len(held) == 1, "one worker runs the room's moderator"
+    return held[0]
 
 
 def _moderator(client: Client) -> rtc.RemoteParticipant | None:
@@ -103,12 +110,12 @@ async def test_a_killed_moderator_is_replaced_and_the_speech_goes_on(
     api_app: None,
     workers: list[Worker],
 ) -> None:
-    first = await _worker(stack, debate_settings, workers)
+    await asyncio.gather(*(_worker(stack, debate_settings, workers, n) for n in range(2)))
     async with open_debate(debate_settings, engine, "test-long") as d:
         await d.pro.call("debate.ready")
         await d.con.call("debate.ready")
         await eventually(lambda: d.pro.attr("status") == "running", "the debate started")
-        await _worker(stack, debate_settings, workers)  # a second worker, idle
+        first = _holder(workers, d.seeded.room)
         await asyncio.sleep(3)  # into the pro speech
         gone = _moderator(d.pro)
         assert gone is not None and d.pro.attr("phase")["index"] == 0
@@ -150,6 +157,14 @@ async def test_a_killed_moderator_is_replaced_and_the_speech_goes_on(
 
         await _until_async(con_muted, "the floor re-applied to the rejoined debater")
         assert json.loads(d.con.state["floor"]) == [d.seeded.pro]
+
+        # The record the new moderator keeps writing expires unless refreshed.
+        redis = open_redis(debate_settings.redis_url)
+        try:
+            key = DebateStates(redis, debate_settings.redis_prefix).key(d.seeded.room)
+            assert 0 < await redis.ttl(key) <= DEBATE_STATE_TTL
+        finally:
+            await redis.aclose()
 
 
 async def _until(check: Callable[[], bool], what: str, patience: float) -> None:
