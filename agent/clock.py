@@ -105,6 +105,29 @@ class Snapshot:
         return bool(self.pause_reasons)
 
 
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The clock's whole state as plain values, taken at `at` (`DebateClock.save`), so that
+    another moderator can go on from it (`DebateClock.restore`). Times are epoch seconds."""
+
+    at: float
+    status: Status
+    index: int
+    prep_side: Side | None
+    deadline: float  # while running and not paused
+    left: float  # while paused
+    pauses: tuple[PauseReason, ...]
+    armed: tuple[int, ...]  # warnings not given yet
+    time_up: bool
+    yielded: tuple[Side, ...]
+    absent: dict[Side, float]
+    ready: tuple[Side, ...]
+    joined_at: float | None
+    prep_left: dict[Side, float]
+    outcome: Outcome | None
+    winner: Side | None
+
+
 class DebateClock:
     def __init__(self, fmt: Format, now: float) -> None:
         self.format = fmt
@@ -158,6 +181,49 @@ class DebateClock:
             outcome=self.outcome,
             winner=self.winner,
         )
+
+    def save(self, now: float) -> Saved:
+        # As it stands, without moving time on: what time caused by `now` comes out of the
+        # adapter's next call, when it is ready to send it (and a restored clock works it out
+        # again, its times being moved on together).
+        return Saved(
+            at=now,
+            status=self._status,
+            index=self._index,
+            prep_side=self._prep_side,
+            deadline=self._deadline,
+            left=self._left,
+            pauses=tuple(sorted(self._pauses)),
+            armed=tuple(sorted(self._armed)),
+            time_up=self._time_up,
+            yielded=tuple(s for s in SIDES if s in self._yielded),
+            absent=dict(self._absent),
+            ready=tuple(s for s in SIDES if s in self._ready),
+            joined_at=self._joined_at,
+            prep_left=dict(self._prep_left),
+            outcome=self.outcome,
+            winner=self.winner,
+        )
+
+    @classmethod
+    def restore(cls, fmt: Format, saved: Saved, now: float) -> DebateClock:
+        """The clock as it was at `saved.at`, going on at `now`: every time still to run
+        (the speech or prep, a held seat, the wait before the start) is moved on by the time
+        in between, which counts against nobody."""
+        shift = now - saved.at
+        clock = cls(fmt, now)
+        if not -1 <= saved.index < len(clock.phases):
+            raise ValueError("the saved phase is not one of this format's")
+        clock._status, clock._index, clock._prep_side = saved.status, saved.index, saved.prep_side
+        clock._deadline, clock._left = saved.deadline + shift, saved.left
+        clock._pauses, clock._armed = set(saved.pauses), set(saved.armed)
+        clock._time_up, clock._yielded = saved.time_up, set(saved.yielded)
+        clock._absent = {s: t + shift for s, t in saved.absent.items()}
+        clock._ready = set(saved.ready)
+        clock._joined_at = None if saved.joined_at is None else saved.joined_at + shift
+        clock._prep_left = dict(saved.prep_left)
+        clock.outcome, clock.winner = saved.outcome, saved.winner
+        return clock
 
     def next_wakeup(self) -> float | None:
         """When `tick` next has something to do, if nothing else happens first."""

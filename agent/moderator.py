@@ -7,6 +7,10 @@ sends the clock's events (reliable, topic `disco.debate`, one `seq` per recipien
 end the outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
 `room_finished`. Audio published under any source but the microphone is dealt with apart from
 the floor, for everyone in the room (`agent/audio_guard.py`).
+
+The debate is kept in Redis as it goes (`agent/memory.py`): a moderator dispatched into a room
+whose moderator died finds it there, takes the floor back where it was and goes on with the
+time that was left.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from agent.audio_guard import AudioGuard
 from agent.clock import SIDES, DebateClock, Ended, Event, other
 from agent.errors import InvalidPayload, NotADebater, UnknownParticipant, WrongState
 from agent.floor import Floor
+from agent.memory import Memory
 from agent.records import Records
 from agent.sdk import route
-from agent.state import Job, Seats, attributes, parse_job, payload, state
+from agent.state import Job, Record, Seats, attributes, parse_job, payload, state
 from lobby.formats import Catalogue, Format, Side, load_catalogue
 from lobby.settings import Settings
+from lobby.store import DebateStates, open_redis
 
 logger = logging.getLogger("disco.moderator")
 
@@ -65,12 +71,18 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
     )
+    redis = open_redis(settings.redis_url, max_connections=4)
+    memory = Memory(DebateStates(redis, settings.redis_prefix), ctx.room.name)
     try:
         async with Records(settings) as records:
-            await records.warm()
+            saved, _ = await asyncio.gather(memory.recall(job.match_id), records.warm())
             floor = Floor(lkapi, ctx.room.name)
-            await Moderator(ctx.room, job, catalogue, fmt, floor, records).run()
+            moderator = Moderator(ctx.room, job, catalogue, fmt, floor, records, memory=memory)
+            if saved is not None:
+                moderator.resume(saved)
+            await moderator.run()
     finally:
+        await redis.aclose()
         await lkapi.aclose()
     ctx.shutdown("discussion over")
 
@@ -91,6 +103,8 @@ class Moderator:
         floor: Floor,
         records: Records,
         rng: random.Random | None = None,
+        *,
+        memory: Memory | None = None,
     ) -> None:
         self.room = room
         self.job = job
@@ -110,9 +124,46 @@ class Moderator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._proposal: Proposal | None = None
         self._gone = False
+        self._replaced = False
         # Everyone who has called a command: they get events even before the agent's view of
         # the room lists them (LiveKit announces arrivals late under load).
         self._callers: set[str] = set()
+        self._memory = memory
+
+    def resume(self, record: Record) -> None:
+        """Go on from what the previous moderator of this room left (before `run`)."""
+        fmt = self._catalogue.get(record.format)
+        told = {"room": self.room.name, "format": record.format}
+        if fmt is None or set(record.seats.sides) != set(self._seats.sides):
+            logger.warning("saved debate does not fit the room, starting afresh", extra=told)
+            return
+        now = time.time()
+        try:
+            clock = DebateClock.restore(fmt, record.clock, now)
+        except ValueError:
+            logger.warning("saved debate does not fit its format, starting afresh", extra=told)
+            return
+        self._format, self._seats, self._clock = fmt, record.seats, clock
+        # One number skipped: each client sees a gap at the next event and asks for the state.
+        self._seq = {identity: n + 1 for identity, n in record.seq.items()}
+        if record.proposal is not None:
+            self._proposal = Proposal(*record.proposal)
+        snap = clock.snapshot(now)
+        logger.info(
+            "moderator resumed",
+            extra={**told, "status": snap.status, "phase": snap.index, "left": snap.remaining},
+        )
+
+    def _saved(self) -> Record:
+        p = self._proposal
+        return Record(
+            match_id=self.job.match_id,
+            format=self._format.id,
+            seats=self._seats,
+            clock=self._clock.save(time.time()),
+            seq=dict(self._seq),
+            proposal=None if p is None else (p.by, p.expires_at),
+        )
 
     # -- life cycle ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -120,8 +171,12 @@ class Moderator:
         commands.register(self.room.local_participant, self)
         try:
             self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
+            if self._memory is not None:
+                self._spawn(self._memory.refresh(self._saved))
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
-            await self._apply(lambda now: self._arrivals(present, now))
+            await self._apply(lambda now: self._take_seats(present, now))
+            if self._clock.outcome is not None:  # resumed after the end: make sure it is kept
+                await self._record(self._clock.outcome, self._clock.winner)
             await self._loop()
             await self._finish()
         finally:
@@ -133,6 +188,16 @@ class Moderator:
     def _arrivals(self, identities: list[str], now: float) -> list[Event]:
         return [e for i in identities for e in self._clock.arrive(self._seats.sides[i], now)]
 
+    def _take_seats(self, present: list[str], now: float) -> list[Event]:
+        """At the start: who is here arrived; who is not, and was here when the previous
+        moderator last saved the debate, left meanwhile (a fresh clock holds both seats
+        empty already)."""
+        gone = [s for i, s in self._seats.sides.items() if i not in present]
+        return [
+            *self._arrivals(present, now),
+            *(e for s in gone for e in self._clock.leave(s, now)),
+        ]
+
     async def _loop(self) -> None:
         while self._clock.outcome is None and not self._gone:
             wake = self._clock.next_wakeup()
@@ -143,6 +208,9 @@ class Moderator:
             await self._apply(self._clock.tick, from_loop=True)
 
     async def _finish(self) -> None:
+        if self._replaced:
+            logger.warning("moderator replaced", extra={"room": self.room.name})
+            return
         if self._clock.outcome is None:  # the room went away under us
             await self._record("abandoned", None)
             return
@@ -236,7 +304,10 @@ class Moderator:
         present = [i for i in self._seats.sides if i in self.room.remote_participants]
         self._spawn(self._guarded(lambda now: self._arrivals(present, now)))
 
-    def _on_room_closed(self, *_: object) -> None:
+    def _on_room_closed(self, reason: object = None, *_: object) -> None:
+        # Another moderator joined under our identity (the API dispatched one, taking us for
+        # dead): the room goes on under it, so this one leaves without a word.
+        self._replaced = reason == rtc.DisconnectReason.DUPLICATE_IDENTITY
         self._gone = True
         self._wake.set()
 
@@ -273,6 +344,8 @@ class Moderator:
         async with self._lock:  # one publish at a time, so events go out in order
             events, self._unsent = self._unsent, []
             await self._publish(events)
+        if self._memory is not None:
+            self._spawn(self._memory.keep(self._saved))
 
     async def _publish(self, events: list[Event]) -> None:
         snap = self._clock.snapshot(time.time())

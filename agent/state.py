@@ -7,19 +7,24 @@ Times leave as epoch milliseconds; sides become identities where a client needs 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar, get_args
 
 from agent.clock import (
     SIDES,
     Ended,
     Event,
     Extended,
+    Outcome,
     Paused,
+    PauseReason,
     PhaseBegan,
     PrepBegan,
     Resumed,
+    Saved,
     Snapshot,
+    Status,
     Warned,
 )
 from agent.errors import InvalidPayload
@@ -192,3 +197,156 @@ def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
                 "outcome": outcome,
                 "winner": None if winner is None else seats.identity(winner),
             }
+
+
+# -- what a moderator leaves for the one that may replace it --------------------------------
+# Bumped whenever a field changes meaning: a moderator does not resume from a record it
+# cannot read (it starts the room's debate afresh instead).
+RECORD_VERSION = 1
+_STATUSES: tuple[Status, ...] = get_args(Status)
+_OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+_PAUSES: tuple[PauseReason, ...] = get_args(PauseReason)
+_T = TypeVar("_T", bound=str)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The room's debate as the moderator keeps it in Redis (docs/PROTOCOL.md, "When the
+    moderator restarts"): the format (a casual talk may have become a debate), the seats,
+    the clock, the last event `seq` sent to each person, and an open proposal."""
+
+    match_id: str
+    format: str
+    seats: Seats
+    clock: Saved
+    seq: dict[str, int]
+    proposal: tuple[str, float] | None = None  # (by, expires at)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "v": RECORD_VERSION,
+                "match_id": self.match_id,
+                "format": self.format,
+                "seats": {"sides": self.seats.sides, "shown": self.seats.shown},
+                "clock": asdict(self.clock),
+                "seq": self.seq,
+                "proposal": None if self.proposal is None else list(self.proposal),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Record:
+        """The record, or InvalidPayload naming what is wrong with it."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise InvalidPayload("saved debate: not JSON") from None
+        data = _object(data, "record")
+        if data.get("v") != RECORD_VERSION:
+            raise InvalidPayload("saved debate: another version", field="v")
+        seats = _object(data.get("seats"), "seats")
+        sides = {_str(k, "seats"): _one_of(v, SIDES, "seats") for k, v in _items(seats, "sides")}
+        shown = seats.get("shown")
+        if sorted(sides.values()) != sorted(SIDES) or not isinstance(shown, bool):
+            raise InvalidPayload("saved debate: the seats are not one per side", field="seats")
+        seq = {_str(k, "seq"): _int(v, "seq") for k, v in _items(data, "seq")}
+        proposal = data.get("proposal")
+        if proposal is not None:
+            if not isinstance(proposal, list) or len(proposal) != 2:
+                raise InvalidPayload("saved debate: bad proposal", field="proposal")
+            proposal = (_str(proposal[0], "proposal"), _num(proposal[1], "proposal"))
+        return cls(
+            match_id=_str(data.get("match_id"), "match_id"),
+            format=_str(data.get("format"), "format"),
+            seats=Seats(sides, shown),
+            clock=_saved(_object(data.get("clock"), "clock")),
+            seq=seq,
+            proposal=proposal,
+        )
+
+
+def _saved(c: dict[str, Any]) -> Saved:
+    def maybe(key: str) -> float | None:
+        return None if c.get(key) is None else _num(c[key], key)
+
+    winner, prep_side, outcome = c.get("winner"), c.get("prep_side"), c.get("outcome")
+    return Saved(
+        at=_num(c.get("at"), "at"),
+        status=_one_of(c.get("status"), _STATUSES, "status"),
+        index=_int(c.get("index"), "index"),
+        prep_side=None if prep_side is None else _one_of(prep_side, SIDES, "prep_side"),
+        deadline=_num(c.get("deadline"), "deadline"),
+        left=_num(c.get("left"), "left"),
+        pauses=tuple(_one_of(p, _PAUSES, "pauses") for p in _list(c, "pauses")),
+        armed=tuple(_int(w, "armed") for w in _list(c, "armed")),
+        time_up=_bool(c.get("time_up"), "time_up"),
+        yielded=tuple(_one_of(s, SIDES, "yielded") for s in _list(c, "yielded")),
+        absent={_one_of(s, SIDES, "absent"): _num(t, "absent") for s, t in _items(c, "absent")},
+        ready=tuple(_one_of(s, SIDES, "ready") for s in _list(c, "ready")),
+        joined_at=maybe("joined_at"),
+        prep_left={
+            _one_of(s, SIDES, "prep_left"): _num(t, "prep_left") for s, t in _items(c, "prep_left")
+        },
+        outcome=None if outcome is None else _one_of(outcome, _OUTCOMES, "outcome"),
+        winner=None if winner is None else _one_of(winner, SIDES, "winner"),
+    )
+
+
+def _bad(field: str) -> InvalidPayload:
+    return InvalidPayload(f"saved debate: bad '{field}'", field=field)
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _bad(field)
+    return value
+
+
+def _items(data: dict[str, Any], field: str) -> list[tuple[Any, Any]]:
+    return list(_object(data.get(field), field).items())
+
+
+def _list(data: dict[str, Any], field: str) -> list[Any]:
+    value = data.get(field)
+    if not isinstance(value, list):
+        raise _bad(field)
+    return value
+
+
+def _str(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(field)
+    return value
+
+
+def _bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(field)
+    return value
+
+
+def _num(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad(field)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past what a float holds
+        raise _bad(field) from None
+    if not math.isfinite(number):
+        raise _bad(field)
+    return number
+
+
+def _int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(field)
+    return value
+
+
+def _one_of(value: Any, options: tuple[_T, ...], field: str) -> _T:
+    for option in options:
+        if value == option:
+            return option
+    raise _bad(field)

@@ -14,7 +14,7 @@ from livekit import api as lk
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import accounts, feedback, health, keeper, rooms, webhook
+from api import accounts, feedback, health, keeper, rooms, supervisor, webhook
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.db import Database
@@ -219,6 +219,7 @@ def create_app(settings: Settings) -> web.Application:
     verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     app[WEBHOOKS] = lk.WebhookReceiver(verifier)
     app.cleanup_ctx.extend([_postgres, _redis, _livekit, keeper.keeper_context(settings)])
+    app.cleanup_ctx.append(supervisor.supervisor_context)
     for module in (health, accounts, rooms, feedback, webhook):
         app.add_routes(module.routes)
     return app

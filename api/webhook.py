@@ -1,7 +1,8 @@
 """LiveKit's webhooks: verified on the exact raw body, applied once per event id.
 
 `room_finished` for a discussion room records the end in Postgres and clears the room's live
-state in Redis (lobby.store); other events need nothing from the API yet.
+state in Redis (lobby.store); `participant_left` of an agent has its room checked, so a lobby or
+discussion room that lost its agent gets a new one; other events need nothing from the API.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from livekit.protocol.webhook import WebhookEvent
 from api.errors import InvalidSignature, UnsupportedMediaType
 from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, WEBHOOKS
-from lobby.protocol import LOBBY_IDENTITY
+from api.supervisor import SUPERVISOR
+from lobby.protocol import LOBBY_IDENTITY, MODERATOR_IDENTITY
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -49,6 +51,8 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         await _room_finished(request, event, raw)
     elif event.event == "participant_left" and event.participant.identity == LOBBY_IDENTITY:
         await request.app[KEEPER].ensure()
+    elif event.event == "participant_left" and event.participant.identity == MODERATOR_IDENTITY:
+        await request.app[SUPERVISOR].check(event.room.name)
     return web.json_response({"ok": True})
 
 

@@ -23,6 +23,7 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
                       and kept alive by the lobby agent while the connection stays.
   {p}:flooding:<user> STRING set while the user is kept out of the lobby (TTL: the ban)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
+  {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator (`DebateStates`)
 
 Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
 prefix refuses to start (`claim_layout`) rather than misread it; flush the prefix, or migrate.
@@ -383,6 +384,49 @@ class LobbyStore:
 
     async def queued_users(self) -> list[str]:
         return [str(u) for u in await self.redis.hkeys(self.keys["queue"])]
+
+
+# -- the debate of each discussion room -----------------------------------------------------
+# Kept by the room's moderator agent, so that a moderator dispatched after it died goes on
+# from there (docs/PROTOCOL.md, "When the moderator restarts"). The moderator writes it every
+# second, so `at` doubles as its heartbeat for the API's supervisor; the TTL only has to
+# outlast a moderator's absence, and clears the rooms that ended.
+DEBATE_STATE_TTL = 3600
+
+
+class DebateStates:
+    """One HASH per discussion room, `{p}:debate:<room>`: `record`, the moderator's JSON record
+    of the room's debate (the agent's `agent.state.Record` reads and writes it; to Redis it is
+    text), and `at`, when the moderator wrote it (epoch seconds)."""
+
+    def __init__(self, redis: Redis, prefix: str, ttl: int = DEBATE_STATE_TTL) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl
+
+    def key(self, room: str) -> str:
+        return f"{{{self.prefix}}}:debate:{room}"
+
+    async def save(self, room: str, record: str, at: float) -> None:
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hset(self.key(room), mapping={"record": record, "at": repr(float(at))})
+            p.expire(self.key(room), self.ttl)
+            await p.execute()
+
+    async def load(self, room: str) -> str | None:
+        raw = await self.redis.hget(self.key(room), "record")
+        return None if raw is None else _text(raw)
+
+    async def written_at(self, rooms: Sequence[str]) -> dict[str, float | None]:
+        """When each room's moderator last wrote its debate (None: never, or long ago)."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for room in rooms:
+                p.hget(self.key(room), "at")
+            found = await p.execute()
+        return {r: None if a is None else float(a) for r, a in zip(rooms, found, strict=True)}
+
+    async def drop(self, room: str) -> None:
+        await self.redis.delete(self.key(room))
 
 
 def open_redis(url: str, max_connections: int = 64) -> Redis:
