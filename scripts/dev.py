@@ -2,11 +2,14 @@
 
 Starts (or reuses, when named in the environment) LiveKit, Redis and Postgres, migrates the
 database, then runs the API (serving the web client) and the agent worker under the
-livekit-agents dev runner. Everything it started is stopped on exit, Ctrl-C included.
+livekit-agents dev runner. Once the API is ready, a crashed API or worker is restarted within a
+second and the restart logged (scripts/supervise.py). Everything it started is stopped on exit,
+Ctrl-C or SIGTERM included. Servers' data and logs are kept in `.run/dev` (`DISCO_RUN_DIR`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -14,9 +17,11 @@ import socket
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from scripts.stack import ROOT, Stack, StackError, free_port
+from scripts.supervise import ExtraFormatter, Supervisor
 
 
 def _api_port() -> int:
@@ -41,23 +46,45 @@ def _secret(run_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_ready(
+    url: str, children: Supervisor, stopping: Callable[[], bool], run_dir: Path
+) -> bool:
+    """Until the API is ready (True), or a stop was asked for (False). A child that exits
+    before then is not restarted: that is a start-up error (settings, ports), not a crash."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not stopping():
+        for name, code in children.exited().items():
+            raise StackError(f"{name} exited with {code} while starting; see {run_dir}/{name}.log")
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
-                    return
+                    return True
         except OSError:
             time.sleep(0.3)
-    raise StackError(f"{url} did not answer within {timeout:.0f} s; see .run/dev/api.log")
+    if stopping():
+        return False
+    raise StackError(f"{url} did not answer within 60 s; see {run_dir}/api.log")
+
+
+def _supervise(children: Supervisor, stopping: Callable[[], bool]) -> None:
+    """Restart a crashed API or worker until a stop is asked for (Ctrl-C or SIGTERM)."""
+    while not stopping():
+        children.poll()
+        time.sleep(0.1)
+
+
+def _log_to_terminal() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(ExtraFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logging.getLogger("disco.supervise").addHandler(handler)
 
 
 def main() -> int:
-    run_dir = ROOT / ".run" / "dev"
+    run_dir = Path(os.environ.get("DISCO_RUN_DIR") or ROOT / ".run" / "dev").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     port = _api_port()
     stop = False
+    _log_to_terminal()
 
     def _on_signal(signum: int, frame: object) -> None:
         nonlocal stop
@@ -72,20 +99,31 @@ def main() -> int:
             "DISCO_JWT_SECRET": os.environ.get("DISCO_JWT_SECRET") or _secret(run_dir),
             "DISCO_API_PORT": str(port),
         }
-        api = stack.spawn("api", [sys.executable, "-m", "api"], env)
-        worker = stack.spawn("worker", [sys.executable, "-m", "agent.worker", "dev"], env)
-        _wait_ready(f"http://127.0.0.1:{port}/readyz")
-        print(f"\nDISCO is running: open http://127.0.0.1:{port}/", flush=True)
-        print(f"  LiveKit {stack.env['LIVEKIT_URL']}  logs in .run/dev/  (Ctrl-C stops it)\n")
-        while not stop:
-            for name, proc in (("api", api), ("agent worker", worker)):
-                if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; see .run/dev/", flush=True)
-                    return 1
-            time.sleep(0.5)
+        children = Supervisor(
+            {
+                "api": lambda: stack.spawn("api", [sys.executable, "-m", "api"], env),
+                "worker": lambda: stack.spawn(
+                    "worker", [sys.executable, "-m", "agent.worker", "dev"], env
+                ),
+            }
+        )
+        children.start()
+        try:
+            if _wait_ready(f"http://127.0.0.1:{port}/readyz", children, lambda: stop, run_dir):
+                print(f"\nDISCO is running: open http://127.0.0.1:{port}/", flush=True)
+                print(
+                    f"  LiveKit {stack.env['LIVEKIT_URL']}  logs in {run_dir}  (Ctrl-C stops it)\n"
+                )
+                _supervise(children, lambda: stop)
+        finally:
+            children.stop()
     print("DISCO stopped.")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except StackError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)

@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.redis_server import RedisError, RedisServer
+
 ROOT = Path(__file__).resolve().parent.parent
 LIVEKIT_BIN = ROOT / ".tools" / "bin" / "livekit-server"
 LIVEKIT_KEY = "disco-local"
@@ -100,6 +102,9 @@ class Stack:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     _procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    # The Redis this stack started (None when REDIS_URL named one): tests crash, restart and
+    # pause it through `kill`, `start`, `pause` and `resume`.
+    redis: RedisServer | None = None
     _sigterm_set: bool = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -132,6 +137,9 @@ class Stack:
                     proc.kill()
                     proc.wait(5)
         self._procs.clear()
+        # Last, as it was started first: the other processes may still write to it on the way out.
+        if self.redis is not None:
+            self.redis.stop()
 
     def __enter__(self) -> Stack:
         # Python's default SIGTERM ends the process without unwinding, and the servers (in
@@ -169,40 +177,13 @@ class Stack:
 
     # -- servers -------------------------------------------------------------------------
     def _start_redis(self) -> str:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise StackError("redis-server is not installed (scripts/install.sh installs it)")
-        port = free_port()
-        folder = self.run_dir / "redis"
-        folder.mkdir(exist_ok=True)
-        log = folder / "redis.log"
-        argv = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(folder),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            # The lobby keeps a few large hashes and sorted sets, shared by everyone in it.
-            # Redis stores small ones as flat lists (up to 128 or 512 entries), where each
-            # lookup scans the list; a pairing batch looks up hundreds of people at once, so a
-            # lobby's first thousand tickets paired at half speed (bench/pairing.py).
-            "--hash-max-listpack-entries",
-            "0",
-            "--zset-max-listpack-entries",
-            "0",
-            "--logfile",
-            str(log),
-        ]
-        proc = subprocess.Popen(argv, start_new_session=True)
-        self._procs.append(("redis", proc))
-        _wait_port(port, proc, "redis", log, 20)
-        return f"redis://127.0.0.1:{port}/0"
+        """DISCO's Redis, private to this stack (scripts/redis_server.py says how it runs)."""
+        self.redis = RedisServer(self.run_dir / "redis")
+        try:
+            self.redis.start()
+        except RedisError as e:
+            raise StackError(str(e)) from None
+        return self.redis.url
 
     def _start_postgres(self) -> str:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
