@@ -84,6 +84,13 @@ class Settings:
     flood_packet_rate: int = 20
     flood_window: int = 5
     flood_ban: int = 600
+    # Seconds DISCO waits for Redis (connecting, or any one reply) and for Postgres (connecting,
+    # a free pooled connection, or any one query) before giving up: a server that stops
+    # answering fails calls fast instead of hanging them. Commands refused for that reason
+    # tell the caller to retry after `outage_retry_after` seconds.
+    redis_timeout: int = 2
+    database_timeout: int = 3
+    outage_retry_after: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +123,9 @@ class Settings:
             flood_packet_rate=_int(e, "DISCO_FLOOD_PACKET_RATE", 20, minimum=1),
             flood_window=_int(e, "DISCO_FLOOD_WINDOW", 5, minimum=1),
             flood_ban=_int(e, "DISCO_FLOOD_BAN", 600, minimum=1),
+            redis_timeout=_int(e, "DISCO_REDIS_TIMEOUT", 2, minimum=1),
+            database_timeout=_int(e, "DISCO_DATABASE_TIMEOUT", 3, minimum=1),
+            outage_retry_after=_int(e, "DISCO_OUTAGE_RETRY_AFTER", 5, minimum=1),
         )
 
     @property
