@@ -65,6 +65,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_FLOOD_PACKET_RATE": str(settings.flood_packet_rate),
         "DISCO_FLOOD_WINDOW": str(settings.flood_window),
         "DISCO_FLOOD_BAN": str(settings.flood_ban),
+        "DISCO_REDIS_TIMEOUT": str(settings.redis_timeout),
+        "DISCO_DATABASE_TIMEOUT": str(settings.database_timeout),
+        "DISCO_OUTAGE_RETRY_AFTER": str(settings.outage_retry_after),
     }
 
 
