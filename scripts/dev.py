@@ -13,28 +13,19 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.stack import ROOT, Stack, StackError, free_port
+from scripts.stack import ROOT, Stack, StackError, free_port, port_free
 from scripts.supervise import ExtraFormatter, Supervisor
 
 
 def _api_port() -> int:
     wanted = int(os.environ.get("DISCO_API_PORT", "8080"))
-    try:
-        with socket.socket() as s:
-            # As the API's own listener does: a socket of a just-stopped run lingering in
-            # TIME_WAIT must not count as taken, or a quick restart lands on a random port.
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", wanted))
-        return wanted
-    except OSError:
-        return free_port()
+    return wanted if port_free(wanted) else free_port()
 
 
 def _secret(run_dir: Path) -> str:

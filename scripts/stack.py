@@ -56,6 +56,18 @@ def free_port() -> int:
         return port
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nobody listens on `port`. SO_REUSEADDR as a listener sets it: a socket of a
+    just-stopped server lingering in TIME_WAIT does not count as taken."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _ephemeral_start() -> int:
     """The first port the kernel hands out for unbound sockets (32768 by default)."""
     try:

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from playwright.async_api import (
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lobby.settings import Settings
-from scripts.stack import ROOT, Stack, free_port
+from scripts.stack import ROOT, Stack, free_port, port_free
 from tests.integration.conftest import Worker, settings_env, start_worker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -153,15 +152,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _wait_healthy(url: str, proc_alive: object, log: Path, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -185,7 +175,7 @@ def site(
     (where LiveKit sends its webhooks) unless another API of the test run already does."""
     if not (WEB_DIST / "index.html").is_file():
         raise RuntimeError("web/dist is missing: run `make install` (npm ci and npm run build)")
-    port = api_port if _port_free(api_port) else free_port()
+    port = api_port if port_free(api_port) else free_port()
     settings = dataclasses.replace(browser_settings, api_port=port)
     env = {
         **os.environ,

@@ -63,7 +63,9 @@ async def _spoilt(
 async def test_spoiling_proposals_costs_a_growing_cooldown(
     stack: Stack, settings: Settings, lkapi: api.LiveKitAPI, db_engine: AsyncEngine, topic: str
 ) -> None:
-    async with own_lobby(stack, settings, lkapi, "grief", accept_timeout=2) as (mine, _, _k):
+    # Long enough that a leave sent during the proposal arrives before it expires, even when a
+    # loaded machine takes seconds to carry an RPC; the ignored proposals just run it out.
+    async with own_lobby(stack, settings, lkapi, "grief", accept_timeout=8) as (mine, _, _k):
         people = await add_users(db_engine, 5)
         async with connected(mine, people) as (griefer, *partners):
             # Each partner is new to the griefer: no rematch cooldown in the way.

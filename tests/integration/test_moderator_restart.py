@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from lobby.settings import Settings
 from lobby.store import DEBATE_STATE_TTL, DebateStates, open_redis
-from scripts.stack import Stack
+from scripts.stack import Stack, free_port, port_free
 from tests.integration.conftest import Worker, start_worker
 from tests.integration.debate_room import (
     MODERATOR,
@@ -52,9 +52,12 @@ TIME_LOST = 3.0
 
 @pytest.fixture
 async def api_app(debate_settings: Settings, api_port: int) -> AsyncIterator[None]:
-    """The API on the port LiveKit sends its webhooks to, with a lobby room of its own."""
+    """The API, with a lobby room of its own, on the port LiveKit sends its webhooks to unless
+    another API of the run holds it (the browser tests' site does, for the whole session): its
+    supervisor notices a dead moderator by the missing heartbeat, webhooks or not."""
     mine = dataclasses.replace(debate_settings, lobby_room=f"lobby-{secrets.token_hex(4)}")
-    server = TestServer(create_app(mine), port=api_port)
+    port = api_port if port_free(api_port) else free_port()
+    server = TestServer(create_app(mine), port=port)
     await server.start_server()
     try:
         yield
