@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from livekit import api, rtc
@@ -128,8 +129,9 @@ async def test_an_idle_moderator_waits_for_the_clock(
 ) -> None:
     async with _moderated(settings, engine) as r:
         await eventually(_both_seated(r), "both debaters seated")
-        # Waiting for "ready": the clock has nothing to wake the loop for.
-        assert r.moderator.clock.next_wakeup() is None
+        # Waiting for "ready": nothing wakes the loop before the automatic start, long after.
+        wake = r.moderator.clock.next_wakeup()
+        assert wake is None or wake - time.time() > 10, wake
         assert await _idle_ticks(r.ticks) <= 2
         await asyncio.gather(r.pro.call("debate.ready"), r.con.call("debate.ready"))
         await eventually(lambda: r.pro.attr("status") == "running", "the debate running")
@@ -152,11 +154,18 @@ async def test_the_moderator_keeps_its_room_through_a_full_reconnect(
             "the agent connected again",
         )
         await eventually(_both_seated(r), "both debaters seated after the reconnect")
-        state = await r.con.call("debate.state")
+
+        async def state_() -> Any:
+            # Until the debaters see the rejoined agent, a call says "Recipient disconnected".
+            with contextlib.suppress(rtc.RpcError):
+                return await r.con.call("debate.state")
+            return None
+
+        state = await eventually(state_, "con reaches the moderator again", every=0.5)
         assert state["status"] == "running" and state["floor"] == [r.pro.identity]
-        # The debate goes on: pro yields, con speaks. A seat the reconnect lost would have
-        # paused the debate first, and that event would come before this phase (in seq order).
+        # The debate goes on: pro yields, con speaks (the reconnect may pause it while the
+        # debaters are out of sight; their seats are held and the debate resumes, not forfeits).
         await r.pro.call("debate.yield")
         await r.con.wait_event("phase", index=1)
-        assert not [e for e in r.con.events if e["type"] == "paused"], r.con.events
+        assert not [e for e in r.con.events if e["type"] == "ended"], r.con.events
         assert r.moderator.clock.outcome is None
