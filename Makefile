@@ -1,5 +1,5 @@
 # The two commands: `make dev` runs DISCO locally, `make test` runs every check.
-.PHONY: dev test install check lint format types pytest bench
+.PHONY: dev test install check lint format types pytest bench hooks
 
 install:
 	@scripts/install.sh
@@ -27,3 +27,15 @@ pytest:
 
 bench: install
 	.venv/bin/python -m bench
+
+# Git hooks as .pre-commit-config.yaml describes them, without needing `pre-commit`: format and
+# lint (and types) before each commit, every check before each push. `git commit --no-verify`
+# skips them once.
+hooks:
+	@hooks=$$(git rev-parse --git-path hooks) && mkdir -p "$$hooks" && \
+	printf '#!/bin/sh\n# Installed by `make hooks`.\nexec make --no-print-directory lint types\n' \
+		> "$$hooks/pre-commit" && \
+	printf '#!/bin/sh\n# Installed by `make hooks`.\nexec make --no-print-directory check\n' \
+		> "$$hooks/pre-push" && \
+	chmod +x "$$hooks/pre-commit" "$$hooks/pre-push" && \
+	echo "git hooks installed in $$hooks: lint and types on commit, make check on push"

@@ -13,12 +13,12 @@ import secrets
 import statistics
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 
 import aiohttp
 
-from scripts.stack import ROOT, Stack, StackError, free_port
+from scripts.stack import ROOT, Stack, free_port
+from tests.support.wait import wait_http_ready
 
 WARMUP = 1.0
 DURATION = 5.0
@@ -108,18 +108,6 @@ async def _run(url: str) -> tuple[Figures, Figures]:
     return ceiling, tokens
 
 
-def _wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise StackError(f"the API at {url} was not ready within {timeout:.0f} s")
-
-
 def main() -> None:
     port = free_port()
     with Stack.start(ROOT / ".run" / f"bench-{os.getpid()}", os.environ, port) as stack:
@@ -134,7 +122,7 @@ def main() -> None:
         }
         stack.spawn("api", [sys.executable, "-m", "api"], env)
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url)
+        wait_http_ready(url + "/readyz")
         ceiling, tokens = asyncio.run(_run(url))
     ratio = tokens.rps / ceiling.rps
     verdict = "meets" if ratio >= TARGET_RATIO else "misses"

@@ -40,8 +40,7 @@ from api.keeper import Keeper
 from lobby.protocol import LOBBY_IDENTITY
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port
-from tests.integration.conftest import start_worker
-from tests.integration.lobby_clients import (
+from tests.support.lobby_clients import (
     LobbyUser,
     add_topics,
     add_users,
@@ -49,6 +48,7 @@ from tests.integration.lobby_clients import (
     unrecorded_lobby_token,
     wait_for_agent,
 )
+from tests.support.worker import start_worker
 
 SIZES = (50, 200)
 WAVE = 10  # pairs measured at once

@@ -7,14 +7,13 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from lobby.settings import DEV_LIVEKIT_KEY, DEV_LIVEKIT_SECRET, Settings
 from scripts.stack import ROOT, free_port
-from tests.integration.conftest import settings_env
+from tests.support.wait import wait_http_ready
+from tests.support.worker import settings_env
 
 API = [sys.executable, "-m", "api"]
 WORKER = [sys.executable, "-m", "agent.worker", "start"]
@@ -69,16 +68,7 @@ def test_the_same_environment_starts_the_api_in_dev(settings: Settings) -> None:
     env = _env(dataclasses.replace(settings, api_port=port), DISCO_ENV="dev")
     proc = subprocess.Popen(API, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "the API exited"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the API did not answer"
-                time.sleep(0.2)
+        wait_http_ready(f"http://127.0.0.1:{port}/healthz", alive=lambda: proc.poll() is None)
     finally:
         proc.terminate()
         proc.wait(20)

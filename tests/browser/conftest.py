@@ -17,8 +17,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port, port_free
-from tests.integration.conftest import Worker, settings_env, start_worker
+from tests.support.wait import wait_http_ready
+from tests.support.worker import Worker, settings_env, start_worker
 
 CHROMIUM = "/usr/bin/chromium"
 WEB_DIST = ROOT / "web" / "dist"
@@ -152,21 +151,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def _wait_healthy(url: str, proc_alive: object, log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not callable(proc_alive) or not proc_alive():
-            raise RuntimeError(f"the API exited; see {log}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the API did not answer {url} within {seconds:.0f} s; see {log}")
-
-
 @pytest.fixture(scope="session")
 def site(
     stack: Stack, browser_settings: Settings, browser_worker: Worker, api_port: int
@@ -186,7 +170,8 @@ def site(
     }
     proc = stack.spawn("browser-api", [sys.executable, "-m", "api"], env)
     url = f"http://127.0.0.1:{port}"
-    _wait_healthy(f"{url}/healthz", lambda: proc.poll() is None, stack.run_dir / "browser-api.log")
+    # Its log, if it never answers: stack.run_dir / "browser-api.log".
+    wait_http_ready(f"{url}/healthz", 30, alive=lambda: proc.poll() is None)
     yield Site(url, settings)
     _stop(proc)
 

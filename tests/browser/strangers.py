@@ -10,7 +10,6 @@ import contextlib
 import json
 import math
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from livekit import api, rtc
 
 from agent.sdk import quiet_native_logs, route
 from lobby.protocol import LOBBY_IDENTITY
+from tests.support.wait import eventually
 
 MODERATOR = "disco-moderator"
 # Long enough for an agent's reply on a busy two-core machine.
@@ -35,14 +35,7 @@ _TONE = array.array(
 async def until(check: Callable[[], Awaitable[Any]], what: str, wait: float = PATIENCE) -> Any:
     """The first truthy result of `check`, asked about once a second (as a client that follows
     hints would); fails after `wait` seconds naming `what`."""
-    deadline = time.monotonic() + wait
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {wait:.0f} s")
-        await asyncio.sleep(1)
+    return await eventually(check, what, wait, every=1)
 
 
 def forged_token(identity: str, room: str) -> str:

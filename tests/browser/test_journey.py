@@ -38,6 +38,26 @@ async def _meet(
     await asyncio.gather(a.shot("2-proposal"), b.shot("2-proposal"))
 
 
+# What a person picks in the form: the format's label and each person's side.
+CASUAL = ("Casual conversation", (None, None))
+DEBATE = ("Quick debate", ("For (pro)", "Against (con)"))
+
+
+async def _paired(
+    contexts: list[BrowserContext],
+    artifacts: Path,
+    label: str,
+    names: tuple[str, str],
+    topic_index: int,
+    choice: tuple[str, tuple[str | None, str | None]],
+) -> tuple[Person, Person]:
+    """Two people, each in a browser context of their own, proposed to each other."""
+    a = await Person.open(contexts[0], names[0], artifacts, label)
+    b = await Person.open(contexts[1], names[1], artifacts, label)
+    await _meet(a, b, topic_index, *choice)
+    return a, b
+
+
 async def _both_accept(a: Person, b: Person) -> None:
     """Both accept the proposal and meet in the room."""
     await asyncio.gather(a.answer(True), b.answer(True))
@@ -56,9 +76,7 @@ async def _video_plays(person: Person) -> None:
 async def test_casual_talk_video_chat_leave_rate_block_report(
     contexts: list[BrowserContext], artifacts: Path
 ) -> None:
-    ann = await Person.open(contexts[0], "Ann", artifacts, "casual")
-    bob = await Person.open(contexts[1], "Bob", artifacts, "casual")
-    await _meet(ann, bob, 0, "Casual conversation", (None, None))
+    ann, bob = await _paired(contexts, artifacts, "casual", ("Ann", "Bob"), 0, CASUAL)
 
     await _both_accept(ann, bob)
     await asyncio.gather(_video_plays(ann), _video_plays(bob))
@@ -107,9 +125,7 @@ async def test_casual_talk_video_chat_leave_rate_block_report(
 async def test_quick_debate_clock_and_turns(
     contexts: list[BrowserContext], artifacts: Path
 ) -> None:
-    pro = await Person.open(contexts[0], "Pia", artifacts, "debate")
-    con = await Person.open(contexts[1], "Carl", artifacts, "debate")
-    await _meet(pro, con, 1, "Quick debate", ("For (pro)", "Against (con)"))
+    pro, con = await _paired(contexts, artifacts, "debate", ("Pia", "Carl"), 1, DEBATE)
     await expect(pro.proposal()).to_contain_text("for (pro)")
     await expect(con.proposal()).to_contain_text("against (con)")
     await expect(con.proposal().get_by_test_id("motion")).not_to_be_empty()
@@ -142,9 +158,7 @@ async def test_quick_debate_clock_and_turns(
 async def test_a_casual_talk_turns_into_a_debate_when_both_agree(
     contexts: list[BrowserContext], artifacts: Path
 ) -> None:
-    ann = await Person.open(contexts[0], "Ada", artifacts, "switch")
-    bob = await Person.open(contexts[1], "Ben", artifacts, "switch")
-    await _meet(ann, bob, 5, "Casual conversation", (None, None))
+    ann, bob = await _paired(contexts, artifacts, "switch", ("Ada", "Ben"), 5, CASUAL)
     await _both_accept(ann, bob)
 
     suggest = ann.page.get_by_role("button", name="Suggest a quick debate")
@@ -194,9 +208,7 @@ async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
 ) -> None:
     """A moderator finds the live debate on the Moderate page, sits in with the controls,
     and what they do reaches both debaters' screens."""
-    pro = await Person.open(contexts[0], "Pam", artifacts, "moderated")
-    con = await Person.open(contexts[1], "Cid", artifacts, "moderated")
-    await _meet(pro, con, 4, "Quick debate", ("For (pro)", "Against (con)"))
+    pro, con = await _paired(contexts, artifacts, "moderated", ("Pam", "Cid"), 4, DEBATE)
     await _both_accept(pro, con)
 
     context = await browser.new_context(base_url=site.url)
@@ -293,9 +305,7 @@ def _seconds(clock: str) -> int:
 async def test_decline_as_both_people_see_it(
     contexts: list[BrowserContext], artifacts: Path
 ) -> None:
-    ann = await Person.open(contexts[0], "Ann", artifacts, "decline")
-    bob = await Person.open(contexts[1], "Bob", artifacts, "decline")
-    await _meet(ann, bob, 2, "Casual conversation", (None, None))
+    ann, bob = await _paired(contexts, artifacts, "decline", ("Ann", "Bob"), 2, CASUAL)
 
     await ann.answer(True)
     await expect(ann.proposal()).to_contain_text(f"Waiting for {bob.name}")
@@ -317,9 +327,7 @@ async def test_decline_as_both_people_see_it(
 async def test_timeout_as_both_people_see_it(
     contexts: list[BrowserContext], artifacts: Path
 ) -> None:
-    ann = await Person.open(contexts[0], "Ann", artifacts, "timeout")
-    bob = await Person.open(contexts[1], "Bob", artifacts, "timeout")
-    await _meet(ann, bob, 3, "Casual conversation", (None, None))
+    ann, bob = await _paired(contexts, artifacts, "timeout", ("Ann", "Bob"), 3, CASUAL)
 
     first = await bob.countdown()
     assert 0 < first <= ACCEPT_TIMEOUT

@@ -18,7 +18,7 @@ import math
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from lobby.schema import discussion_participants, discussions, topics, users
 from lobby.settings import Settings
 from scripts.stack import Stack
-from tests.integration.conftest import start_worker
+from tests.support.wait import eventually
+from tests.support.worker import start_worker
 
 MODERATOR = "disco-moderator"
 TOPIC = "disco.debate"
@@ -185,18 +186,6 @@ async def engine_fixture(debate_settings: Settings) -> AsyncIterator[AsyncEngine
     eng = create_async_engine(debate_settings.async_database_url)
     yield eng
     await eng.dispose()
-
-
-# How long a test waits for something that should happen; generous, as a failure is slow.
-PATIENCE = 20.0
-
-
-async def eventually(check: Callable[[], bool], what: str = "") -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -389,14 +378,6 @@ class Client:
         found = self.event(type_, **match)
         assert found is not None
         return found
-
-
-async def eventually_async(check: Callable[[], Awaitable[bool]], what: str = "") -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.2)
 
 
 @dataclass

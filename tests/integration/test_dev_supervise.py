@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 from livekit import api
 
 from scripts.stack import ROOT, Stack, free_port
+from tests.support.wait import http_ok, wait_until
 
 API = ["-m", "api"]
 WORKER = ["-m", "agent.worker", "dev"]
@@ -65,19 +65,14 @@ def _alive(pid: int) -> bool:
 
 
 def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
+    return http_ok(f"http://127.0.0.1:{port}/healthz")
 
 
 def _until(what: str, check: Callable[[], object], timeout: float) -> float:
-    """Seconds until `check()` is true; fails the test after `timeout`."""
+    """Seconds until `check()` is true, to print; fails the test after `timeout`."""
     start = time.monotonic()
-    while not check():
-        assert time.monotonic() - start < timeout, f"{what} within {timeout:.0f} s"
-        time.sleep(0.05)
+    wait_until(check, what, timeout)
+    return time.monotonic() - start
     return time.monotonic() - start
 
 

@@ -20,10 +20,10 @@ from tests.integration.debate_room import (
     Client,
     Debate,
     debate,
-    eventually,
     job_metadata,
     seed,
 )
+from tests.support.wait import eventually
 
 # This module's worker and engine (the fixtures `debate_settings`, `debate_worker`, `engine`).
 _settings = debate_room.settings_fixture
@@ -70,7 +70,7 @@ async def test_audio_declared_as_camera_is_muted_and_unmuting_it_removes(
 
         smuggled.unmute()  # the client undoes the moderator's mute: a repeat
         await eventually(lambda: con.disconnect_reason == REMOVED, what="con removed")
-        await eventually(lambda: con.identity not in pro.room.remote_participants)
+        await eventually(lambda: con.identity not in pro.room.remote_participants, "con gone")
 
 
 async def test_a_second_such_track_removes_anyone(
@@ -91,7 +91,9 @@ async def test_a_second_such_track_removes_anyone(
 
         await stranger.publish_audio(CAMERA, "second")
         await eventually(lambda: stranger.disconnect_reason == REMOVED, what="stranger removed")
-        await eventually(lambda: stranger.identity not in pro.room.remote_participants)
+        await eventually(
+            lambda: stranger.identity not in pro.room.remote_participants, "stranger gone"
+        )
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.keeper import Keeper
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
-from tests.integration.lobby_clients import LobbyUser, add_users, connected, rpc_summary
+from tests.support.lobby_clients import LobbyUser, add_users, connected, rpc_summary
 
 CROWD = 100
 ROLES = ("accept", "accept", "accept", "decline", "leave")

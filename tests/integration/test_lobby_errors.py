@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.keeper import Keeper
 from lobby.settings import Settings
-from tests.integration.lobby_clients import LobbyUser, add_users, connected
+from tests.support.lobby_clients import LobbyUser, add_users, connected
 
 BAD_JOINS: list[tuple[str, str]] = [
     ("not json", "invalid_payload"),

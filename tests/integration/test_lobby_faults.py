@@ -32,7 +32,8 @@ from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.integration.lobby_clients import LobbyUser, add_users, block, connected
+from tests.support.lobby_clients import LobbyUser, add_users, block, connected
+from tests.support.wait import eventually
 
 OUTAGE = 15.0
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(360)]
@@ -254,12 +255,14 @@ async def test_the_lobby_pairs_through_a_postgres_outage_and_never_ignores_a_blo
 
 
 async def _row_appears(engine: AsyncEngine, match_id: str, wait: float = 60) -> None:
-    deadline = time.monotonic() + wait
     query = sa.select(sa.func.count()).where(discussions.c.id == discussion_id(match_id))
-    while time.monotonic() < deadline:
+
+    async def written() -> bool:
+        # Postgres may still be coming back: a failed query is asked again.
         with contextlib.suppress(Exception):
             async with engine.connect() as conn:
-                if await conn.scalar(query):
-                    return
-        await asyncio.sleep(1)
-    raise AssertionError("the discussion row kept during the outage never reached Postgres")
+                return bool(await conn.scalar(query))
+        return False
+
+    what = "the discussion row kept during the outage reaches Postgres"
+    await eventually(written, what, wait, every=1)

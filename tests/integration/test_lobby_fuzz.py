@@ -24,7 +24,7 @@ from lobby.settings import Settings
 from lobby.store import open_redis
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.integration.lobby_clients import LobbyUser, add_users, connected, rpc_summary
+from tests.support.lobby_clients import LobbyUser, add_users, connected, rpc_summary
 
 FIELDS = {
     "lobby.join": ("topic", "format", "side"),

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lobby.settings import Settings
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.integration.lobby_clients import LobbyUser, add_users, connected, issuer
+from tests.support.lobby_clients import LobbyUser, add_users, connected, issuer
 
 How = Literal["ignore", "leave", "disconnect"]
 

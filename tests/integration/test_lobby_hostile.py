@@ -25,23 +25,16 @@ from api.keeper import Keeper
 from lobby.protocol import LOBBY_IDENTITY, TOPIC
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
-from tests.integration.lobby_clients import (
+from tests.support.lobby_clients import (
     LobbyUser,
     add_users,
     connected,
     issuer,
     unrecorded_lobby_token,
 )
+from tests.support.wait import eventually
 
 UNKNOWN_CALLER = 2011
-
-
-async def eventually(check: Callable[[], bool], what: str, wait: float = 30.0) -> None:
-    deadline = time.monotonic() + wait
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def removed(room: rtc.Room | LobbyUser, wait: float = 30.0) -> None:

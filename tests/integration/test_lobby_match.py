@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.keeper import Keeper
 from lobby.schema import discussion_participants, discussions
 from lobby.settings import Settings
-from tests.integration.lobby_clients import LobbyUser, add_users, connected
+from tests.support.lobby_clients import LobbyUser, add_users, connected
 
 SAMPLE_RATE = 48000
 WIDTH, HEIGHT = 320, 240

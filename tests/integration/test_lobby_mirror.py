@@ -21,7 +21,7 @@ from lobby.schema import discussions
 from lobby.settings import Settings
 from lobby.store import open_redis
 from scripts.stack import free_port
-from tests.integration.lobby_clients import add_users, block
+from tests.support.lobby_clients import add_users, block
 
 
 @pytest.fixture

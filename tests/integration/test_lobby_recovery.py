@@ -19,8 +19,10 @@ from lobby.protocol import LOBBY_IDENTITY
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
-from tests.integration.conftest import own_lobby, start_worker
-from tests.integration.lobby_clients import add_users, connected
+from tests.integration.conftest import own_lobby
+from tests.support.lobby_clients import add_users, connected
+from tests.support.wait import eventually
+from tests.support.worker import start_worker
 
 
 async def _agent_sid(settings: Settings, lkapi: api.LiveKitAPI) -> str:
@@ -37,13 +39,12 @@ async def _served_again(
     settings: Settings, lkapi: api.LiveKitAPI, keeper: Keeper, old: str
 ) -> None:
     """What the API does: ensure() periodically (and on the participant_left webhook)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    async def served() -> bool:
         await keeper.ensure()
-        if await _agent_sid(settings, lkapi) not in ("", old):
-            return
-        await asyncio.sleep(1)
-    raise AssertionError("the lobby was not served again")
+        return await _agent_sid(settings, lkapi) not in ("", old)
+
+    await eventually(served, "the lobby served again by a new agent", 120, every=1)
 
 
 @pytest.mark.timeout(300)

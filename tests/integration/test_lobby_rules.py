@@ -12,7 +12,7 @@ from api.keeper import Keeper
 from lobby.settings import Settings
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.integration.lobby_clients import LobbyUser, add_users, block, connected
+from tests.support.lobby_clients import LobbyUser, add_users, block, connected
 
 CASUAL = "casual"
 DEBATE = "quick-debate"

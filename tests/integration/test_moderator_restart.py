@@ -16,7 +16,7 @@ import dataclasses
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -29,15 +29,15 @@ from api.app import create_app
 from lobby.settings import Settings
 from lobby.store import DEBATE_STATE_TTL, DebateStates, open_redis
 from scripts.stack import Stack, free_port, port_free
-from tests.integration.conftest import Worker, start_worker
 from tests.integration.debate_room import (
     MODERATOR,
     Client,
     engine_fixture,
-    eventually,
     settings_fixture,
 )
 from tests.integration.debate_room import debate as open_debate
+from tests.support.wait import eventually
+from tests.support.worker import Worker, start_worker
 
 # The module's settings and Postgres engine; its workers are its own (no `debate_worker`).
 debate_settings = settings_fixture
@@ -138,7 +138,7 @@ async def test_a_killed_moderator_is_replaced_and_the_speech_goes_on(
             now = _moderator(d.pro)
             return now is not None and now.sid != gone.sid and bool(now.attributes.get("phase"))
 
-        await _until(back, "a new moderator", BACK_WITHIN * 2)
+        await eventually(back, "a new moderator", BACK_WITHIN * 2)
         back_after = time.time() - killed_at
         state: dict[str, Any] = await d.pro.call("debate.state")
         left_now = state["deadline"] / 1000 - time.time()
@@ -158,7 +158,7 @@ async def test_a_killed_moderator_is_replaced_and_the_speech_goes_on(
             sources = await _sources(debate_settings, d.seeded.room, d.seeded.con)
             return TrackSource.MICROPHONE not in sources
 
-        await _until_async(con_muted, "the floor re-applied to the rejoined debater")
+        await eventually(con_muted, "the floor re-applied to the rejoined debater", 10, every=0.2)
         assert json.loads(d.con.state["floor"]) == [d.seeded.pro]
 
         # The record the new moderator keeps writing expires unless refreshed.
@@ -168,17 +168,3 @@ async def test_a_killed_moderator_is_replaced_and_the_speech_goes_on(
             assert 0 < await redis.ttl(key) <= DEBATE_STATE_TTL
         finally:
             await redis.aclose()
-
-
-async def _until(check: Callable[[], bool], what: str, patience: float) -> None:
-    deadline = time.monotonic() + patience
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        await asyncio.sleep(0.05)
-
-
-async def _until_async(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not await check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        await asyncio.sleep(0.2)

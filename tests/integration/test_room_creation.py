@@ -19,8 +19,8 @@ from lobby.db import LobbyDb, Topic
 from lobby.formats import load_catalogue
 from lobby.model import Match, Ticket
 from lobby.settings import Settings
-from tests.integration.conftest import Worker
-from tests.integration.lobby_clients import add_users
+from tests.support.lobby_clients import add_users
+from tests.support.worker import Worker
 
 
 async def _room(lkapi: api.LiveKitAPI, name: str) -> api.Room | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 
 from livekit import api, rtc
 
 from agent import sdk
 from lobby.settings import Settings
+from tests.support.wait import eventually
 
 
 def _token(settings: Settings, room: str, identity: str) -> str:
@@ -24,13 +24,6 @@ def _token(settings: Settings, room: str, identity: str) -> str:
         .with_ttl(timedelta(minutes=5))
         .to_jwt()
     )
-
-
-async def _wait(pred: Callable[[], bool], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + 15.0
-    while not pred():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_routed_rooms_get_their_own_events_and_nothing_else(
@@ -56,8 +49,8 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
     routed_a.local_participant.register_rpc_method("echo", echo)
     try:
         # Participant events reach a routed room.
-        await _wait(lambda: {"b", "plain"} <= set(routed_a.remote_participants), "peers in a")
-        await _wait(lambda: {"a", "plain"} <= set(routed_b.remote_participants), "peers in b")
+        await eventually(lambda: {"b", "plain"} <= set(routed_a.remote_participants), "peers in a")
+        await eventually(lambda: {"a", "plain"} <= set(routed_b.remote_participants), "peers in b")
         # Each data packet reaches its addressee only.
         for who in ("a", "b", "plain"):
             await lkapi.room.send_data(
@@ -68,7 +61,7 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
                     destination_identities=[who],
                 )
             )
-        await _wait(lambda: all(got.values()), "every data packet")
+        await eventually(lambda: all(got.values()), "every data packet")
         assert got == {"a": [b"for a"], "b": [b"for b"], "plain": [b"for plain"]}
         # RPC into a routed room, from a room routed and from one that is not.
         for caller in (plain, routed_b):
@@ -83,6 +76,6 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
         await routed_a.disconnect()
         assert not any(k in router._owner for k in keys)
         # The room left behind still hears about it.
-        await _wait(lambda: "a" not in routed_b.remote_participants, "a leaving")
+        await eventually(lambda: "a" not in routed_b.remote_participants, "a leaving")
     finally:
         await asyncio.gather(routed_a.disconnect(), routed_b.disconnect(), plain.disconnect())

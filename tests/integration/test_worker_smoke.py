@@ -1,4 +1,4 @@
-from tests.integration.conftest import Worker
+from tests.support.worker import Worker
 
 
 def test_worker_registers(worker: Worker) -> None:

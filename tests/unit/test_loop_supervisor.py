@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
 from agent.supervise import Backoff, Link, Supervisor, repeat
+from tests.support.wait import eventually
 
 
 class Died(BaseException):
@@ -34,12 +36,8 @@ def test_backoff_grows_to_its_cap(first: float, cap: float, delays: list[float])
     assert b.delay() == first
 
 
-async def _until(check: object, wait: float = 5.0) -> None:
-    assert callable(check)
-    deadline = asyncio.get_running_loop().time() + wait
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.005)
+async def _until(check: Callable[[], bool]) -> None:
+    await eventually(check, "the supervised loop ran as many times", every=0.005)
 
 
 async def test_a_loop_that_raises_is_logged_and_run_again(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from scripts.supervise import RestartPolicy, Supervisor, restart_delay
+from tests.support.wait import wait_until
 
 POLICY = RestartPolicy(delay=0.5, burst=5, window=30, backoff=2, max_delay=30)
 
@@ -50,14 +51,13 @@ def _wait_for(
     what: str, check: Callable[[], object], timeout: float = 20, sup: Supervisor | None = None
 ) -> None:
     """Until `check()` is true, polling `sup` meanwhile as `make dev`'s loop does."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def polled() -> object:
         if sup is not None:
             sup.poll()
-        if check():
-            return
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
-        time.sleep(0.05)
+        return check()
+
+    wait_until(polled, what, timeout)
 
 
 class Family:

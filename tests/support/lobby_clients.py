@@ -1,0 +1,331 @@
+"""Lobby participants played by the Python `livekit` SDK, as any client would be: a lobby token
+minted and recorded by the API's own code, RPCs to `disco-lobby`, and the `disco.lobby` events
+they receive. As docs/PROTOCOL.md asks, a packet is only a hint: the client then asks
+`lobby.status` (at most once a second, however many hints arrive), and takes the room it is to
+join, with its token, from that reply alone."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from livekit import api, rtc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.sdk import quiet_native_logs, route
+from api.tokens import LobbyTokens, issue_lobby_pass, livekit_urls
+from lobby.protocol import LOBBY_IDENTITY, TOPIC
+from lobby.schema import blocks, topics, users
+from lobby.settings import Settings
+from lobby.store import LobbyStore, open_redis
+from tests.support.wait import eventually
+
+CONNECT_WAVE = 10
+# A client asks for the lobby's state at most this often, however many hints arrive.
+STATUS_PERIOD = 1.0
+
+
+def unrecorded_lobby_token(settings: Settings, identity: str, *, hidden: bool = False) -> str:
+    """A lobby token minted by the API's own code but never recorded (the lobby agent turns its
+    holder away), for probes and for the tests of that; `hidden` adds LiveKit's hidden grant,
+    which the benchmark probes."""
+    token = LobbyTokens(settings).mint(identity)
+    if not hidden:
+        return token
+    claims = jwt.decode(token, settings.livekit_api_secret, algorithms=["HS256"])
+    claims["video"]["hidden"] = True
+    return jwt.encode(claims, settings.livekit_api_secret, algorithm="HS256")
+
+
+@dataclass
+class Issuer:
+    """What the API does for `POST /api/lobby/token`, with its own code and the same Redis."""
+
+    settings: Settings
+    store: LobbyStore
+    minter: LobbyTokens
+
+    async def issue(self, user: str) -> tuple[str, str]:
+        """(identity, token) of a fresh lobby pass for this user."""
+        issued = await issue_lobby_pass(self.store, self.minter, self.settings, user)
+        return issued.identity, issued.token
+
+
+@contextlib.asynccontextmanager
+async def issuer(settings: Settings) -> AsyncIterator[Issuer]:
+    redis = open_redis(settings.redis_url)
+    try:
+        yield Issuer(settings, LobbyStore(redis, settings.redis_prefix), LobbyTokens(settings))
+    finally:
+        await redis.aclose()
+
+
+@dataclass
+class LobbyUser:
+    id: str
+    name: str
+    room: rtc.Room = field(default_factory=rtc.Room)
+    # The opaque identity of this client's lobby connection, and the token it joined with.
+    identity: str = ""
+    token: str = ""
+    # What the agent sent this client: packets with no sending participant (a forger can
+    # still slip in here while LiveKit has not announced it; nothing acts on these).
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # When each event arrived (wall clock), for benchmarks.
+    arrivals: list[float] = field(default_factory=list)
+    # (method, seconds, outcome) of every RPC this client made, for diagnostics.
+    calls: list[tuple[str, float, str]] = field(default_factory=list)
+    # `disco.lobby` packets received from anyone, and the last `lobby.status` reply they led to.
+    hints: int = 0
+    state: dict[str, Any] | None = None
+    # The room to join, from a `lobby.status` reply, once its URL and token passed the checks.
+    grant: dict[str, str] | None = None
+    urls: list[str] = field(default_factory=list)
+    removed: asyncio.Event = field(default_factory=asyncio.Event)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _hinted: asyncio.Event = field(default_factory=asyncio.Event)
+    _stated: asyncio.Event = field(default_factory=asyncio.Event)
+    _follower: asyncio.Task[None] | None = None
+    _state_hints: int = -1
+
+    async def connect(self, settings: Settings, issued: Issuer) -> None:
+        self.identity, self.token = await issued.issue(self.id)
+        self.urls = livekit_urls(settings)
+        self.room.on("data_received", self._on_data)
+        self.room.on("disconnected", lambda *_: self.removed.set())
+        quiet_native_logs()
+        await self.room.connect(settings.livekit_url, self.token)
+        # A crowd of clients shares this process; each gets its own events, as on a device.
+        route(self.room)
+        self._hinted.set()  # ask for the state once connected
+        self._follower = asyncio.create_task(self._follow())
+
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        if packet.topic != TOPIC:
+            return
+        self.hints += 1
+        self._hinted.set()
+        if packet.participant is None:
+            with contextlib.suppress(ValueError):
+                event = json.loads(packet.data)
+                if isinstance(event, dict) and isinstance(event.get("seq"), int):
+                    self.events.append(event)
+                    self.arrivals.append(time.time())
+                    self._arrived.set()
+
+    async def _follow(self) -> None:
+        """Ask for the state when hinted, at most once per STATUS_PERIOD: hints that arrive
+        meanwhile are answered by one call afterwards."""
+        while True:
+            await self._hinted.wait()
+            self._hinted.clear()
+            asked = self.hints
+            with contextlib.suppress(rtc.RpcError):
+                self._take(await self.call("lobby.status"), asked)
+            await asyncio.sleep(STATUS_PERIOD)
+
+    def _take(self, state: dict[str, Any], asked: int) -> None:
+        self.state, self._state_hints = state, asked
+        room = state.get("room")
+        if room is not None and self.grant is None and self._fits(room):
+            self.grant = room
+        self._stated.set()
+
+    def _fits(self, room: dict[str, str]) -> bool:
+        """Connect only to a LiveKit URL the API listed, with a token for the room named."""
+        try:
+            claims = jwt.decode(room["token"], options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return False
+        return room["url"] in self.urls and claims.get("video", {}).get("room") == room["name"]
+
+    async def room_grant(self, wait: float = 20.0) -> dict[str, str]:
+        """The room this client is to join, once a `lobby.status` reply gave it."""
+        deadline = time.monotonic() + wait
+        while self.grant is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name} was given no room; state {self.state}")
+            self._stated.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stated.wait(), left)
+        return self.grant
+
+    async def settled(self, wait: float = 20.0) -> dict[str, Any]:
+        """The state from a `lobby.status` call this client made after every hint it had
+        received when asked."""
+        seen, deadline = self.hints, time.monotonic() + wait
+        while self.state is None or self._state_hints < seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name} never asked for the state after a hint")
+            self._stated.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stated.wait(), left)
+        return self.state
+
+    async def call(self, method: str, payload: dict[str, Any] | str | None = None) -> Any:
+        """One lobby command. Every lobby command is safe to repeat (docs/PROTOCOL.md), so like
+        a real client this retries once when LiveKit lost the request or its ack."""
+        try:
+            return await self._call(method, payload)
+        except rtc.RpcError as e:
+            if e.code not in (rtc.RpcError.ErrorCode.CONNECTION_TIMEOUT, 1505):
+                raise
+        return await self._call(method, payload)
+
+    async def _call(self, method: str, payload: dict[str, Any] | str | None) -> Any:
+        body = payload if isinstance(payload, str) else json.dumps(payload or {})
+        started, outcome = time.monotonic(), "ok"
+        try:
+            # Generous limits: a hundred SDK rooms in one test process on a small, busy machine
+            # deliver acks late; a slow ack is not what these tests are about.
+            reply = await self.room.local_participant.perform_rpc(
+                destination_identity=LOBBY_IDENTITY,
+                method=method,
+                payload=body,
+                response_timeout=30,
+                max_round_trip_latency=20,
+            )
+            return json.loads(reply)
+        except rtc.RpcError as e:
+            outcome = str(e.code)
+            raise
+        finally:
+            self.calls.append((method, time.monotonic() - started, outcome))
+
+    async def fails(
+        self, method: str, payload: dict[str, Any] | str | None = None, *, allowed: bool = False
+    ) -> str:
+        """The DISCO error name of a call that must fail ('' if it may succeed and did)."""
+        try:
+            await self.call(method, payload)
+        except rtc.RpcError as e:
+            assert e.code >= 2000, (e.code, e.message)
+            name: str = json.loads(e.data or "{}")["error"]
+            return name
+        if allowed:
+            return ""
+        raise AssertionError(f"{method} succeeded")
+
+    async def event(self, kind: str, wait: float = 15.0, *, after: int = 0) -> dict[str, Any]:
+        """The first event of this type with seq > after, waiting for it if needed."""
+        deadline = time.monotonic() + wait
+        while True:
+            for e in self.events:
+                if e["type"] == kind and e["seq"] > after:
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name} got no {kind!r} event; got {self.events}")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
+    def last_seq(self) -> int:
+        return max((e["seq"] for e in self.events), default=0)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    async def aclose(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        await self.room.disconnect()
+
+
+async def add_users(engine: AsyncEngine, n: int, label: str = "user") -> list[LobbyUser]:
+    people = [LobbyUser(str(uuid.uuid4()), f"{label}{i}") for i in range(n)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            users.insert(),
+            [
+                {
+                    "id": uuid.UUID(p.id),
+                    "email": f"{p.id}@example.test",
+                    "password_hash": "not-a-hash",
+                    "display_name": p.name,
+                }
+                for p in people
+            ],
+        )
+    return people
+
+
+async def add_topics(engine: AsyncEngine, n: int) -> list[str]:
+    slugs = [f"t-{secrets.token_hex(5)}" for _ in range(n)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            topics.insert(),
+            [
+                {"slug": s, "title": f"Topic {s}", "description": "a test topic", "motion": "Yes."}
+                for s in slugs
+            ],
+        )
+    return slugs
+
+
+async def block(engine: AsyncEngine, blocker: LobbyUser, blocked: LobbyUser) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            blocks.insert().values(
+                blocker_id=uuid.UUID(blocker.id), blocked_id=uuid.UUID(blocked.id)
+            )
+        )
+
+
+@contextlib.asynccontextmanager
+async def connected(settings: Settings, people: list[LobbyUser]) -> AsyncIterator[list[LobbyUser]]:
+    async with issuer(settings) as issued:
+        try:
+            # In small waves: a storm of simultaneous WebRTC handshakes on a 2-core machine
+            # times out in the SDK rather than queueing.
+            for i in range(0, len(people), CONNECT_WAVE):
+                wave = people[i : i + CONNECT_WAVE]
+                await asyncio.gather(*(p.connect(settings, issued) for p in wave))
+            yield people
+        finally:
+            await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
+
+
+def rpc_summary(people: list[LobbyUser]) -> str:
+    """How the lobby RPCs of these clients went: per method, count, p50 and slowest reply;
+    then failures by code."""
+    by_method: dict[str, list[float]] = collections.defaultdict(list)
+    for p in people:
+        for method, took, _ in p.calls:
+            by_method[method].append(took)
+    parts = []
+    for method, times in sorted(by_method.items()):
+        times.sort()
+        parts.append(
+            f"{method} x{len(times)} p50 {times[len(times) // 2] * 1000:.0f} ms"
+            f" max {times[-1] * 1000:.0f} ms"
+        )
+    failed = collections.Counter(o for p in people for _, _, o in p.calls if o != "ok")
+    return "; ".join(parts) + f"; errors by code {dict(sorted(failed.items()))}"
+
+
+async def wait_for_agent(settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60) -> None:
+    async def ready() -> bool:
+        found = await lkapi.room.list_participants(
+            api.ListParticipantsRequest(room=settings.lobby_room)
+        )
+        # The agent marks itself ready once its RPC methods are registered.
+        return any(
+            p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready"
+            for p in found.participants
+        )
+
+    await eventually(ready, "the lobby agent joins the lobby room, ready", wait, every=0.2)
