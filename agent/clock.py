@@ -1,4 +1,4 @@
-"""The debate clock: the moderator agent's pure core (issue 4).
+"""The debate clock: the moderator agent's pure core.
 
 A plain synchronous state machine. Every method takes `now` (epoch seconds) and returns what
 happened as a list of events, which the adapter (`agent/moderator.py`) applies to the room.

@@ -30,15 +30,16 @@ from lobby.settings import Settings
 EMPTY_TIMEOUT = 120
 DEPARTURE_TIMEOUT = 20
 HOLD_MARGIN = 30
-# The two people, the moderator agent and up to three human moderators (issue 4: a moderator
-# joins a live discussion with a token the API mints).
+# The two people, the moderator agent and up to three human moderators (a human moderator
+# joins a live discussion with a token the API mints, docs/SECURITY.md).
 MAX_PARTICIPANTS = 6
-# DESIGN.md: a room token lives at most 10 minutes.
+# A room token lives at most 10 minutes: LiveKit cannot revoke one, so a short life bounds
+# how long a removed person can come back with it (docs/SECURITY.md).
 MAX_TOKEN_TTL = 600
 
 
 def moderator_metadata(match: Match, discussion_id: str, topic: Topic) -> str:
-    """The moderator's job metadata; the moderator agent (issue 4) reads exactly these keys."""
+    """The moderator's job metadata; the moderator agent reads exactly these keys."""
     return json.dumps(
         {
             "role": "moderator",

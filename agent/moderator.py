@@ -1,4 +1,4 @@
-"""The moderator agent: one per discussion room (issue 4), identity `disco-moderator`.
+"""The moderator agent: one per discussion room, identity `disco-moderator`.
 
 A thin adapter around the pure clock (`agent/clock.py`): every change — a command, a join or
 leave, time passing — goes through `_apply`, which asks the clock at once, then (one publish

@@ -31,8 +31,9 @@ MODERATOR_IDENTITY = "disco-moderator"
 _IDENTITIES = {"lobby": LOBBY_IDENTITY, "moderator": MODERATOR_IDENTITY}
 
 # Jobs one worker takes before it reports itself full. The default load function measures
-# CPU and refuses jobs past 0.7, which a 2-core machine reaches during a burst of joins
-# (DESIGN.md); DISCO's jobs are light, so load is the share of this capacity in use.
+# CPU and refuses jobs past 0.7, which a 2-core machine reaches during a burst of joins,
+# and a full worker gets no job at all; DISCO's jobs are light, so load is the share of this
+# capacity in use.
 JOB_CAPACITY = 200
 
 

@@ -5,8 +5,8 @@ LiveKit creates no room on join (`room.auto_create: false` in livekit.yaml), so 
 what opens the lobby room, and the lobby token route waits for it (`room_ready`): a token for
 a room that does not exist yet would join nothing.
 
-Self-hosted LiveKit does not dispatch a job again when its worker dies (DESIGN.md), so the API
-checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
+Self-hosted LiveKit does not dispatch a job again when its worker dies (docs/FAILURES.md), so the
+API checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
 webhook says the lobby agent left (the webhook handler calls `ensure()`).
 
 Wire it into the app with `app.cleanup_ctx.append(keeper_context(settings))`; the running

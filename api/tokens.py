@@ -1,4 +1,4 @@
-"""LiveKit access tokens the API mints (DESIGN.md "Security rules")."""
+"""LiveKit access tokens the API mints; who gets which grant is in docs/SECURITY.md."""
 
 from __future__ import annotations
 

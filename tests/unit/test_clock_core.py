@@ -1,4 +1,4 @@
-"""The moderator's pure core stays pure, and the shipped catalogues hold what issue 4 asks."""
+"""The moderator's pure core stays pure, and the shipped catalogues hold DISCO's formats."""
 
 from __future__ import annotations
 

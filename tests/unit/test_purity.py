@@ -1,4 +1,5 @@
-"""The pure core imports no LiveKit, Redis, SQLAlchemy or aiohttp (DESIGN.md, "Pure core")."""
+"""The pure core imports no LiveKit, Redis, SQLAlchemy or aiohttp, so it is tested without
+servers (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
