@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from livekit import rtc
 
 from agent.errors import AgentError, Forbidden, InvalidPayload
+from agent.rpc import Invocation, rpc_method
+from lobby.errors import DiscoError
 
 if TYPE_CHECKING:
     from agent.moderator import Moderator
@@ -48,10 +50,8 @@ def register(local: rtc.LocalParticipant, moderator: Moderator) -> None:
         local.register_rpc_method(method, _wrap(moderator, command))
 
 
-def _wrap(
-    moderator: Moderator, command: Command
-) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
-    async def call(data: rtc.RpcInvocationData) -> str:
+def _wrap(moderator: Moderator, command: Command) -> Invocation:
+    async def run(data: rtc.RpcInvocationData) -> str:
         moderator.heard_from(data.caller_identity)
         # Commands are rare (a few per debate) and say what the room went through.
         told = {"room": moderator.room.name, "method": data.method}
@@ -60,17 +60,16 @@ def _wrap(
         try:
             body = parse(data.payload, command.fields)
             reply = await command.handler(moderator, data.caller_identity, body)
-        except AgentError as e:
+        except DiscoError as e:
             logger.info("command refused", extra={**told, "code": e.code})
-            raise rtc.RpcError(e.code, e.message, json.dumps(e.data)) from None
-        except Exception:
-            logger.exception("command failed", extra={"method": data.method})
-            raise rtc.RpcError(
-                2199, "the moderator failed; try again", json.dumps({"error": "internal"})
-            ) from None
+            raise
         return json.dumps(reply, separators=(",", ":"))
 
-    return call
+    def unexpected(data: rtc.RpcInvocationData, _: Exception) -> DiscoError:
+        logger.exception("command failed", extra={"method": data.method})
+        return AgentError()
+
+    return rpc_method(run, unexpected)
 
 
 def parse(text: str, fields: tuple[str, ...]) -> Body:

@@ -36,7 +36,8 @@ from agent.floor import Floor
 from agent.memory import Memory
 from agent.records import Records
 from agent.sdk import route
-from agent.state import Job, Record, Seats, attributes, parse_job, payload, state
+from agent.state import Record, Seats, attributes, payload, state
+from lobby.contract import Job
 from lobby.formats import Catalogue, Format, Side, load_catalogue
 from lobby.settings import Settings
 from lobby.store import DebateStates, open_redis
@@ -55,7 +56,7 @@ _AUDIO = rtc.TrackKind.KIND_AUDIO
 
 async def run(ctx: JobContext, settings: Settings) -> None:
     try:
-        job = parse_job(ctx.job.metadata)
+        job = Job.from_json(ctx.job.metadata)
     except InvalidPayload:
         logger.exception("moderator job metadata is malformed", extra={"job": ctx.job.id})
         ctx.shutdown("malformed job")

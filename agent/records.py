@@ -12,12 +12,11 @@ from types import TracebackType
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from lobby.contract import MODERATOR_PREFIX
 from lobby.schema import discussion_participants, discussions, users
 from lobby.settings import Settings
 
 logger = logging.getLogger("disco.moderator.records")
-
-MODERATOR_PREFIX = "mod-"
 
 
 def _uuid(text: str) -> uuid.UUID | None:

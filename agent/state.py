@@ -1,6 +1,7 @@
 """What the moderator shares with the room, as plain values (docs/PROTOCOL.md, "Debate").
 
-Pure: the job's metadata in, the agent's participant attributes and the event payloads out.
+Pure: the job's metadata (lobby/contract.py) in, the agent's participant attributes and the
+event payloads out.
 Times leave as epoch milliseconds; sides become identities where a client needs them.
 """
 
@@ -28,60 +29,8 @@ from agent.clock import (
     Warned,
 )
 from agent.errors import InvalidPayload
+from lobby.contract import Debater
 from lobby.formats import Side
-
-
-@dataclass(frozen=True, slots=True)
-class Debater:
-    identity: str
-    display_name: str
-    side: Side | None
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """The moderator job's metadata, as the lobby agent dispatches it."""
-
-    match_id: str
-    discussion_id: str
-    room: str
-    topic: str
-    topic_title: str
-    motion: str
-    format: str
-    debaters: tuple[Debater, ...]
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key, "")
-    if not isinstance(value, str):
-        raise InvalidPayload(f"job metadata: '{key}' must be a string", field=key)
-    return value
-
-
-def parse_job(metadata: str) -> Job:
-    try:
-        data = json.loads(metadata)
-    except json.JSONDecodeError:
-        raise InvalidPayload("job metadata is not JSON") from None
-    people = data.get("participants") if isinstance(data, dict) else None
-    if not isinstance(people, list) or len(people) != len(SIDES):
-        raise InvalidPayload("job metadata: 'participants' must list two people")
-    debaters = []
-    for p in people:
-        if not isinstance(p, dict) or not isinstance(p.get("identity"), str):
-            raise InvalidPayload("job metadata: every participant needs an identity")
-        side = p.get("side")
-        debaters.append(
-            Debater(p["identity"], str(p.get("display_name", "")), side if side in SIDES else None)
-        )
-    return Job(
-        **{k: _text(data, k) for k in ("match_id", "discussion_id", "room", "topic")},
-        topic_title=_text(data, "topic_title"),
-        motion=_text(data, "motion"),
-        format=_text(data, "format"),
-        debaters=tuple(debaters),
-    )
 
 
 @dataclass(frozen=True, slots=True)

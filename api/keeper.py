@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,7 +26,7 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
-from lobby.protocol import LOBBY_IDENTITY
+from lobby.contract import LOBBY_IDENTITY, LOBBY_JOB, LOBBY_TIMEOUT
 from lobby.settings import Settings
 
 logger = logging.getLogger("disco.keeper")
@@ -39,11 +38,6 @@ PERIOD = 5.0
 # Once its agent has been seen in the room the dispatch has arrived, and the grace is over:
 # an agent gone after that is replaced at the next check, however young its dispatch.
 GRACE = 30.0
-# The lobby room's empty and departure timeouts, the only place they are set: it outlives
-# quiet hours (its agent does not count as a person, so the room would otherwise close that
-# long after the last person left); the keeper re-creates it anyway if it ever closes.
-LOBBY_TIMEOUT = 7 * 24 * 3600
-LOBBY_METADATA = json.dumps({"role": "lobby"})
 
 
 class Keeper:
@@ -93,7 +87,7 @@ class Keeper:
                 await self.lkapi.agent_dispatch.delete_dispatch(d.id, room)
         await self.lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
-                agent_name=self.settings.agent_name, room=room, metadata=LOBBY_METADATA
+                agent_name=self.settings.agent_name, room=room, metadata=LOBBY_JOB.to_json()
             )
         )
         self._dispatched_at = time.monotonic()

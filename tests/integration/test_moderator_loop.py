@@ -26,7 +26,7 @@ from agent.floor import Floor
 from agent.moderator import Moderator
 from agent.records import Records
 from agent.sdk import route
-from agent.state import parse_job
+from lobby.contract import Job
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
 from tests.integration.debate_room import (
@@ -75,7 +75,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     floor = Floor(lkapi, s.room)
     try:
         async with Records(settings) as records:
-            job = parse_job(job_metadata(s, FORMAT))
+            job = Job.from_json(job_metadata(s, FORMAT))
             fmt = catalogue.formats[FORMAT]
             moderator = Moderator(agent, job, catalogue, fmt, floor, records, random.Random(3))
             ticks: list[float] = []

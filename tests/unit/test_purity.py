@@ -17,6 +17,7 @@ PURE = [
     "lobby.formats",
     "lobby.errors",
     "lobby.protocol",
+    "lobby.contract",
     "lobby.names",
 ]
 if (ROOT / "agent" / "clock.py").exists():
