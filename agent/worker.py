@@ -2,7 +2,7 @@
 
 A job's metadata (`lobby.contract.Job`) says its role (livekit-agents allows one `rtc_session`
 per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby`, `moderator` runs
-`agent.moderator.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
+`agent.moderator_job.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
 rejected before it starts.
 
 Run it with the livekit-agents runner: `python -m agent.worker dev` (development) or
@@ -20,7 +20,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # Imported here, not in the job: jobs run as threads of this process, and importing
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
-from agent import lobby_session, moderator
+from agent import lobby_session, moderator_job
 from agent.sdk import quiet_native_logs
 from lobby.contract import IDENTITIES, Job, Role
 from lobby.errors import InvalidPayload
@@ -58,7 +58,7 @@ async def _entrypoint(ctx: JobContext) -> None:
     if role == "lobby":
         await lobby_session.run(ctx, settings)
     elif role == "moderator":
-        await moderator.run(ctx, settings)
+        await moderator_job.run(ctx, settings)
 
 
 def _load(server: AgentServer) -> float:

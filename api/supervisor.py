@@ -32,8 +32,8 @@ from livekit import api
 
 from api.keys import DB, LIVEKIT, LOBBY_STORE, REDIS, SETTINGS
 from lobby.contract import MODERATOR_IDENTITY
+from lobby.debate_states import DebateStates
 from lobby.settings import Settings
-from lobby.store import DebateStates
 
 logger = logging.getLogger("disco.supervisor")
 

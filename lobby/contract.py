@@ -92,10 +92,7 @@ class Job:
     @classmethod
     def from_json(cls, metadata: str) -> Job:
         """The job, or InvalidPayload naming what is wrong with its metadata."""
-        try:
-            data = json.loads(metadata)
-        except (ValueError, RecursionError):
-            raise InvalidPayload("job metadata is not JSON") from None
+        data = load_json(metadata, "job metadata")
         if not isinstance(data, dict) or data.get("role") not in ROLES:
             raise InvalidPayload("job metadata: 'role' must be lobby or moderator", field="role")
         if data["role"] == "lobby":
@@ -104,6 +101,15 @@ class Job:
 
 
 LOBBY_JOB = Job("lobby")
+
+
+def load_json(text: str, what: str) -> Any:
+    """`text` parsed, or InvalidPayload saying that `what` is not JSON (nested deeper than
+    Python goes counts as not JSON)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidPayload(f"{what}: not JSON") from None
 
 
 def side_or_none(value: object) -> Side | None:

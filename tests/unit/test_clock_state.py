@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.clock import DebateClock, Ended, Paused, PhaseBegan, PrepBegan, Warned
+from agent.clock import DebateClock
+from agent.clock_types import Ended, Paused, PhaseBegan, PrepBegan, Warned
 from agent.errors import InvalidPayload
 from agent.state import Seats, attributes, payload
 from lobby.contract import Debater, Job

@@ -19,9 +19,12 @@ PURE = [
     "lobby.protocol",
     "lobby.contract",
     "lobby.names",
+    "agent.clock",
+    "agent.clock_types",
+    "agent.errors",
+    "agent.proposal",
+    "agent.state",
 ]
-if (ROOT / "agent" / "clock.py").exists():
-    PURE.append("agent.clock")
 FORBIDDEN = ("livekit", "redis", "sqlalchemy", "aiohttp")
 
 
