@@ -13,10 +13,10 @@ from typing import Any
 from livekit import rtc
 
 from agent.floor import Floor
+from lobby.contract import DEBATE_TOPIC
 
 logger = logging.getLogger("disco.moderator")
 
-TOPIC = "disco.debate"
 # The longest one outside call (LiveKit, Postgres) may hold up the room's updates: a call that
 # never answers must not freeze the clock.
 CALL = 10.0
@@ -68,6 +68,6 @@ class Announcer:
         self.seq[identity] = seq
         data = json.dumps({**body, "seq": seq}, separators=(",", ":")).encode()
         try:
-            await asyncio.wait_for(self._floor.send(identity, data, TOPIC), CALL)
+            await asyncio.wait_for(self._floor.send(identity, data, DEBATE_TOPIC), CALL)
         except Exception:
             logger.warning("event not sent", extra={"room": self.room.name, "to": identity})

@@ -17,6 +17,8 @@ from lobby.formats import Format, Side
 LOBBY_IDENTITY = "disco-lobby"
 # The moderator agent's identity in every discussion room.
 MODERATOR_IDENTITY = "disco-moderator"
+# The moderator's events travel on this data topic (the lobby's is `lobby.protocol.TOPIC`).
+DEBATE_TOPIC = "disco.debate"
 # A human moderator joins a discussion room as `mod-<user id>` (a token the API mints); the
 # moderator agent checks the role in Postgres, never trusts the identity alone.
 MODERATOR_PREFIX = "mod-"
