@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
 
+from agent.clock import DebateClock
+from agent.clock_types import Event
 from agent.errors import AgentError, Forbidden, InvalidPayload
+from agent.rpc import Invocation, rpc_method
+from lobby.errors import DiscoError
+from lobby.formats import Side
 
 if TYPE_CHECKING:
     from agent.moderator import Moderator
@@ -41,6 +46,7 @@ _SHOWN = 16
 class Command:
     handler: Handler
     fields: tuple[str, ...] = ()  # what its payload may hold
+    moderator: bool = False  # only for someone with the moderator role
 
 
 def register(local: rtc.LocalParticipant, moderator: Moderator) -> None:
@@ -48,10 +54,8 @@ def register(local: rtc.LocalParticipant, moderator: Moderator) -> None:
         local.register_rpc_method(method, _wrap(moderator, command))
 
 
-def _wrap(
-    moderator: Moderator, command: Command
-) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
-    async def call(data: rtc.RpcInvocationData) -> str:
+def _wrap(moderator: Moderator, command: Command) -> Invocation:
+    async def run(data: rtc.RpcInvocationData) -> str:
         moderator.heard_from(data.caller_identity)
         # Commands are rare (a few per debate) and say what the room went through.
         told = {"room": moderator.room.name, "method": data.method}
@@ -59,18 +63,19 @@ def _wrap(
             logger.info("command", extra=told)
         try:
             body = parse(data.payload, command.fields)
+            if command.moderator:
+                await _moderator_only(moderator, data.caller_identity)
             reply = await command.handler(moderator, data.caller_identity, body)
-        except AgentError as e:
+        except DiscoError as e:
             logger.info("command refused", extra={**told, "code": e.code})
-            raise rtc.RpcError(e.code, e.message, json.dumps(e.data)) from None
-        except Exception:
-            logger.exception("command failed", extra={"method": data.method})
-            raise rtc.RpcError(
-                2199, "the moderator failed; try again", json.dumps({"error": "internal"})
-            ) from None
+            raise
         return json.dumps(reply, separators=(",", ":"))
 
-    return call
+    def unexpected(data: rtc.RpcInvocationData, _: Exception) -> DiscoError:
+        logger.exception("command failed", extra={"method": data.method})
+        return AgentError()
+
+    return rpc_method(run, unexpected)
 
 
 def parse(text: str, fields: tuple[str, ...]) -> Body:
@@ -96,23 +101,31 @@ def parse(text: str, fields: tuple[str, ...]) -> Body:
 
 
 async def _moderator_only(m: Moderator, caller: str) -> None:
-    if not await m.records.is_moderator(caller):
+    if not await m.db.is_moderator(caller):
         raise Forbidden("only a moderator may do that")
 
 
-# -- debaters ------------------------------------------------------------------------------
+def _clock(action: Callable[[DebateClock, float], list[Event]]) -> Handler:
+    """A command that is one call on the clock, as whoever calls it."""
+
+    async def run(m: Moderator, caller: str, _: Body) -> Body:
+        return await m.change(caller, lambda now: action(m.clock, now))
+
+    return run
+
+
+def _as_debater(action: Callable[[DebateClock, Side, float], list[Event]]) -> Handler:
+    """A command that is one call on the clock, for the caller's side."""
+
+    async def run(m: Moderator, caller: str, _: Body) -> Body:
+        side = m.side_of(caller)
+        return await m.change(caller, lambda now: action(m.clock, side, now))
+
+    return run
+
+
 async def _state(m: Moderator, caller: str, _: Body) -> Body:
     return m.state_for(caller)
-
-
-async def _ready(m: Moderator, caller: str, _: Body) -> Body:
-    side = m.side_of(caller)
-    return await m.change(caller, lambda now: m.clock.ready(side, now))
-
-
-async def _yield(m: Moderator, caller: str, _: Body) -> Body:
-    side = m.side_of(caller)
-    return await m.change(caller, lambda now: m.clock.yield_turn(side, now))
 
 
 async def _propose(m: Moderator, caller: str, _: Body) -> Body:
@@ -126,19 +139,7 @@ async def _respond(m: Moderator, caller: str, body: Body) -> Body:
     return await m.respond(caller, accept)
 
 
-# -- moderators ----------------------------------------------------------------------------
-async def _pause(m: Moderator, caller: str, _: Body) -> Body:
-    await _moderator_only(m, caller)
-    return await m.change(caller, lambda now: m.clock.pause(now))
-
-
-async def _resume(m: Moderator, caller: str, _: Body) -> Body:
-    await _moderator_only(m, caller)
-    return await m.change(caller, lambda now: m.clock.resume(now))
-
-
 async def _extend(m: Moderator, caller: str, body: Body) -> Body:
-    await _moderator_only(m, caller)
     seconds = body.get("seconds")
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 < seconds <= MAX_EXTEND:
         raise InvalidPayload(
@@ -147,18 +148,7 @@ async def _extend(m: Moderator, caller: str, body: Body) -> Body:
     return await m.change(caller, lambda now: m.clock.extend(seconds, now))
 
 
-async def _skip(m: Moderator, caller: str, _: Body) -> Body:
-    await _moderator_only(m, caller)
-    return await m.change(caller, lambda now: m.clock.skip(now))
-
-
-async def _end(m: Moderator, caller: str, _: Body) -> Body:
-    await _moderator_only(m, caller)
-    return await m.change(caller, lambda now: m.clock.end(now))
-
-
 async def _mute(m: Moderator, caller: str, body: Body) -> Body:
-    await _moderator_only(m, caller)
     identity = body.get("identity")
     if not isinstance(identity, str) or not identity:
         raise InvalidPayload("'identity' must be a participant's identity", field="identity")
@@ -166,16 +156,17 @@ async def _mute(m: Moderator, caller: str, body: Body) -> Body:
     return {**m.state_for(caller), "muted": muted}
 
 
+# Debaters' commands, then moderators' (`moderator=True`: refused with 2101 to anyone else).
 COMMANDS: dict[str, Command] = {
     "debate.state": Command(_state),
-    "debate.ready": Command(_ready),
-    "debate.yield": Command(_yield),
+    "debate.ready": Command(_as_debater(DebateClock.ready)),
+    "debate.yield": Command(_as_debater(DebateClock.yield_turn)),
     "debate.propose": Command(_propose),
     "debate.respond": Command(_respond, ("accept",)),
-    "debate.pause": Command(_pause),
-    "debate.resume": Command(_resume),
-    "debate.extend": Command(_extend, ("seconds",)),
-    "debate.skip": Command(_skip),
-    "debate.end": Command(_end),
-    "debate.mute": Command(_mute, ("identity",)),
+    "debate.pause": Command(_clock(DebateClock.pause), moderator=True),
+    "debate.resume": Command(_clock(DebateClock.resume), moderator=True),
+    "debate.extend": Command(_extend, ("seconds",), moderator=True),
+    "debate.skip": Command(_clock(DebateClock.skip), moderator=True),
+    "debate.end": Command(_clock(DebateClock.end), moderator=True),
+    "debate.mute": Command(_mute, ("identity",), moderator=True),
 }

@@ -1,39 +1,36 @@
-"""Errors the agents answer commands with; each knows its RPC code (docs/PROTOCOL.md).
+"""Errors the moderator answers commands with; each knows its RPC code (docs/PROTOCOL.md).
 
-    AgentError                 2199  internal: the agent failed, nothing changed
+    DiscoError (lobby/errors.py)  the base shared with the lobby agent
      ├── InvalidPayload        2001  not JSON, not an object, a field missing or of a wrong type
-     ├── Forbidden             2101  a moderator command from someone without the moderator role
-     ├── NotADebater           2102  a debater command from someone who is not a debater here
-     ├── WrongState            2103  the command does not fit the debate's current state
-     └── UnknownParticipant    2104  `debate.mute` named nobody in the room
+     │                               (lobby/errors.py: the same error for both agents)
+     └── AgentError            2199  internal: the agent failed, nothing changed
+          ├── Forbidden        2101  a moderator command from someone without the moderator role
+          ├── NotADebater      2102  a debater command from someone who is not a debater here
+          ├── WrongState       2103  the command does not fit the debate's current state
+          └── UnknownParticipant 2104  `debate.mute` named nobody in the room
 
-Pure: no LiveKit import, so the debate clock can raise them. The adapter turns one into
-`rtc.RpcError(code, message, json.dumps(data))`.
+Pure: no LiveKit import, so the debate clock can raise them. `agent/rpc.py` turns one into
+`rtc.RpcError(code, message, data())`.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from lobby.errors import DiscoError, InvalidPayload
+
+__all__ = [
+    "AgentError",
+    "Forbidden",
+    "InvalidPayload",
+    "NotADebater",
+    "UnknownParticipant",
+    "WrongState",
+]
 
 
-class AgentError(Exception):
-    code: ClassVar[int] = 2199
-    error: ClassVar[str] = "internal"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The RPC error's `data`: the snake_case name plus any details."""
-        return {"error": self.error, **self.details}
-
-
-class InvalidPayload(AgentError):
-    code = 2001
-    error = "invalid_payload"
+class AgentError(DiscoError):
+    code = 2199
+    error = "internal"
+    default_message = "the moderator failed; try again"
 
 
 class Forbidden(AgentError):

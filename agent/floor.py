@@ -4,7 +4,8 @@ events, closing.
 `update_participant` replaces the whole permission set, so every update starts
 from the participant's current permissions and changes only the publishing sources. Revoking
 MICROPHONE unpublishes the track on the server; the client republishes when it is granted
-again. Cameras stay on throughout (issue 4).
+again. Cameras stay on throughout: only
+the floor, the microphone, is moderated.
 """
 
 from __future__ import annotations

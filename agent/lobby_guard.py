@@ -23,8 +23,8 @@ from typing import Any
 
 from livekit import api
 
+from lobby.contract import LOBBY_IDENTITY
 from lobby.errors import Flooding, Replaced, UnknownCaller
-from lobby.protocol import LOBBY_IDENTITY
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 

@@ -9,51 +9,38 @@ within its lifetime joins nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from livekit import api
 
+from lobby.contract import Debater, Job, room_timeouts, side_or_none
 from lobby.db import Topic, discussion_id
 from lobby.formats import Format
 from lobby.model import Match
 from lobby.protocol import room_view
 from lobby.settings import Settings
 
-# The room closes soon after both have left, or if nobody comes (seconds), but never while a
-# seat in it is held: the moderator keeps an absent person's seat for the format's
-# `seat_hold` (from the start, and after each departure), and LiveKit counts no agent as a
-# person, so a room whose people all left closes `departure_timeout` later whatever its
-# moderator does. Both timeouts outlast the hold by HOLD_MARGIN, time for the moderator to
-# end the discussion itself (it then deletes the room).
-EMPTY_TIMEOUT = 120
-DEPARTURE_TIMEOUT = 20
-HOLD_MARGIN = 30
-# The two people, the moderator agent and up to three human moderators (issue 4: a moderator
-# joins a live discussion with a token the API mints).
+# The two people, the moderator agent and up to three human moderators (a human moderator
+# joins a live discussion with a token the API mints, docs/SECURITY.md).
 MAX_PARTICIPANTS = 6
-# DESIGN.md: a room token lives at most 10 minutes.
+# A room token lives at most 10 minutes: LiveKit cannot revoke one, so a short life bounds
+# how long a removed person can come back with it (docs/SECURITY.md).
 MAX_TOKEN_TTL = 600
 
 
-def moderator_metadata(match: Match, discussion_id: str, topic: Topic) -> str:
-    """The moderator's job metadata; the moderator agent (issue 4) reads exactly these keys."""
-    return json.dumps(
-        {
-            "role": "moderator",
-            "match_id": match.id,
-            "discussion_id": discussion_id,
-            "room": match.room,
-            "topic": match.topic,
-            "topic_title": topic.title,
-            "motion": topic.motion,
-            "format": match.format,
-            "participants": [
-                {"identity": s.user, "display_name": s.ticket.name, "side": s.side}
-                for s in match.seats
-            ],
-        }
+def moderator_job(match: Match, discussion_id: str, topic: Topic) -> Job:
+    """The moderator's job: the match it runs, as lobby/contract.py writes it."""
+    return Job(
+        "moderator",
+        match_id=match.id,
+        discussion_id=discussion_id,
+        room=match.room,
+        topic=match.topic,
+        topic_title=topic.title,
+        motion=topic.motion,
+        format=match.format,
+        debaters=tuple(Debater(s.user, s.ticket.name, side_or_none(s.side)) for s in match.seats),
     )
 
 
@@ -75,12 +62,6 @@ def room_token(settings: Settings, match: Match, user: str, name: str) -> str:
         .with_ttl(timedelta(seconds=ttl))
         .to_jwt()
     )
-
-
-def room_timeouts(fmt: Format) -> tuple[int, int]:
-    """(empty_timeout, departure_timeout) of a discussion room in this format."""
-    hold = fmt.seat_hold + HOLD_MARGIN
-    return max(EMPTY_TIMEOUT, hold), max(DEPARTURE_TIMEOUT, hold)
 
 
 def room_grant(settings: Settings, match: Match, user: str) -> dict[str, str] | None:
@@ -106,7 +87,7 @@ async def open_room(
     """Create everything the match needs; returns each person's token, minted only once the
     room exists. Idempotent, so a start interrupted by a crash can simply be run again.
     `record` writes the discussion's row (or keeps it for later while Postgres is away)."""
-    metadata = moderator_metadata(match, str(discussion_id(match.id)), topic)
+    metadata = moderator_job(match, str(discussion_id(match.id)), topic).to_json()
     empty, departure = room_timeouts(fmt)
     room = api.CreateRoomRequest(
         name=match.room,

@@ -1,6 +1,6 @@
 """The lobby agent's RPC boundary: every lobby command goes through `rpc_call`, which admits
 the caller (agent.lobby_guard), counts the command against the rate limit, bounds its time,
-and turns any failure into a DISCO error for the caller:
+and turns any failure into a DISCO error for the caller (agent/rpc.py):
 
 - a LobbyError as it is;
 - Redis or Postgres not answering (down, restarting, too slow) -> `unavailable` (2098) with
@@ -19,6 +19,7 @@ from typing import Any
 from livekit import rtc
 
 from agent.lobby_guard import Guard
+from agent.rpc import Invocation, rpc_method
 from lobby.errors import LobbyError, RateLimited, Unavailable
 from lobby.outage import is_outage
 from lobby.settings import Settings
@@ -35,24 +36,18 @@ Handler = Callable[[str, str], Awaitable[dict[str, Any]]]
 
 def rpc_call(
     method: str, handler: Handler, guard: Guard, store: LobbyStore, settings: Settings
-) -> Callable[[rtc.RpcInvocationData], Awaitable[str]]:
+) -> Invocation:
     # Clients ask for the state whenever an event hints at a change: never held against them.
     limited = method != "lobby.status"
 
-    async def call(data: rtc.RpcInvocationData) -> str:
-        try:
-            async with asyncio.timeout(RPC_BUDGET):
-                user = await guard.admit(data.caller_identity)
-                if limited and (retry := await store.hit_rate(user)):
-                    raise RateLimited(retry_after=retry)
-                return json.dumps(await handler(user, data.payload))
-        except LobbyError as e:
-            raise rtc.RpcError(e.code, e.message, e.data()) from None
-        except Exception as e:
-            failed = failure(method, e, settings.outage_retry_after)
-            raise rtc.RpcError(failed.code, failed.message, failed.data()) from None
+    async def run(data: rtc.RpcInvocationData) -> str:
+        async with asyncio.timeout(RPC_BUDGET):
+            user = await guard.admit(data.caller_identity)
+            if limited and (retry := await store.hit_rate(user)):
+                raise RateLimited(retry_after=retry)
+            return json.dumps(await handler(user, data.payload))
 
-    return call
+    return rpc_method(run, lambda _, e: failure(method, e, settings.outage_retry_after))
 
 
 def failure(method: str, error: Exception, retry_after: int) -> LobbyError:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from agent.errors import InvalidPayload
 from agent.state import Record
-from lobby.store import DebateStates
+from lobby.debate_states import DebateStates
 
 logger = logging.getLogger("disco.moderator.memory")
 

@@ -1,96 +1,48 @@
-"""The moderator agent: one per discussion room (issue 4), identity `disco-moderator`.
+"""The moderator agent: one per discussion room, identity `disco-moderator`.
 
 A thin adapter around the pure clock (`agent/clock.py`): every change — a command, a join or
 leave, time passing — goes through `_apply`, which asks the clock at once, then (one publish
 at a time) enforces the floor, publishes the shared state as participant attributes and
-sends the clock's events (reliable, topic `disco.debate`, one `seq` per recipient). At the
+sends the clock's events (`agent/announcer.py`). At the
 end the outcome goes to Postgres and, after a short wrap-up, the room is closed so LiveKit sends
 `room_finished`. Audio published under any source but the microphone is dealt with apart from
 the floor, for everyone in the room (`agent/audio_guard.py`).
 
 The debate is kept in Redis as it goes (`agent/memory.py`): a moderator dispatched into a room
 whose moderator died finds it there, takes the floor back where it was and goes on with the
-time that was left.
+time that was left. The job around it (connecting, Redis, Postgres) is `agent/moderator_job.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from livekit import api, rtc
-from livekit.agents import AutoSubscribe, JobContext
+from livekit import rtc
 
-from agent import commands
+from agent import commands, proposal
+from agent.announcer import CALL, Announcer
 from agent.audio_guard import AudioGuard
-from agent.clock import SIDES, DebateClock, Ended, Event, other
-from agent.errors import InvalidPayload, NotADebater, UnknownParticipant, WrongState
+from agent.clock import DebateClock
+from agent.clock_types import SIDES, Ended, Event
+from agent.errors import NotADebater, UnknownParticipant
 from agent.floor import Floor
 from agent.memory import Memory
-from agent.records import Records
-from agent.sdk import route
-from agent.state import Job, Record, Seats, attributes, parse_job, payload, state
-from lobby.formats import Catalogue, Format, Side, load_catalogue
-from lobby.settings import Settings
-from lobby.store import DebateStates, open_redis
+from agent.proposal import QUICK_DEBATE, Proposal
+from agent.state import Record, Seats, attributes, payload, state
+from lobby.contract import Job
+from lobby.db import LobbyDb
+from lobby.formats import Catalogue, Format, Side
 
 logger = logging.getLogger("disco.moderator")
 
-TOPIC = "disco.debate"
-QUICK_DEBATE = "quick-debate"
-PROPOSAL_SECONDS = 30
-# The longest one outside call (LiveKit, Postgres) may hold up the room's updates: a call that
-# never answers must not freeze the clock.
-CALL = 10.0
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 _AUDIO = rtc.TrackKind.KIND_AUDIO
-
-
-async def run(ctx: JobContext, settings: Settings) -> None:
-    try:
-        job = parse_job(ctx.job.metadata)
-    except InvalidPayload:
-        logger.exception("moderator job metadata is malformed", extra={"job": ctx.job.id})
-        ctx.shutdown("malformed job")
-        return
-    catalogue = load_catalogue(settings.formats_file)
-    fmt = catalogue.get(job.format)
-    if fmt is None:
-        logger.warning("unknown format, running a casual talk", extra={"format": job.format})
-        fmt = catalogue.formats["casual"]
-    # The moderator listens to nobody: speaking rights are enforced by permissions.
-    await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
-    route(ctx.room)
-    lkapi = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
-    redis = open_redis(settings.redis_url, max_connections=4)
-    memory = Memory(DebateStates(redis, settings.redis_prefix), ctx.room.name)
-    try:
-        async with Records(settings) as records:
-            saved, _ = await asyncio.gather(memory.recall(job.match_id), records.warm())
-            floor = Floor(lkapi, ctx.room.name)
-            moderator = Moderator(ctx.room, job, catalogue, fmt, floor, records, memory=memory)
-            if saved is not None:
-                moderator.resume(saved)
-            await moderator.run()
-    finally:
-        await redis.aclose()
-        await lkapi.aclose()
-    ctx.shutdown("discussion over")
-
-
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    by: str
-    expires_at: float
 
 
 class Moderator:
@@ -101,14 +53,14 @@ class Moderator:
         catalogue: Catalogue,
         fmt: Format,
         floor: Floor,
-        records: Records,
+        db: LobbyDb,
         rng: random.Random | None = None,
         *,
         memory: Memory | None = None,
     ) -> None:
         self.room = room
         self.job = job
-        self.records = records
+        self.db = db
         self._catalogue = catalogue
         self._format = fmt
         self._floor = floor
@@ -119,15 +71,11 @@ class Moderator:
         self._lock = asyncio.Lock()
         self._unsent: list[Event] = []  # what the clock said that the room has not been told
         self._wake = asyncio.Event()
-        self._seq: dict[str, int] = {}
-        self._attrs: dict[str, str] = {}
+        self._out = Announcer(room, floor)
         self._tasks: set[asyncio.Task[None]] = set()
         self._proposal: Proposal | None = None
         self._gone = False
         self._replaced = False
-        # Everyone who has called a command: they get events even before the agent's view of
-        # the room lists them (LiveKit announces arrivals late under load).
-        self._callers: set[str] = set()
         self._memory = memory
 
     def resume(self, record: Record) -> None:
@@ -144,8 +92,7 @@ class Moderator:
             logger.warning("saved debate does not fit its format, starting afresh", extra=told)
             return
         self._format, self._seats, self._clock = fmt, record.seats, clock
-        # One number skipped: each client sees a gap at the next event and asks for the state.
-        self._seq = {identity: n + 1 for identity, n in record.seq.items()}
+        self._out.resume(record.seq)
         if record.proposal is not None:
             self._proposal = Proposal(*record.proposal)
         snap = clock.snapshot(now)
@@ -161,7 +108,7 @@ class Moderator:
             format=self._format.id,
             seats=self._seats,
             clock=self._clock.save(time.time()),
-            seq=dict(self._seq),
+            seq=dict(self._out.seq),
             proposal=None if p is None else (p.by, p.expires_at),
         )
 
@@ -222,7 +169,7 @@ class Moderator:
         identity = None if winner is None else self._seats.identity(winner)
         try:
             recorded = await asyncio.wait_for(
-                self.records.finish(self.job.discussion_id, outcome, identity), CALL
+                self.db.finish_discussion(self.job.discussion_id, outcome, identity), CALL
             )
         except Exception:
             logger.exception("outcome not recorded", extra={"room": self.room.name})
@@ -267,7 +214,7 @@ class Moderator:
             self._spawn(self._guarded(lambda now: self._clock.arrive(side, now)))
 
     def _on_disconnected(self, p: rtc.RemoteParticipant) -> None:
-        self._callers.discard(p.identity)
+        self._out.gone(p.identity)
         side = self._seats.sides.get(p.identity)
         if side is not None:
             code = p.disconnect_reason
@@ -355,14 +302,7 @@ class Moderator:
             "topic": self.job.topic,
             "motion": self.job.motion,
         }
-        changed = {k: v for k, v in new.items() if self._attrs.get(k) != v}
-        if changed:
-            try:
-                await asyncio.wait_for(self.room.local_participant.set_attributes(changed), CALL)
-                self._attrs.update(changed)
-            except TimeoutError:
-                # Not cached: the next change sends these keys again.
-                logger.warning("attributes not set", extra={"room": self.room.name})
+        await self._out.set_attributes(new)
         for e in events:
             if isinstance(e, Ended):  # in Postgres before anyone is told
                 await self._record(e.outcome, e.winner)
@@ -381,23 +321,7 @@ class Moderator:
                 logger.warning("permission update failed", extra={"room": self.room.name})
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
-        """Send events to every person in the room, each with their own `seq`."""
-        people = self._callers | {
-            p.identity
-            for p in self.room.remote_participants.values()
-            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        }
-        for body in bodies:
-            await asyncio.gather(*(self._send(identity, body) for identity in people))
-
-    async def _send(self, identity: str, body: dict[str, Any]) -> None:
-        seq = self._seq.get(identity, 0) + 1
-        self._seq[identity] = seq
-        data = json.dumps({**body, "seq": seq}, separators=(",", ":")).encode()
-        try:
-            await asyncio.wait_for(self._floor.send(identity, data, TOPIC), CALL)
-        except Exception:
-            logger.warning("event not sent", extra={"room": self.room.name, "to": identity})
+        await self._out.broadcast(bodies)
 
     def _may_speak(self, identity: str) -> bool:
         side = self._seats.sides.get(identity)
@@ -405,7 +329,7 @@ class Moderator:
 
     # -- what commands call ----------------------------------------------------------------
     def heard_from(self, identity: str) -> None:
-        self._callers.add(identity)
+        self._out.heard_from(identity)
 
     def side_of(self, identity: str) -> Side:
         side = self._seats.sides.get(identity)
@@ -415,7 +339,7 @@ class Moderator:
 
     def state_for(self, identity: str) -> dict[str, Any]:
         snap = self._clock.snapshot(time.time())
-        return {**state(snap, self._seats, self._format.id), "seq": self._seq.get(identity, 0)}
+        return {**state(snap, self._seats, self._format.id), "seq": self._out.seq.get(identity, 0)}
 
     async def change(self, caller: str, command: Callable[[float], list[Event]]) -> dict[str, Any]:
         await self._apply(command)
@@ -434,43 +358,34 @@ class Moderator:
         await asyncio.gather(*(self._floor.mute(identity, pub.sid) for pub in audio))
         return bool(audio)
 
-    # -- casual talks: proposing a quick debate --------------------------------------------
+    # -- casual talks: proposing a quick debate (decided in agent/proposal.py) -------------
     async def propose(self, identity: str) -> dict[str, Any]:
         self.side_of(identity)
         now = time.time()
-        if self._format.is_debate:
-            raise WrongState("this is already a debate")
-        if self._clock.snapshot(now).status != "running":
-            raise WrongState("the talk is not under way")
-        if self._proposal is not None and self._proposal.expires_at > now:
-            raise WrongState("a proposal is already open")
-        self._proposal = Proposal(identity, now + PROPOSAL_SECONDS)
+        status = self._clock.snapshot(now).status
+        debate = self._format.is_debate
+        self._proposal = proposal.propose(
+            self._proposal, identity, is_debate=debate, status=status, now=now
+        )
         body = {"type": "proposal", "from": identity, "format": QUICK_DEBATE}
         await self.broadcast([{**body, "expires_at": round(self._proposal.expires_at * 1000)}])
         return self.state_for(identity)
 
     async def respond(self, identity: str, accept: bool) -> dict[str, Any]:
         self.side_of(identity)
-        proposal = self._proposal
-        if proposal is None or proposal.expires_at <= time.time():
-            raise WrongState("there is no open proposal")
-        if proposal.by == identity:
-            raise WrongState("the other person answers a proposal")
         quick = self._catalogue.get(QUICK_DEBATE)
-        if quick is None:
-            raise WrongState("quick debates are not offered")
+        offered = quick is not None
+        answered = proposal.answerable(self._proposal, identity, offered=offered, now=time.time())
         self._proposal = None
         if not accept:
             await self.broadcast([{"type": "proposal_declined", "by": identity}])
-            return self.state_for(identity)
-        await self._become_debate(quick, proposal.by)
+        elif quick is not None:
+            await self._become_debate(quick, answered.by)
         return self.state_for(identity)
 
     async def _become_debate(self, quick: Format, proposer: str) -> None:
         # A fair coin: the proposer's side is drawn, the other person takes the other side.
-        side: Side = SIDES[self._rng.randrange(2)]
-        opponent = next(i for i in self._seats.sides if i != proposer)
-        seats = Seats({proposer: side, opponent: other(side)}, shown=True)
+        seats = proposal.debate_seats(self._seats, proposer, SIDES[self._rng.randrange(2)])
 
         def switch(now: float) -> list[Event]:
             self._format, self._seats = quick, seats
@@ -481,6 +396,4 @@ class Moderator:
             return self._clock.ready(SIDES[1], now)
 
         await self._apply(switch)
-        await self._quietly(
-            self.records.set_format(self.job.discussion_id, quick.id, dict(seats.sides))
-        )
+        await self._quietly(self.db.set_format(self.job.discussion_id, quick.id, dict(seats.sides)))

@@ -1,6 +1,7 @@
 """What the moderator shares with the room, as plain values (docs/PROTOCOL.md, "Debate").
 
-Pure: the job's metadata in, the agent's participant attributes and the event payloads out.
+Pure: the job's metadata (lobby/contract.py) in, the agent's participant attributes and the
+event payloads out.
 Times leave as epoch milliseconds; sides become identities where a client needs them.
 """
 
@@ -11,77 +12,11 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar, get_args
 
-from agent.clock import (
-    SIDES,
-    Ended,
-    Event,
-    Extended,
-    Outcome,
-    Paused,
-    PauseReason,
-    PhaseBegan,
-    PrepBegan,
-    Resumed,
-    Saved,
-    Snapshot,
-    Status,
-    Warned,
-)
+import agent.clock_types as ct
+from agent.clock_types import SIDES, Saved, Snapshot
 from agent.errors import InvalidPayload
+from lobby.contract import Debater, load_json
 from lobby.formats import Side
-
-
-@dataclass(frozen=True, slots=True)
-class Debater:
-    identity: str
-    display_name: str
-    side: Side | None
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """The moderator job's metadata, as the lobby agent dispatches it."""
-
-    match_id: str
-    discussion_id: str
-    room: str
-    topic: str
-    topic_title: str
-    motion: str
-    format: str
-    debaters: tuple[Debater, ...]
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key, "")
-    if not isinstance(value, str):
-        raise InvalidPayload(f"job metadata: '{key}' must be a string", field=key)
-    return value
-
-
-def parse_job(metadata: str) -> Job:
-    try:
-        data = json.loads(metadata)
-    except json.JSONDecodeError:
-        raise InvalidPayload("job metadata is not JSON") from None
-    people = data.get("participants") if isinstance(data, dict) else None
-    if not isinstance(people, list) or len(people) != len(SIDES):
-        raise InvalidPayload("job metadata: 'participants' must list two people")
-    debaters = []
-    for p in people:
-        if not isinstance(p, dict) or not isinstance(p.get("identity"), str):
-            raise InvalidPayload("job metadata: every participant needs an identity")
-        side = p.get("side")
-        debaters.append(
-            Debater(p["identity"], str(p.get("display_name", "")), side if side in SIDES else None)
-        )
-    return Job(
-        **{k: _text(data, k) for k in ("match_id", "discussion_id", "room", "topic")},
-        topic_title=_text(data, "topic_title"),
-        motion=_text(data, "motion"),
-        format=_text(data, "format"),
-        debaters=tuple(debaters),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +90,10 @@ def attributes(snap: Snapshot, seats: Seats, format_id: str) -> dict[str, str]:
     return {key: _attribute(value) for key, value in state(snap, seats, format_id).items()}
 
 
-def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
+def payload(event: ct.Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
     """An event's JSON body, without `seq` (added per recipient)."""
     match event:
-        case PhaseBegan(index, phase):
+        case ct.PhaseBegan(index, phase):
             return {
                 "type": "phase",
                 "index": index,
@@ -167,7 +102,7 @@ def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
                 "floor": [seats.identity(s) for s in phase.speakers],
                 "deadline": _ms(snap.deadline),
             }
-        case PrepBegan(side, index, _):
+        case ct.PrepBegan(side, index, _):
             return {
                 "type": "phase",
                 "index": index,
@@ -177,9 +112,9 @@ def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
                 "prep": seats.identity(side),
                 "deadline": _ms(snap.deadline),
             }
-        case Warned(seconds_left, grace):
+        case ct.Warned(seconds_left, grace):
             return {"type": "warning", "seconds_left": seconds_left, "grace": grace}
-        case Paused(reason, side, hold_until):
+        case ct.Paused(reason, side, hold_until):
             who = None if side is None else seats.identity(side)
             return {
                 "type": "paused",
@@ -187,11 +122,11 @@ def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
                 "identity": who,
                 "hold_until": _ms(hold_until),
             }
-        case Resumed():
+        case ct.Resumed():
             return {"type": "resumed", "deadline": _ms(snap.deadline)}
-        case Extended(seconds):
+        case ct.Extended(seconds):
             return {"type": "extended", "seconds": seconds, "deadline": _ms(snap.deadline)}
-        case Ended(outcome, winner):
+        case ct.Ended(outcome, winner):
             return {
                 "type": "ended",
                 "outcome": outcome,
@@ -203,9 +138,9 @@ def payload(event: Event, snap: Snapshot, seats: Seats) -> dict[str, Any]:
 # Bumped whenever a field changes meaning: a moderator does not resume from a record it
 # cannot read (it starts the room's debate afresh instead).
 RECORD_VERSION = 1
-_STATUSES: tuple[Status, ...] = get_args(Status)
-_OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
-_PAUSES: tuple[PauseReason, ...] = get_args(PauseReason)
+_STATUSES: tuple[ct.Status, ...] = get_args(ct.Status)
+_OUTCOMES: tuple[ct.Outcome, ...] = get_args(ct.Outcome)
+_PAUSES: tuple[ct.PauseReason, ...] = get_args(ct.PauseReason)
 _T = TypeVar("_T", bound=str)
 
 
@@ -239,11 +174,7 @@ class Record:
     @classmethod
     def from_json(cls, text: str) -> Record:
         """The record, or InvalidPayload naming what is wrong with it."""
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise InvalidPayload("saved debate: not JSON") from None
-        data = _object(data, "record")
+        data = _object(load_json(text, "saved debate"), "record")
         if data.get("v") != RECORD_VERSION:
             raise InvalidPayload("saved debate: another version", field="v")
         seats = _object(data.get("seats"), "seats")

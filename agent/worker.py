@@ -1,8 +1,9 @@
 """The DISCO agent worker: one livekit-agents `AgentServer` serving two roles.
 
-A job's metadata says its role (livekit-agents allows one `rtc_session` per server):
-  {"role": "lobby"}                       -> `agent.lobby_session.run`, identity `disco-lobby`
-  {"role": "moderator", ...match info...}  -> `agent.moderator.run`, identity `disco-moderator`
+A job's metadata (`lobby.contract.Job`) says its role (livekit-agents allows one `rtc_session`
+per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby`, `moderator` runs
+`agent.moderator_job.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
+rejected before it starts.
 
 Run it with the livekit-agents runner: `python -m agent.worker dev` (development) or
 `python -m agent.worker start` (production). Settings come from the environment.
@@ -11,7 +12,6 @@ Run it with the livekit-agents runner: `python -m agent.worker dev` (development
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import sys
 
@@ -20,30 +20,27 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # Imported here, not in the job: jobs run as threads of this process, and importing
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
-from agent import lobby_session, moderator
+from agent import lobby_session, moderator_job
 from agent.sdk import quiet_native_logs
+from lobby.contract import IDENTITIES, Job, Role
+from lobby.errors import InvalidPayload
 from lobby.settings import ConfigError, Settings
 
 logger = logging.getLogger("disco.worker")
 
-LOBBY_IDENTITY = "disco-lobby"
-MODERATOR_IDENTITY = "disco-moderator"
-_IDENTITIES = {"lobby": LOBBY_IDENTITY, "moderator": MODERATOR_IDENTITY}
-
 # Jobs one worker takes before it reports itself full. The default load function measures
-# CPU and refuses jobs past 0.7, which a 2-core machine reaches during a burst of joins
-# (DESIGN.md); DISCO's jobs are light, so load is the share of this capacity in use.
+# CPU and refuses jobs past 0.7, which a 2-core machine reaches during a burst of joins,
+# and a full worker gets no job at all; DISCO's jobs are light, so load is the share of this
+# capacity in use.
 JOB_CAPACITY = 200
 
 
-def job_role(metadata: str) -> str | None:
-    """The role named in a job's metadata, or None when the metadata is not ours."""
+def job_role(metadata: str) -> Role | None:
+    """The role named in a job's metadata, or None when the metadata is not a DISCO job's."""
     try:
-        data = json.loads(metadata or "{}")
-    except json.JSONDecodeError:
+        return Job.from_json(metadata or "{}").role
+    except InvalidPayload:
         return None
-    role = data.get("role") if isinstance(data, dict) else None
-    return role if role in _IDENTITIES else None
 
 
 async def _on_request(req: JobRequest) -> None:
@@ -52,7 +49,7 @@ async def _on_request(req: JobRequest) -> None:
         logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
         await req.reject()
         return
-    await req.accept(identity=_IDENTITIES[role], name="DISCO")
+    await req.accept(identity=IDENTITIES[role], name="DISCO")
 
 
 async def _entrypoint(ctx: JobContext) -> None:
@@ -61,7 +58,7 @@ async def _entrypoint(ctx: JobContext) -> None:
     if role == "lobby":
         await lobby_session.run(ctx, settings)
     elif role == "moderator":
-        await moderator.run(ctx, settings)
+        await moderator_job.run(ctx, settings)
 
 
 def _load(server: AgentServer) -> float:

@@ -1,5 +1,5 @@
 """Passwords (argon2id, hashed off the event loop) and session JWTs (HS256 pinned; exp, iat,
-iss, aud and sub required on every check). DESIGN.md "Security rules"."""
+iss, aud and sub required on every check); the threat model is docs/SECURITY.md."""
 
 from __future__ import annotations
 

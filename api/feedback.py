@@ -1,4 +1,4 @@
-"""After a discussion (issue 5): rate the partner, report them, block or unblock someone, and
+"""After a discussion: rate the partner, report them, block or unblock someone, and
 the caller's history. Only someone who really took part may rate or report, once each."""
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ LiveKit creates no room on join (`room.auto_create: false` in livekit.yaml), so 
 what opens the lobby room, and the lobby token route waits for it (`room_ready`): a token for
 a room that does not exist yet would join nothing.
 
-Self-hosted LiveKit does not dispatch a job again when its worker dies (DESIGN.md), so the API
-checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
+Self-hosted LiveKit does not dispatch a job again when its worker dies (docs/FAILURES.md), so the
+API checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
 webhook says the lobby agent left (the webhook handler calls `ensure()`).
 
 Wire it into the app with `app.cleanup_ctx.append(keeper_context(settings))`; the running
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,7 +26,7 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
-from lobby.protocol import LOBBY_IDENTITY
+from lobby.contract import LOBBY_IDENTITY, LOBBY_JOB, LOBBY_TIMEOUT
 from lobby.settings import Settings
 
 logger = logging.getLogger("disco.keeper")
@@ -39,11 +38,6 @@ PERIOD = 5.0
 # Once its agent has been seen in the room the dispatch has arrived, and the grace is over:
 # an agent gone after that is replaced at the next check, however young its dispatch.
 GRACE = 30.0
-# The lobby room's empty and departure timeouts, the only place they are set: it outlives
-# quiet hours (its agent does not count as a person, so the room would otherwise close that
-# long after the last person left); the keeper re-creates it anyway if it ever closes.
-LOBBY_TIMEOUT = 7 * 24 * 3600
-LOBBY_METADATA = json.dumps({"role": "lobby"})
 
 
 class Keeper:
@@ -93,7 +87,7 @@ class Keeper:
                 await self.lkapi.agent_dispatch.delete_dispatch(d.id, room)
         await self.lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
-                agent_name=self.settings.agent_name, room=room, metadata=LOBBY_METADATA
+                agent_name=self.settings.agent_name, room=room, metadata=LOBBY_JOB.to_json()
             )
         )
         self._dispatched_at = time.monotonic()

@@ -101,8 +101,8 @@ end
 return 0
 """
 
-# A failure that reaches a limit locks for a whole window from now (issue 2: 5 failures →
-# 10 minutes locked), not only for what is left of the first failure's window.
+# A failure that reaches a limit locks for a whole window from now (5 failures → 10
+# minutes locked), not only for what is left of the first failure's window.
 _FAILED = """
 for i, key in ipairs(KEYS) do
   if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i]) then

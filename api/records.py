@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from lobby.db import Topic as Topic  # one definition, shared with the lobby agent
+
 
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
@@ -40,22 +42,6 @@ class User:
 class Credentials:
     user: User
     password_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    slug: str
-    title: str
-    description: str
-    motion: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "slug": self.slug,
-            "title": self.title,
-            "description": self.description,
-            "motion": self.motion,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,9 @@ from aiohttp import web
 from livekit import api
 
 from api.keys import DB, LIVEKIT, LOBBY_STORE, REDIS, SETTINGS
-from lobby.protocol import MODERATOR_IDENTITY
+from lobby.contract import MODERATOR_IDENTITY
+from lobby.debate_states import DebateStates
 from lobby.settings import Settings
-from lobby.store import DebateStates
 
 logger = logging.getLogger("disco.supervisor")
 

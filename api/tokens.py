@@ -1,4 +1,4 @@
-"""LiveKit access tokens the API mints (DESIGN.md "Security rules")."""
+"""LiveKit access tokens the API mints; who gets which grant is in docs/SECURITY.md."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from livekit import api as lk
 
 from api.errors import Flooding
 from api.records import User
+from lobby.contract import LOBBY_IDENTITY_PREFIX, MODERATOR_PREFIX
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -69,7 +70,7 @@ def livekit_urls(settings: Settings) -> list[str]:
 def new_lobby_identity() -> str:
     """A lobby connection's identity: 128 random bits, so that nobody in the lobby can tell
     whose connection it is, nor that two connections are the same person's."""
-    return "p-" + secrets.token_urlsafe(16)
+    return LOBBY_IDENTITY_PREFIX + secrets.token_urlsafe(16)
 
 
 async def issue_lobby_pass(
@@ -86,7 +87,7 @@ async def issue_lobby_pass(
 
 
 def moderator_identity(user: User) -> str:
-    return f"mod-{user.id}"
+    return f"{MODERATOR_PREFIX}{user.id}"
 
 
 def moderator_token(settings: Settings, user: User, room: str) -> str:

@@ -18,7 +18,7 @@ from api.errors import InvalidSignature, UnsupportedMediaType
 from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, WEBHOOKS
 from api.supervisor import SUPERVISOR
-from lobby.protocol import LOBBY_IDENTITY, MODERATOR_IDENTITY
+from lobby.contract import LOBBY_IDENTITY, MODERATOR_IDENTITY
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

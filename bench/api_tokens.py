@@ -1,5 +1,5 @@
 """Requests per second and p99 latency of `POST /api/lobby/token` against a trivial JSON route of
-the same app (`GET /healthz`, the ceiling), on loopback; prints the ratio (issue 2 targets 0.3).
+the same app (`GET /healthz`, the ceiling), on loopback; prints the ratio (the target is 0.3).
 
 It starts its own stack (scripts.stack) and runs the API as `python -m api` in its own process,
 so the load generator here does not share the server's event loop.

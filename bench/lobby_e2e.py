@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agent.sdk import quiet_native_logs, route
 from api.keeper import Keeper
-from lobby.protocol import LOBBY_IDENTITY
+from lobby.contract import LOBBY_IDENTITY
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port
 from tests.support.lobby_clients import (

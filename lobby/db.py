@@ -1,18 +1,25 @@
-"""The lobby agent's Postgres queries (SQLAlchemy Core on lobby.schema). Rows never leave this
-module: callers get frozen dataclasses, sets and ids."""
+"""The agents' Postgres gateway (SQLAlchemy Core on lobby.schema): the lobby agent's queries
+(topics, names, blocks, starting a discussion) and the moderator's (who is a moderator, how a
+discussion ended). Rows never leave this module: callers get frozen dataclasses, sets and ids.
+The API has its own gateway on the same schema (api/db.py)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from lobby.contract import MODERATOR_PREFIX
 from lobby.model import Match
 from lobby.schema import blocks, discussion_participants, discussions, topics, users
+
+logger = logging.getLogger("disco.db")
 
 # Discussion ids derive from match ids, so a start retried after a crash finds its own row.
 _DISCUSSIONS = uuid.UUID("6c0b6c1e-4a9f-4c41-9d5e-1f2a3b4c5d6e")
@@ -20,9 +27,21 @@ _DISCUSSIONS = uuid.UUID("6c0b6c1e-4a9f-4c41-9d5e-1f2a3b4c5d6e")
 
 @dataclass(frozen=True, slots=True)
 class Topic:
+    """A topic people can queue for; the API lists them (`GET /api/topics`), the lobby agent
+    checks joins against them and gives the moderator the title and motion."""
+
     slug: str
     title: str
     motion: str
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "motion": self.motion,
+        }
 
 
 def discussion_id(match_id: str) -> uuid.UUID:
@@ -45,13 +64,13 @@ class LobbyDb:
         self.engine = engine
 
     @classmethod
-    def connect(cls, url: str, timeout: float = 3.0) -> LobbyDb:
+    def connect(cls, url: str, timeout: float = 3.0, pool_size: int = 5) -> LobbyDb:
         """An engine whose every wait is bounded by `timeout` seconds: connecting, a free pooled
         connection, any one statement. A Postgres that stops answering fails calls fast."""
         engine = create_async_engine(
             url,
-            pool_size=5,
-            max_overflow=5,
+            pool_size=pool_size,
+            max_overflow=pool_size,
             pool_pre_ping=True,
             pool_timeout=timeout,
             connect_args={"timeout": timeout, "command_timeout": timeout},
@@ -60,6 +79,11 @@ class LobbyDb:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+
+    async def warm(self) -> None:
+        """Connect now, so the first real query (often the outcome, at the end) is quick."""
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.select(1))
 
     async def topics(self) -> dict[str, Topic]:
         async with self.engine.connect() as conn:
@@ -135,3 +159,54 @@ class LobbyDb:
                 .on_conflict_do_nothing()
             )
         return did
+
+    # -- the moderator's -------------------------------------------------------------------
+    async def is_moderator(self, identity: str) -> bool:
+        """True when `identity` is `mod-<user id>` of an account with the moderator role."""
+        if not identity.startswith(MODERATOR_PREFIX):
+            return False
+        user_id = _uuid(identity.removeprefix(MODERATOR_PREFIX))
+        if user_id is None:
+            return False
+        async with self.engine.connect() as conn:
+            role = await conn.scalar(sa.select(users.c.role).where(users.c.id == user_id))
+        return role == "moderator"
+
+    async def set_format(self, discussion_id: str, format_id: str, sides: dict[str, str]) -> None:
+        """A casual talk became a debate: its format, and the sides the coin gave."""
+        did = _uuid(discussion_id)
+        if did is None:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(discussions).where(discussions.c.id == did).values(format=format_id)
+            )
+            for identity, side in sides.items():
+                uid = _uuid(identity)
+                if uid is None:
+                    continue
+                await conn.execute(
+                    sa.update(discussion_participants)
+                    .where(discussion_participants.c.discussion_id == did)
+                    .where(discussion_participants.c.user_id == uid)
+                    .values(side=side)
+                )
+
+    async def finish_discussion(self, discussion_id: str, outcome: str, winner: str | None) -> bool:
+        """Record the end once; a second end (or one the API already wrote) changes nothing."""
+        did = _uuid(discussion_id)
+        if did is None:
+            logger.warning("discussion id is not a UUID", extra={"discussion": discussion_id})
+            return False
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                sa.update(discussions)
+                .where(discussions.c.id == did)
+                .where(discussions.c.outcome.is_(None))
+                .values(
+                    outcome=outcome,
+                    ended_at=sa.func.now(),
+                    winner_id=None if winner is None else _uuid(winner),
+                )
+            )
+        return done.rowcount == 1

@@ -1,22 +1,26 @@
-"""Lobby errors. Each knows the RPC code and snake_case name it maps to (docs/PROTOCOL.md).
+"""The errors DISCO's agents answer RPCs with. Each knows the RPC code and snake_case name it
+maps to (docs/PROTOCOL.md); `agent/rpc.py` is the one place that turns one into LiveKit's
+`RpcError(code, message, data())`, for the lobby agent and the moderator alike.
 
-    LobbyError                  2099 internal
-    ├── InvalidPayload          2001 invalid_payload
-    ├── UnknownTopic            2002 unknown_topic
-    ├── UnknownFormat           2003 unknown_format
-    ├── InvalidSide             2004 invalid_side
-    ├── NotQueued               2005 not_queued
-    ├── UnknownMatch            2006 unknown_match
-    ├── NotYourMatch            2007 not_your_match
-    ├── Cooldown                2008 cooldown        (details: retry_after)
-    ├── Busy                    2009 busy
-    ├── RateLimited             2010 rate_limited    (details: retry_after)
-    ├── UnknownCaller           2011 unknown_caller
-    ├── Replaced                2012 replaced
-    ├── Flooding                2013 flooding        (details: retry_after)
-    └── Unavailable             2098 unavailable     (details: retry_after)
+    DiscoError                      the base: code, name, message, details, data()
+    ├── agent.errors.AgentError     2199 internal (the moderator's, see agent/errors.py)
+    └── LobbyError                  2099 internal
+        ├── InvalidPayload          2001 invalid_payload (lobby and debate commands alike)
+        ├── UnknownTopic            2002 unknown_topic
+        ├── UnknownFormat           2003 unknown_format
+        ├── InvalidSide             2004 invalid_side
+        ├── NotQueued               2005 not_queued
+        ├── UnknownMatch            2006 unknown_match
+        ├── NotYourMatch            2007 not_your_match
+        ├── Cooldown                2008 cooldown        (details: retry_after)
+        ├── Busy                    2009 busy
+        ├── RateLimited             2010 rate_limited    (details: retry_after)
+        ├── UnknownCaller           2011 unknown_caller
+        ├── Replaced                2012 replaced
+        ├── Flooding                2013 flooding        (details: retry_after)
+        └── Unavailable             2098 unavailable     (details: retry_after)
 
-Pure: the agent turns these into LiveKit `RpcError`s; nothing here imports LiveKit.
+Pure: nothing here imports LiveKit.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ import json
 from typing import Any, ClassVar
 
 
-class LobbyError(Exception):
+class DiscoError(Exception):
     code: ClassVar[int] = 2099
     error: ClassVar[str] = "internal"
-    default_message: ClassVar[str] = "The lobby failed; nothing was changed. Try again."
+    default_message: ClassVar[str] = "The agent failed; nothing was changed. Try again."
 
     def __init__(self, message: str = "", **details: Any) -> None:
         super().__init__(message or self.default_message)
@@ -38,6 +42,10 @@ class LobbyError(Exception):
     def data(self) -> str:
         """The RpcError `data`: JSON with the error name and any details."""
         return json.dumps({"error": self.error, **self.details})
+
+
+class LobbyError(DiscoError):
+    default_message = "The lobby failed; nothing was changed. Try again."
 
 
 class InvalidPayload(LobbyError):

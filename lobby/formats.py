@@ -44,7 +44,7 @@ class Format:
     soft_limit: int
     # A debate starts this long after both debaters joined, if they have not both said ready.
     start_after: int = 30
-    # A debater who leaves keeps their seat this long; then the debate is forfeit (issue 4).
+    # A debater who leaves keeps their seat this long; then the debate is forfeit.
     seat_hold: int = 60
     # Between the end and closing the room, so clients can show the result.
     wrap_up: int = 10

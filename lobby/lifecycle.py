@@ -3,7 +3,7 @@
 Pure and synchronous. Every function takes a `Match` and returns an `Outcome` saying what
 the store must commit atomically (onto the version the match was read at) and whom to tell.
 
-Semantics (issue 3):
+Semantics:
 - both accept -> started: the store moves the match to activeMatches;
 - a decline -> the decliner's ticket is dropped, the partner goes back to the head;
 - a timeout -> whoever did not answer is dropped, whoever accepted goes back to the head;

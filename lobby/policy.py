@@ -1,7 +1,7 @@
 """Who is paired with whom, and the small rules around it. Pure: time and randomness are
 arguments (`pair(waiting, now, rng)`), so tests are tables and the store stays a thin adapter.
 
-Rules (issue 3): same topic and format; debates pair opposite sides, `any` fits either and
+Rules: same topic and format; debates pair opposite sides, `any` fits either and
 two `any` get sides by a fair coin; longest waiting first (tickets put back at the head go
 first); never a blocked pair; no second match of a pair within the rematch cooldown.
 """

@@ -14,10 +14,6 @@ from lobby.formats import Catalogue
 from lobby.model import WANTED_SIDES, Match, Ticket
 
 TOPIC = "disco.lobby"
-# The lobby agent's participant identity: clients send their RPCs here.
-LOBBY_IDENTITY = "disco-lobby"
-# The moderator agent's identity in every discussion room.
-MODERATOR_IDENTITY = "disco-moderator"
 # LiveKit refuses RPC payloads above 15 KiB; a lobby command is a few dozen bytes, so
 # anything above 4 KiB is refused before it is parsed.
 MAX_PAYLOAD = 4 * 1024

@@ -20,10 +20,12 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:lobbyUser:<identity>  STRING the user a lobby connection's opaque identity belongs to;
                       {p}:lobbyIdentity:<user>  STRING that user's newest lobby identity. Both
                       written by the API when it mints a lobby token, for the token's life,
-                      and kept alive by the lobby agent while the connection stays.
+                      and kept alive by the lobby agent while the connection stays
+                      (`lobby/identities.py`).
   {p}:flooding:<user> STRING set while the user is kept out of the lobby (TTL: the ban)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
-  {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator (`DebateStates`)
+  {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator
+                      (`lobby/debate_states.py`)
 
 Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
 prefix refuses to start (`claim_layout`) rather than misread it; flush the prefix, or migrate.
@@ -47,6 +49,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
+from lobby.identities import LobbyIdentities, text
 from lobby.lifecycle import Outcome
 from lobby.model import SEP, Match, Ticket
 from lobby.policy import RATE_LIMIT, RATE_WINDOW, STRIKE_WINDOW, Strikes, strike
@@ -89,7 +92,7 @@ class Snapshot:
 SettleResult = Literal["ok", "gone", "conflict"]
 
 
-class LobbyStore:
+class LobbyStore(LobbyIdentities):
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -112,9 +115,9 @@ class LobbyStore:
         when it already holds another. State from before the mark is taken as this layout."""
         await self.redis.set(self.keys["layout"], LAYOUT, nx=True)
         found = await self.redis.get(self.keys["layout"])
-        if found is not None and _text(found) != LAYOUT:
+        if found is not None and text(found) != LAYOUT:
             raise LayoutMismatch(
-                f"Redis prefix {self.prefix!r} holds lobby state of layout {_text(found)!r}; "
+                f"Redis prefix {self.prefix!r} holds lobby state of layout {text(found)!r}; "
                 f"this build reads {LAYOUT!r}. Flush the prefix (the lobby's waiting people "
                 "and pending matches are lost; they join again) or migrate it."
             )
@@ -146,7 +149,7 @@ class LobbyStore:
 
     async def ticket(self, user: str) -> Ticket | None:
         raw = await self.redis.hget(self.keys["queue"], user)
-        return Ticket.from_member(_text(raw)) if raw else None
+        return Ticket.from_member(text(raw)) if raw else None
 
     async def position(self, ticket: Ticket) -> Joined | None:
         async with self.redis.pipeline(transaction=True) as p:
@@ -162,7 +165,7 @@ class LobbyStore:
         raw = await self.redis.hgetall(self.keys["counts"])
         out: dict[str, dict[str, int]] = {}
         for bucket, n in raw.items():
-            topic, fmt, _ = _text(bucket).split(SEP)
+            topic, fmt, _ = text(bucket).split(SEP)
             out.setdefault(topic, {})[fmt] = int(n)
         return out
 
@@ -171,7 +174,7 @@ class LobbyStore:
         key = self.keys["counts"]
         if buckets is None:
             raw = await self.redis.hgetall(key)
-            return {_text(b): int(n) for b, n in raw.items()}
+            return {text(b): int(n) for b, n in raw.items()}
         wanted = list(buckets)
         if not wanted:
             return {}
@@ -225,23 +228,23 @@ class LobbyStore:
     # -- matches ---------------------------------------------------------------------------
     async def match_of(self, user: str) -> str | None:
         mid = await self.redis.hget(self.keys["matchOf"], user)
-        return _text(mid) if mid else None
+        return text(mid) if mid else None
 
     async def pending(self, match_id: str) -> Match | None:
         raw = await self.redis.hget(self.keys["pendingMatches"], match_id)
-        return Match.from_json(_text(raw)) if raw else None
+        return Match.from_json(text(raw)) if raw else None
 
     async def active(self, match_id: str) -> Match | None:
         raw = await self.redis.hget(self.keys["activeMatches"], match_id)
-        return Match.from_json(_text(raw)) if raw else None
+        return Match.from_json(text(raw)) if raw else None
 
     async def all_pending(self) -> list[Match]:
         raw = await self.redis.hvals(self.keys["pendingMatches"])
-        return [Match.from_json(_text(r)) for r in raw]
+        return [Match.from_json(text(r)) for r in raw]
 
     async def all_active(self) -> list[Match]:
         raw = await self.redis.hvals(self.keys["activeMatches"])
-        return [Match.from_json(_text(r)) for r in raw]
+        return [Match.from_json(text(r)) for r in raw]
 
     async def due(self, now: float) -> list[str]:
         return [str(x) for x in await self.redis.zrangebyscore(self.keys["deadlines"], "-inf", now)]
@@ -317,66 +320,6 @@ class LobbyStore:
             count, _, ttl = await p.execute()
         return max(1, int(ttl)) if int(count) > RATE_LIMIT else 0
 
-    # -- lobby identities and flooding ------------------------------------------------------
-    def _identity_key(self, user: str) -> str:
-        return f"{{{self.prefix}}}:lobbyIdentity:{user}"
-
-    def _user_key(self, identity: str) -> str:
-        return f"{{{self.prefix}}}:lobbyUser:{identity}"
-
-    def _flooding_key(self, user: str) -> str:
-        return f"{{{self.prefix}}}:flooding:{user}"
-
-    async def issue_identity(self, identity: str, user: str, ttl: int) -> int:
-        """Map a new lobby identity to `user` both ways for `ttl` seconds (the newest identity
-        of a user replaces the one before) and return 0; or, while the user is kept out for
-        flooding, write nothing and return the seconds left."""
-        keys = [self._flooding_key(user), self._user_key(identity), self._identity_key(user)]
-        return int(await self._issue_identity(keys=keys, args=[user, identity, ttl]))
-
-    async def users_of(self, identities: Sequence[str]) -> dict[str, str]:
-        """identity -> user, for the identities that have one."""
-        if not identities:
-            return {}
-        found = await self.redis.mget([self._user_key(i) for i in identities])
-        return {i: _text(u) for i, u in zip(identities, found, strict=True) if u}
-
-    async def identities_of(self, users: Sequence[str]) -> dict[str, str]:
-        """user -> newest lobby identity, for the users that have one."""
-        if not users:
-            return {}
-        found = await self.redis.mget([self._identity_key(u) for u in users])
-        return {u: _text(i) for u, i in zip(users, found, strict=True) if i}
-
-    async def standings(self, users: Sequence[str]) -> dict[str, tuple[str | None, int]]:
-        """Each user's newest lobby identity and the seconds left of a flooding ban (0: none),
-        in one round trip."""
-        async with self.redis.pipeline(transaction=False) as p:
-            for u in users:
-                p.get(self._identity_key(u))
-                p.ttl(self._flooding_key(u))
-            found = await p.execute()
-        return {
-            u: ((_text(found[2 * n]) if found[2 * n] else None), max(0, int(found[2 * n + 1])))
-            for n, u in enumerate(users)
-        }
-
-    async def keep_identities(self, pairs: Iterable[tuple[str, str]], ttl: int) -> None:
-        """Keep the mappings of these (identity, user) connections for another `ttl` seconds:
-        LiveKit keeps a connection beyond its token's life, and the mapping must outlast it."""
-        async with self.redis.pipeline(transaction=False) as p:
-            for identity, user in pairs:
-                p.expire(self._user_key(identity), ttl)
-                p.expire(self._identity_key(user), ttl)
-            await p.execute()
-
-    async def flag_flooding(self, user: str, seconds: int) -> None:
-        await self.redis.set(self._flooding_key(user), "1", ex=seconds)
-
-    async def flooding(self, user: str) -> int:
-        """Seconds left of the user's flooding ban; 0 when there is none."""
-        return max(0, int(await self.redis.ttl(self._flooding_key(user))))
-
     async def next_seqs(self, users: Iterable[str]) -> dict[str, int]:
         users = list(users)
         async with self.redis.pipeline(transaction=True) as p:
@@ -387,49 +330,6 @@ class LobbyStore:
 
     async def queued_users(self) -> list[str]:
         return [str(u) for u in await self.redis.hkeys(self.keys["queue"])]
-
-
-# -- the debate of each discussion room -----------------------------------------------------
-# Kept by the room's moderator agent, so that a moderator dispatched after it died goes on
-# from there (docs/PROTOCOL.md, "When the moderator restarts"). The moderator writes it every
-# second, so `at` doubles as its heartbeat for the API's supervisor; the TTL only has to
-# outlast a moderator's absence, and clears the rooms that ended.
-DEBATE_STATE_TTL = 3600
-
-
-class DebateStates:
-    """One HASH per discussion room, `{p}:debate:<room>`: `record`, the moderator's JSON record
-    of the room's debate (the agent's `agent.state.Record` reads and writes it; to Redis it is
-    text), and `at`, when the moderator wrote it (epoch seconds)."""
-
-    def __init__(self, redis: Redis, prefix: str, ttl: int = DEBATE_STATE_TTL) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.ttl = ttl
-
-    def key(self, room: str) -> str:
-        return f"{{{self.prefix}}}:debate:{room}"
-
-    async def save(self, room: str, record: str, at: float) -> None:
-        async with self.redis.pipeline(transaction=True) as p:
-            p.hset(self.key(room), mapping={"record": record, "at": repr(float(at))})
-            p.expire(self.key(room), self.ttl)
-            await p.execute()
-
-    async def load(self, room: str) -> str | None:
-        raw = await self.redis.hget(self.key(room), "record")
-        return None if raw is None else _text(raw)
-
-    async def written_at(self, rooms: Sequence[str]) -> dict[str, float | None]:
-        """When each room's moderator last wrote its debate (None: never, or long ago)."""
-        async with self.redis.pipeline(transaction=False) as p:
-            for room in rooms:
-                p.hget(self.key(room), "at")
-            found = await p.execute()
-        return {r: None if a is None else float(a) for r, a in zip(rooms, found, strict=True)}
-
-    async def drop(self, room: str) -> None:
-        await self.redis.delete(self.key(room))
 
 
 def open_redis(url: str, max_connections: int = 64, timeout: float = 2.0) -> Redis:
@@ -458,9 +358,5 @@ def open_redis(url: str, max_connections: int = 64, timeout: float = 2.0) -> Red
 def _strikes(raw: bytes | str | None) -> Strikes | None:
     if raw is None:
         return None
-    until, count = _text(raw).split("|")
+    until, count = text(raw).split("|")
     return Strikes(int(count), float(until))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -1,4 +1,4 @@
-"""Ratings, reports, blocks and history (issue 5)."""
+"""Ratings, reports, blocks and history."""
 
 from __future__ import annotations
 

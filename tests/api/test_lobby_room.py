@@ -12,7 +12,7 @@ from livekit import api as lk
 from livekit import rtc
 
 from api.app import create_app
-from api.keeper import LOBBY_TIMEOUT
+from lobby.contract import LOBBY_TIMEOUT
 from lobby.settings import Settings
 from scripts.stack import free_port
 from tests.api.helpers import error_of, register

@@ -18,10 +18,11 @@ import aiohttp
 from livekit import api, rtc
 
 from agent.sdk import quiet_native_logs, route
-from lobby.protocol import LOBBY_IDENTITY
+from lobby.contract import LOBBY_IDENTITY, MODERATOR_IDENTITY
 from tests.support.wait import eventually
 
-MODERATOR = "disco-moderator"
+MODERATOR = MODERATOR_IDENTITY
+
 # Long enough for an agent's reply on a busy two-core machine.
 PATIENCE = 30.0
 RATE = 48_000

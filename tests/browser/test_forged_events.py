@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, WebSocket, expect
 
-from lobby.protocol import LOBBY_IDENTITY
+from lobby.contract import LOBBY_IDENTITY
 from tests.browser.conftest import Site
 from tests.browser.people import SLOW, Person
 from tests.browser.strangers import (

@@ -28,7 +28,7 @@ def worker(stack: Stack, settings: Settings) -> Iterator[Worker]:
     w.stop()
 
 
-# -- the lobby (issue 3) ------------------------------------------------------------------------
+# -- the lobby ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 async def db_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(settings.async_database_url)

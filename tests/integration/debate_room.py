@@ -28,13 +28,15 @@ import sqlalchemy as sa
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from lobby.contract import MODERATOR_IDENTITY, MODERATOR_PREFIX, Debater, Job
 from lobby.schema import discussion_participants, discussions, topics, users
 from lobby.settings import Settings
 from scripts.stack import Stack
 from tests.support.wait import eventually
 from tests.support.worker import start_worker
 
-MODERATOR = "disco-moderator"
+MODERATOR = MODERATOR_IDENTITY
+
 TOPIC = "disco.debate"
 RATE = 48000
 _FRAME = RATE // 100  # 10 ms
@@ -90,26 +92,26 @@ async def seed(engine: AsyncEngine, format_id: str, *, sides: bool = True) -> Se
                     discussion_id=did, user_id=uuid.UUID(uid), side=side if sides else None
                 )
             )
-    return Seeded(f"debate-{tag}", str(did), pro, con, f"mod-{moderator}", f"mod-{plain}")
+    return Seeded(
+        f"debate-{tag}", str(did), pro, con, MODERATOR_PREFIX + moderator, MODERATOR_PREFIX + plain
+    )
 
 
 def job_metadata(s: Seeded, format_id: str, *, sides: bool = True) -> str:
-    return json.dumps(
-        {
-            "role": "moderator",
-            "match_id": s.room,
-            "discussion_id": s.discussion_id,
-            "room": s.room,
-            "topic": "cats",
-            "topic_title": "Cats",
-            "motion": "Cats beat dogs",
-            "format": format_id,
-            "participants": [
-                {"identity": s.pro, "display_name": "Pro", "side": "pro" if sides else None},
-                {"identity": s.con, "display_name": "Con", "side": "con" if sides else None},
-            ],
-        }
-    )
+    return Job(
+        "moderator",
+        match_id=s.room,
+        discussion_id=s.discussion_id,
+        room=s.room,
+        topic="cats",
+        topic_title="Cats",
+        motion="Cats beat dogs",
+        format=format_id,
+        debaters=(
+            Debater(s.pro, "Pro", "pro" if sides else None),
+            Debater(s.con, "Con", "con" if sides else None),
+        ),
+    ).to_json()
 
 
 async def open_room(settings: Settings, s: Seeded, format_id: str, *, sides: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""The moderator agent in a real room (issue 4): the clock, the floor, commands, seats, the end.
+"""The moderator agent in a real room: the clock, the floor, commands, seats, the end.
 
 A worker of its own runs with the test catalogue (tests/formats_test.json: phases of a few
 seconds) under an agent name of its own, so only it takes these rooms' jobs.

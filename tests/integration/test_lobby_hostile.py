@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.auth import Sessions
 from api.keeper import Keeper
-from lobby.protocol import LOBBY_IDENTITY, TOPIC
+from lobby.contract import LOBBY_IDENTITY
+from lobby.protocol import TOPIC
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from tests.support.lobby_clients import (

@@ -15,7 +15,7 @@ from livekit import api
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.keeper import Keeper
-from lobby.protocol import LOBBY_IDENTITY
+from lobby.contract import LOBBY_IDENTITY
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack

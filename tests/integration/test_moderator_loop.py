@@ -22,12 +22,12 @@ import pytest
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from agent.clock import Event
+from agent.clock_types import Event
 from agent.floor import Floor
 from agent.moderator import Moderator
-from agent.records import Records
 from agent.sdk import route
-from agent.state import parse_job
+from lobby.contract import Job
+from lobby.db import LobbyDb
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
 from tests.integration.debate_room import (
@@ -75,10 +75,11 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
     floor = Floor(lkapi, s.room)
     try:
-        async with Records(settings) as records:
-            job = parse_job(job_metadata(s, FORMAT))
+        db = LobbyDb.connect(settings.async_database_url, pool_size=1)
+        async with contextlib.aclosing(db):
+            job = Job.from_json(job_metadata(s, FORMAT))
             fmt = catalogue.formats[FORMAT]
-            moderator = Moderator(agent, job, catalogue, fmt, floor, records, random.Random(3))
+            moderator = Moderator(agent, job, catalogue, fmt, floor, db, random.Random(3))
             ticks: list[float] = []
             tick = moderator.clock.tick
 

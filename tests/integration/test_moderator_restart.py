@@ -26,8 +26,9 @@ from livekit.protocol.models import TrackSource
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from lobby.debate_states import DEBATE_STATE_TTL, DebateStates
 from lobby.settings import Settings
-from lobby.store import DEBATE_STATE_TTL, DebateStates, open_redis
+from lobby.store import open_redis
 from scripts.stack import Stack, free_port, port_free
 from tests.integration.debate_room import (
     MODERATOR,

@@ -13,8 +13,9 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.lobby_rooms import open_room
-from api.keeper import LOBBY_TIMEOUT, Keeper
+from api.keeper import Keeper
 from api.tokens import LobbyTokens, new_lobby_identity
+from lobby.contract import LOBBY_TIMEOUT
 from lobby.db import LobbyDb, Topic
 from lobby.formats import load_catalogue
 from lobby.model import Match, Ticket

@@ -7,17 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.clock import (
-    DebateClock,
-    Ended,
-    Event,
-    Extended,
-    Paused,
-    PhaseBegan,
-    PrepBegan,
-    Resumed,
-    Warned,
-)
+from agent.clock import DebateClock
+from agent.clock_types import Ended, Event, Extended, Paused, PhaseBegan, PrepBegan, Resumed, Warned
 from agent.errors import WrongState
 from lobby.formats import Format, Phase
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from agent.clock import DebateClock, Ended, PhaseBegan, PrepBegan, Resumed, Saved, Warned
+from agent.clock import DebateClock
+from agent.clock_types import Ended, PhaseBegan, PrepBegan, Resumed, Saved, Warned
 from agent.errors import InvalidPayload
 from agent.state import Record, Seats
 from tests.unit.test_clock import CASUAL, DEBATE, PHASES, PREP, Step, play, started

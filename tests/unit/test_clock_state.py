@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from agent.clock import DebateClock, Ended, Paused, PhaseBegan, PrepBegan, Warned
+from agent.clock import DebateClock
+from agent.clock_types import Ended, Paused, PhaseBegan, PrepBegan, Warned
 from agent.errors import InvalidPayload
-from agent.state import Debater, Seats, attributes, parse_job, payload
+from agent.state import Seats, attributes, payload
+from lobby.contract import Debater, Job
 from tests.unit.test_clock import DEBATE, PHASES, started
 
 JOB: dict[str, Any] = {
@@ -30,7 +32,7 @@ SEATS = Seats({"a": "con", "b": "pro"}, shown=True)
 
 
 def test_job_is_read() -> None:
-    job = parse_job(json.dumps(JOB))
+    job = Job.from_json(json.dumps(JOB))
     assert (job.room, job.format, job.motion) == ("talk-1", "quick-debate", "Cats beat dogs")
     assert job.debaters == (Debater("a", "A", "con"), Debater("b", "B", "pro"))
 
@@ -47,7 +49,7 @@ def test_job_is_read() -> None:
 )
 def test_bad_job_is_refused(bad: str) -> None:
     with pytest.raises(InvalidPayload):
-        parse_job(bad)
+        Job.from_json(bad)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from agent.lobby_rooms import room_timeouts
+from lobby.contract import room_timeouts
 from lobby.formats import load_catalogue
 
 CASUAL = load_catalogue().formats["casual"]

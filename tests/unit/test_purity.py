@@ -1,4 +1,5 @@
-"""The pure core imports no LiveKit, Redis, SQLAlchemy or aiohttp (DESIGN.md, "Pure core")."""
+"""The pure core imports no LiveKit, Redis, SQLAlchemy or aiohttp, so it is tested without
+servers (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ PURE = [
     "lobby.formats",
     "lobby.errors",
     "lobby.protocol",
+    "lobby.contract",
     "lobby.names",
+    "agent.clock",
+    "agent.clock_types",
+    "agent.errors",
+    "agent.proposal",
+    "agent.state",
 ]
-if (ROOT / "agent" / "clock.py").exists():
-    PURE.append("agent.clock")
 FORBIDDEN = ("livekit", "redis", "sqlalchemy", "aiohttp")
 
 

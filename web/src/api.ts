@@ -1,4 +1,4 @@
-// The HTTP API (issue 2 and issue 5): JSON in and out, errors as
+// The HTTP API: JSON in and out, errors as
 // {"error": {"code", "message"}}. Every failure becomes an ApiError whose message a person
 // can read.
 

@@ -18,7 +18,7 @@ export interface FormatInfo {
   description?: string;
 }
 
-/** Used when the lobby does not list its formats (issue 4's catalogue). */
+/** Used when the lobby does not list its formats (the shipped catalogue). */
 export const KNOWN_FORMATS: FormatInfo[] = [
   { id: 'casual', title: 'Casual conversation', kind: 'casual' },
   { id: 'quick-debate', title: 'Quick debate', kind: 'debate' },

@@ -1,0 +1,139 @@
+"""What the API, the agents and the web client agree on outside the RPC payloads: who the
+agents are in a room, how a person's identity looks, how long rooms stay open, and the
+metadata a job is dispatched with. Pure. The web client keeps its own copies of the
+identities in `web/src/` (docs/PROTOCOL.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from lobby.errors import InvalidPayload
+from lobby.formats import Format, Side
+
+# The lobby agent's participant identity: clients send their RPCs here.
+LOBBY_IDENTITY = "disco-lobby"
+# The moderator agent's identity in every discussion room.
+MODERATOR_IDENTITY = "disco-moderator"
+# The moderator's events travel on this data topic (the lobby's is `lobby.protocol.TOPIC`).
+DEBATE_TOPIC = "disco.debate"
+# A human moderator joins a discussion room as `mod-<user id>` (a token the API mints); the
+# moderator agent checks the role in Postgres, never trusts the identity alone.
+MODERATOR_PREFIX = "mod-"
+# A person in the lobby room is `p-<random>`: opaque, never their user id.
+LOBBY_IDENTITY_PREFIX = "p-"
+
+# The lobby room's empty and departure timeouts (seconds; the API's keeper creates it): it
+# outlives quiet hours (its agent does not count as a person, so the room would otherwise close
+# that long after the last person left); the keeper re-creates it anyway if it ever closes.
+LOBBY_TIMEOUT = 7 * 24 * 3600
+# A discussion room closes soon after both have left, or if nobody comes (seconds), but never
+# while a seat in it is held: the moderator keeps an absent person's seat for the format's
+# `seat_hold` (from the start, and after each departure), and LiveKit counts no agent as a
+# person, so a room whose people all left closes `departure_timeout` later whatever its
+# moderator does. Both timeouts outlast the hold by HOLD_MARGIN, time for the moderator to
+# end the discussion itself (it then deletes the room).
+EMPTY_TIMEOUT = 120
+DEPARTURE_TIMEOUT = 20
+HOLD_MARGIN = 30
+
+
+def room_timeouts(fmt: Format) -> tuple[int, int]:
+    """(empty_timeout, departure_timeout) of a discussion room in this format."""
+    hold = fmt.seat_hold + HOLD_MARGIN
+    return max(EMPTY_TIMEOUT, hold), max(DEPARTURE_TIMEOUT, hold)
+
+
+Role = Literal["lobby", "moderator"]
+ROLES: tuple[Role, ...] = get_args(Role)
+IDENTITIES: dict[Role, str] = {"lobby": LOBBY_IDENTITY, "moderator": MODERATOR_IDENTITY}
+_SIDES: tuple[Side, ...] = get_args(Side)
+_TEXT = ("match_id", "discussion_id", "room", "topic", "topic_title", "motion", "format")
+
+
+@dataclass(frozen=True, slots=True)
+class Debater:
+    identity: str
+    display_name: str
+    side: Side | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job's metadata: `{"role": "lobby"}` for the lobby agent (the API's keeper dispatches
+    it), or the match a moderator runs (the lobby agent dispatches it with the room). Written
+    with `to_json` and read with `from_json` only."""
+
+    role: Role
+    match_id: str = ""
+    discussion_id: str = ""
+    room: str = ""
+    topic: str = ""
+    topic_title: str = ""
+    motion: str = ""
+    format: str = ""
+    debaters: tuple[Debater, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        """The identity the agent of this job joins its room with."""
+        return IDENTITIES[self.role]
+
+    def to_json(self) -> str:
+        if self.role == "lobby":
+            return json.dumps({"role": self.role})
+        people = [
+            {"identity": d.identity, "display_name": d.display_name, "side": d.side}
+            for d in self.debaters
+        ]
+        texts = {k: getattr(self, k) for k in _TEXT}
+        return json.dumps({"role": self.role, **texts, "participants": people})
+
+    @classmethod
+    def from_json(cls, metadata: str) -> Job:
+        """The job, or InvalidPayload naming what is wrong with its metadata."""
+        data = load_json(metadata, "job metadata")
+        if not isinstance(data, dict) or data.get("role") not in ROLES:
+            raise InvalidPayload("job metadata: 'role' must be lobby or moderator", field="role")
+        if data["role"] == "lobby":
+            return cls("lobby")
+        return cls("moderator", **{k: _text(data, k) for k in _TEXT}, debaters=_debaters(data))
+
+
+LOBBY_JOB = Job("lobby")
+
+
+def load_json(text: str, what: str) -> Any:
+    """`text` parsed, or InvalidPayload saying that `what` is not JSON (nested deeper than
+    Python goes counts as not JSON)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidPayload(f"{what}: not JSON") from None
+
+
+def side_or_none(value: object) -> Side | None:
+    """A debate side, or None for anything else (a casual talk's seats have no side)."""
+    return next((s for s in _SIDES if s == value), None)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidPayload(f"job metadata: '{key}' must be a string", field=key)
+    return value
+
+
+def _debaters(data: dict[str, Any]) -> tuple[Debater, ...]:
+    people = data.get("participants")
+    if not isinstance(people, list) or len(people) != len(_SIDES):
+        raise InvalidPayload("job metadata: 'participants' must list two people")
+    debaters = []
+    for p in people:
+        if not isinstance(p, dict) or not isinstance(p.get("identity"), str):
+            raise InvalidPayload("job metadata: every participant needs an identity")
+        name = str(p.get("display_name", ""))
+        debaters.append(Debater(p["identity"], name, side_or_none(p.get("side"))))
+    return tuple(debaters)

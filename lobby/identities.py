@@ -1,0 +1,83 @@
+"""The lobby identities and flooding bans in Redis, part of `LobbyStore` (lobby/store.py has
+the key map): an opaque lobby identity maps to its user both ways for the token's life, and a
+user kept out for flooding gets no new identity until the ban runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as text, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class LobbyIdentities:
+    """Mixed into `LobbyStore`, which sets these attributes."""
+
+    redis: Redis
+    prefix: str
+    _issue_identity: Any  # the registered ISSUE_IDENTITY script (lobby/store_lua.py)
+
+    def _identity_key(self, user: str) -> str:
+        return f"{{{self.prefix}}}:lobbyIdentity:{user}"
+
+    def _user_key(self, identity: str) -> str:
+        return f"{{{self.prefix}}}:lobbyUser:{identity}"
+
+    def _flooding_key(self, user: str) -> str:
+        return f"{{{self.prefix}}}:flooding:{user}"
+
+    async def issue_identity(self, identity: str, user: str, ttl: int) -> int:
+        """Map a new lobby identity to `user` both ways for `ttl` seconds (the newest identity
+        of a user replaces the one before) and return 0; or, while the user is kept out for
+        flooding, write nothing and return the seconds left."""
+        keys = [self._flooding_key(user), self._user_key(identity), self._identity_key(user)]
+        return int(await self._issue_identity(keys=keys, args=[user, identity, ttl]))
+
+    async def users_of(self, identities: Sequence[str]) -> dict[str, str]:
+        """identity -> user, for the identities that have one."""
+        if not identities:
+            return {}
+        found = await self.redis.mget([self._user_key(i) for i in identities])
+        return {i: text(u) for i, u in zip(identities, found, strict=True) if u}
+
+    async def identities_of(self, users: Sequence[str]) -> dict[str, str]:
+        """user -> newest lobby identity, for the users that have one."""
+        if not users:
+            return {}
+        found = await self.redis.mget([self._identity_key(u) for u in users])
+        return {u: text(i) for u, i in zip(users, found, strict=True) if i}
+
+    async def standings(self, users: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        """Each user's newest lobby identity and the seconds left of a flooding ban (0: none),
+        in one round trip."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for u in users:
+                p.get(self._identity_key(u))
+                p.ttl(self._flooding_key(u))
+            found = await p.execute()
+        return {
+            u: ((text(found[2 * n]) if found[2 * n] else None), max(0, int(found[2 * n + 1])))
+            for n, u in enumerate(users)
+        }
+
+    async def keep_identities(self, pairs: Iterable[tuple[str, str]], ttl: int) -> None:
+        """Keep the mappings of these (identity, user) connections for another `ttl` seconds:
+        LiveKit keeps a connection beyond its token's life, and the mapping must outlast it."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for identity, user in pairs:
+                p.expire(self._user_key(identity), ttl)
+                p.expire(self._identity_key(user), ttl)
+            await p.execute()
+
+    async def flag_flooding(self, user: str, seconds: int) -> None:
+        await self.redis.set(self._flooding_key(user), "1", ex=seconds)
+
+    async def flooding(self, user: str) -> int:
+        """Seconds left of the user's flooding ban; 0 when there is none."""
+        return max(0, int(await self.redis.ttl(self._flooding_key(user))))
