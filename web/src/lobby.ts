@@ -4,18 +4,14 @@
 import { ConnectionState, DisconnectReason, Room, RoomEvent } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorText } from './api';
+import { lobby } from './commands';
+import { ERROR, LOBBY_IDENTITY, LOBBY_TOPIC } from './contract';
+import { KNOWN_FORMATS } from './formats';
+import { parseLobbyHint, type FormatInfo, type SideChoice } from './lobbyProtocol';
 import { viewFromStatus, type Stage } from './lobbyStage';
-import {
-  KNOWN_FORMATS,
-  LOBBY_IDENTITY,
-  LOBBY_TOPIC,
-  lobby,
-  parseLobbyHint,
-  ProtocolError,
-  type FormatInfo,
-  type SideChoice,
-} from './protocol';
-import { agentReady, Coalescer } from './rpc';
+import { Coalescer } from './pace';
+import { agentReady, ProtocolError } from './rpc';
+import { LOBBY_DUPLICATE_TEXT, LOBBY_LOST_TEXT, LOBBY_REMOVED_TEXT, type CancelReason } from './text';
 
 export type { Stage } from './lobbyStage';
 
@@ -33,6 +29,15 @@ export interface LobbyApi {
   respond: (accept: boolean) => Promise<void>;
   clearNotice: () => void;
   reconnect: () => void;
+}
+
+// Codes with which the lobby agent also removes the connection from the lobby room.
+const REMOVED: ReadonlySet<number> = new Set([ERROR.unknownCaller, ERROR.replaced, ERROR.flooding]);
+
+function disconnectText(reason: DisconnectReason | undefined): string {
+  if (reason === DisconnectReason.DUPLICATE_IDENTITY) return LOBBY_DUPLICATE_TEXT;
+  if (reason === DisconnectReason.PARTICIPANT_REMOVED) return LOBBY_REMOVED_TEXT;
+  return LOBBY_LOST_TEXT;
 }
 
 export function useLobby(token: string, enabled: boolean, onAuthLost: () => void): LobbyApi {
@@ -61,12 +66,12 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     // What the API listed (the only addresses a room may be at), and the reasons cancellation
     // hints gave, by match: they only pick the words for a cancellation the status confirms.
     let livekitUrls: string[] = [];
-    const reasons = new Map<string, string>();
+    const reasons = new Map<string, CancelReason>();
     const rechecked = new Set<string>();
     const read = async () => {
       const st = await lobby.status(room);
       if (cancelled) return;
-      if (st.formats) setFormats(st.formats);
+      if (st.formats.length) setFormats(st.formats);
       const prev = stageRef.current;
       const view = viewFromStatus(prev, st, livekitUrls, reasons, Date.now(), rechecked);
       if (view.recheck && prev.kind === 'proposed') {
@@ -110,14 +115,10 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     });
     room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       setReconnecting(false);
-      if (cancelled || stageRef.current.kind === 'room') return;
-      const dup = reason === DisconnectReason.DUPLICATE_IDENTITY;
-      put({
-        kind: 'offline',
-        message: dup
-          ? 'You opened DISCO in another tab or window, so this one left the lobby.'
-          : 'The connection to the lobby was lost.',
-      });
+      // A command refused for a reason that removes the connection has said why already.
+      const kind = stageRef.current.kind;
+      if (cancelled || kind === 'room' || kind === 'offline') return;
+      put({ kind: 'offline', message: disconnectText(reason) });
     });
 
     (async () => {
@@ -170,11 +171,12 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     try {
       await fn(room);
     } catch (e) {
-      setError(errorText(e));
+      if (e instanceof ProtocolError && REMOVED.has(e.code)) put({ kind: 'offline', message: e.message });
+      else setError(errorText(e));
     } finally {
       setBusy(false);
     }
-  }, []);
+  }, [put]);
 
   const join = useCallback(
     (topic: string, format: string, side: SideChoice | null) =>

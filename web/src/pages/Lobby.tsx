@@ -1,13 +1,16 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, type Topic } from '../api';
 import { formatTitle, isDebate } from '../formats';
 import { useLobby } from '../lobby';
 import { MediaCheck } from '../components/MediaCheck';
-import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../protocol';
+import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../lobbyProtocol';
 import { useSession } from '../session';
 import { clock, useNow } from '../time';
 import { Summary, type TalkResult } from './Summary';
-import { Talk, type TalkInfo } from './Talk';
+import type { TalkInfo } from './Talk';
+
+// The talk's video components are a chunk of their own, loaded when a room opens.
+const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
 
 export function LobbyPage() {
   const { session, logout } = useSession();
@@ -55,15 +58,17 @@ export function LobbyPage() {
 
   if (talk) {
     return (
-      <Talk
-        info={talk}
-        onEnded={(r) => {
-          left.current.add(r.info.pass.name);
-          setLeftCount((n) => n + 1);
-          setResult(r);
-          setTalk(null);
-        }}
-      />
+      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
+        <Talk
+          info={talk}
+          onEnded={(r) => {
+            left.current.add(r.info.pass.name);
+            setLeftCount((n) => n + 1);
+            setResult(r);
+            setTalk(null);
+          }}
+        />
+      </Suspense>
     );
   }
 

@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { api, errorText, type LiveDiscussion } from '../api';
 import { formatTitle } from '../formats';
 import { useSession } from '../session';
-import { Talk, type TalkInfo } from './Talk';
+import type { TalkInfo } from './Talk';
 
 /** Moderators: the live discussions, and a seat in one of them with the moderator controls. */
+// The talk's video components are a chunk of their own, loaded when a room opens.
+const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
+
 export function ModeratePage() {
   const { session } = useSession();
   const [items, setItems] = useState<LiveDiscussion[] | null>(null);
@@ -44,14 +47,16 @@ export function ModeratePage() {
 
   if (talk) {
     return (
-      <Talk
-        info={talk}
-        onEnded={(r) => {
-          setTalk(null);
-          setNote(r.reason);
-          load();
-        }}
-      />
+      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
+        <Talk
+          info={talk}
+          onEnded={(r) => {
+            setTalk(null);
+            setNote(r.reason);
+            load();
+          }}
+        />
+      </Suspense>
     );
   }
 
