@@ -106,7 +106,7 @@ async function request<T>(
     throw new ApiError('Cannot reach DISCO. Check your connection and try again.', 0, 'network');
   }
   const text = await res.text();
-  let data: unknown = null;
+  let data: unknown;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {

@@ -40,7 +40,9 @@ function disconnectText(reason: DisconnectReason | undefined): string {
   return LOBBY_LOST_TEXT;
 }
 
-export function useLobby(token: string, enabled: boolean, onAuthLost: () => void): LobbyApi {
+/** The lobby connection of the person with session `token`. It rests (disconnected, its stage
+ * kept) while the stage is a room not in `left`, that is while the talk there is open. */
+export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: () => void): LobbyApi {
   const [stage, setStage] = useState<Stage>({ kind: 'connecting' });
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -57,6 +59,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     setStage(next);
   }, []);
   const pacer = useRef<Coalescer | null>(null);
+  const enabled = !(stage.kind === 'room' && !left.has(stage.pass.name));
 
   useEffect(() => {
     if (!enabled) return undefined;
@@ -83,6 +86,8 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     };
     const pace = new Coalescer(read);
     pacer.current = pace;
+    // A new connection (first, again after a talk, or Try again) starts from scratch.
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- resets the stage this effect drives
     put({ kind: 'connecting' });
     setError(null);
 
@@ -121,7 +126,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
       put({ kind: 'offline', message: disconnectText(reason) });
     });
 
-    (async () => {
+    void (async () => {
       try {
         const t = await api.lobbyToken(token);
         if (cancelled) return;

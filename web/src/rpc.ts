@@ -30,7 +30,7 @@ export function toProtocolError(e: unknown): ProtocolError {
   if (e instanceof ProtocolError) return e;
   if (e instanceof RpcError) {
     const data = rpcData(e);
-    return new ProtocolError(errorMessage(e.code, e.message, data), e.code, String(data.error ?? ''), data);
+    return new ProtocolError(errorMessage(e.code, e.message, data), e.code, typeof data.error === 'string' ? data.error : '', data);
   }
   if (e instanceof Malformed) {
     console.warn('unexpected reply', e.at);

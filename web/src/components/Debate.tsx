@@ -23,8 +23,8 @@ export function DebatePanel(props: {
   frozenAt: number | null;
 }) {
   const { state, me, room } = props;
-  useNow(250); // re-render four times a second; read the time now, not at the last tick
-  const now = props.frozenAt ?? Date.now();
+  const tick = useNow(250);
+  const now = props.frozenAt ?? tick;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const mySide: Side | null = state.sides[me] ?? null;

@@ -15,14 +15,21 @@ export function ModeratePage() {
   const [talk, setTalk] = useState<TalkInfo | null>(null);
   const [note, setNote] = useState<string | null>(null);
 
+  const fetchItems = useCallback(
+    () =>
+      api
+        .liveDiscussions(session.token)
+        .then((d) => setItems(d.discussions))
+        .catch((e: unknown) => setError(errorText(e))),
+    [session.token],
+  );
   const load = useCallback(() => {
     setError(null);
-    api
-      .liveDiscussions(session.token)
-      .then((d) => setItems(d.discussions))
-      .catch((e: unknown) => setError(errorText(e)));
-  }, [session.token]);
-  useEffect(load, [load]);
+    void fetchItems();
+  }, [fetchItems]);
+  useEffect(() => {
+    void fetchItems();
+  }, [fetchItems]);
 
   async function join(d: LiveDiscussion) {
     setError(null);

@@ -38,10 +38,13 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
   const [mediaError, setMediaError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const done = useRef(false);
-  const startedAt = useRef(Date.now());
+  // When the room connected (0: not yet).
+  const startedAt = useRef(0);
   const partnerId = useRef('');
   const onEndedRef = useRef(onEnded);
-  onEndedRef.current = onEnded;
+  useEffect(() => {
+    onEndedRef.current = onEnded;
+  }, [onEnded]);
 
   const finish: Finish = useCallback(
     (how) => {
@@ -51,7 +54,7 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
         ...how,
         info,
         partnerId: how.partnerId || partnerId.current,
-        startedAt: startedAt.current,
+        startedAt: startedAt.current || Date.now(),
         endedAt: Date.now(),
       });
     },
@@ -89,7 +92,7 @@ function TalkView(props: {
   partnerIdRef: React.RefObject<string>;
   finish: Finish;
 }) {
-  const { info, finish } = props;
+  const { info, finish, partnerIdRef } = props;
   const room = useRoomContext();
   const { session } = useSession();
   const state = useConnectionState();
@@ -104,10 +107,11 @@ function TalkView(props: {
   const partnerName = partner?.name || info.partnerName;
   const debating = debate.state ? debate.state.kind === 'debate' : isDebate(info.format);
 
-  if (partner) {
-    props.partnerIdRef.current = partner.identity;
+  useEffect(() => {
+    if (!partner) return;
+    partnerIdRef.current = partner.identity;
     seenPartner.current = true;
-  }
+  }, [partner, partnerIdRef]);
 
   // The partner leaving ends a casual talk; in a debate the moderator holds the seat and
   // decides (its `ended` event ends the talk).
