@@ -264,8 +264,7 @@ function Waiting(props: {
   const now = useNow(500);
   const { ticket } = props;
   const topic = props.topics?.find((t) => t.slug === ticket.topic);
-  const left =
-    ticket.estimated_wait === null ? null : ticket.estimated_wait - (now - props.receivedAt) / 1000;
+  const left = ticket.estimated_wait - (now - props.receivedAt) / 1000;
   return (
     <section className="card waiting" aria-labelledby="waiting-title" data-testid="waiting">
       <h1 id="waiting-title">
@@ -287,7 +286,7 @@ function Waiting(props: {
         <div>
           <dt>Estimated wait</dt>
           <dd data-testid="estimate" aria-live="off">
-            {left === null ? 'unknown' : left > 0 ? clock(left) : 'any moment'}
+            {left > 0 ? clock(left) : 'any moment'}
           </dd>
         </div>
       </dl>
