@@ -9,10 +9,6 @@ import { parseDebateHint, stateFromAttributes, type DebateHint, type DebateState
 import { Malformed } from '../json';
 import { Coalescer } from '../pace';
 
-/** A moderator not there this long after we joined counts as away (it joins a moment after a
- * room opens, so a shorter absence at the start is not worth a word). */
-const FIRST_JOIN_GRACE_MS = 5000;
-
 /** Listen to one room event; the returned function stops listening. */
 function listen<E extends keyof RoomEventCallbacks>(room: Room, event: E, fn: RoomEventCallbacks[E]): () => void {
   room.on(event, fn);
@@ -34,8 +30,9 @@ export interface ModeratorView {
   /** The last state the moderator showed; kept while it is away, so the page stays as it was. */
   state: DebateState | null;
   present: boolean;
-  /** When the moderator went away (epoch ms), while it is away; the clock is drawn stopped
-   * there (a new moderator resumes it with the time that was left). */
+  /** When the moderator left (epoch ms), while it is away; the clock is drawn stopped there
+   * (a new moderator resumes it with the time that was left). Null before it first came: a
+   * room's moderator joins a moment after the room opens, and the panel waits for it. */
   awaySince: number | null;
 }
 
@@ -90,9 +87,6 @@ export function useModerator(
       hintRef.current(parseDebateHint(payload));
       pace.hint();
     };
-    const firstJoin = setTimeout(() => {
-      if (live && !room.remoteParticipants.has(DEBATE_IDENTITY)) setAwaySince((t) => t ?? Date.now());
-    }, FIRST_JOIN_GRACE_MS);
     // livekit-client announces no ParticipantConnected for whoever is in the room when we join
     // (nor attribute changes before that): a moderator already there is read on Connected.
     const stops = [
@@ -106,7 +100,6 @@ export function useModerator(
     refresh();
     return () => {
       live = false;
-      clearTimeout(firstJoin);
       pace.close();
       stops.forEach((stop) => stop());
     };
