@@ -1,5 +1,5 @@
 # The two commands: `make dev` runs DISCO locally, `make test` runs every check.
-.PHONY: dev test install check lint format types pytest bench hooks
+.PHONY: dev test install check lint format types pytest web-check bench hooks
 
 install:
 	@scripts/install.sh
@@ -9,7 +9,7 @@ dev: install
 
 test: install check
 
-check: lint types pytest
+check: lint types web-check pytest
 
 lint:
 	.venv/bin/ruff format --check .
@@ -21,6 +21,10 @@ format:
 
 types:
 	.venv/bin/mypy
+
+# The web client: ESLint and its unit tests (vitest).
+web-check:
+	cd web && npm run --silent lint && npm test --silent
 
 pytest:
 	.venv/bin/pytest -p no:cacheprovider -ra

@@ -1,12 +1,23 @@
-import { useCallback, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
 import type { User } from './api';
-import { AuthPage } from './pages/Auth';
-import { HistoryPage } from './pages/History';
-import { LobbyPage } from './pages/Lobby';
-import { ModeratePage } from './pages/Moderate';
-import { ProfilePage } from './pages/Profile';
 import { go, useRoute } from './route';
 import { loadSession, saveSession, SessionContext, type Session, type SessionApi } from './session';
+
+// Each page is its own chunk, loaded the first time it is shown: the login page does not wait
+// for LiveKit, and the lobby does not wait for the talk's video components.
+const AuthPage = lazy(() => import('./pages/Auth').then((m) => ({ default: m.AuthPage })));
+const LobbyPage = lazy(() => import('./pages/Lobby').then((m) => ({ default: m.LobbyPage })));
+const ProfilePage = lazy(() => import('./pages/Profile').then((m) => ({ default: m.ProfilePage })));
+const HistoryPage = lazy(() => import('./pages/History').then((m) => ({ default: m.HistoryPage })));
+const ModeratePage = lazy(() => import('./pages/Moderate').then((m) => ({ default: m.ModeratePage })));
+
+function Loading() {
+  return (
+    <p className="muted" role="status" aria-busy="true">
+      Loading…
+    </p>
+  );
+}
 
 export function App() {
   const route = useRoute();
@@ -43,7 +54,9 @@ export function App() {
       <div className="app">
         <Header />
         <main id="main" className="main">
-          <AuthPage mode={route === 'register' ? 'register' : 'login'} onLogin={login} notice={notice} />
+          <Suspense fallback={<Loading />}>
+            <AuthPage mode={route === 'register' ? 'register' : 'login'} onLogin={login} notice={notice} />
+          </Suspense>
         </main>
       </div>
     );
@@ -56,11 +69,15 @@ export function App() {
         <main id="main" className="main">
           {/* The lobby stays mounted so a queue or a talk survives a look at another page. */}
           <div hidden={route !== 'lobby' && route !== 'login' && route !== 'register'}>
-            <LobbyPage />
+            <Suspense fallback={<Loading />}>
+              <LobbyPage />
+            </Suspense>
           </div>
-          {route === 'profile' && <ProfilePage />}
-          {route === 'history' && <HistoryPage />}
-          {route === 'moderate' && api.session.user.role === 'moderator' && <ModeratePage />}
+          <Suspense fallback={<Loading />}>
+            {route === 'profile' && <ProfilePage />}
+            {route === 'history' && <HistoryPage />}
+            {route === 'moderate' && api.session.user.role === 'moderator' && <ModeratePage />}
+          </Suspense>
         </main>
       </div>
     </SessionContext.Provider>

@@ -1,4 +1,4 @@
-// The HTTP API: JSON in and out, errors as
+// The HTTP API (api/README.md): JSON in and out, errors as
 // {"error": {"code", "message"}}. Every failure becomes an ApiError whose message a person
 // can read.
 
@@ -83,7 +83,7 @@ const FRIENDLY: Record<number, string> = {
   429: 'Too many attempts. Please wait a little and try again.',
   500: 'Something went wrong on our side. Please try again in a moment.',
   502: 'DISCO is not reachable right now. Please try again in a moment.',
-  503: 'DISCO is not ready right now. Please try again in a moment.',
+  503: 'DISCO is having trouble right now.',
 };
 
 async function request<T>(
@@ -106,7 +106,7 @@ async function request<T>(
     throw new ApiError('Cannot reach DISCO. Check your connection and try again.', 0, 'network');
   }
   const text = await res.text();
-  let data: unknown = null;
+  let data: unknown;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
@@ -115,11 +115,12 @@ async function request<T>(
   if (!res.ok) {
     const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
     let message = err?.message || FRIENDLY[res.status] || `Request failed (${res.status}).`;
-    if (res.status === 429) {
-      const retry = res.headers.get('Retry-After');
-      if (retry && !message.includes('minute') && !message.includes('second')) {
-        message += ` Try again in ${formatRetry(Number(retry))}.`;
-      }
+    // Too many attempts, or DISCO waiting for a server it needs: both say when to come back.
+    const retry = res.status === 429 || res.status === 503 ? res.headers.get('Retry-After') : null;
+    if (retry && !message.includes('minute') && !message.includes('second')) {
+      message += ` Try again in ${formatRetry(Number(retry))}.`;
+    } else if (res.status === 503 && !err?.message) {
+      message += ' Please try again in a moment.';
     }
     throw new ApiError(message, res.status, err?.code ?? `http_${res.status}`);
   }

@@ -4,18 +4,14 @@
 import { ConnectionState, DisconnectReason, Room, RoomEvent } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorText } from './api';
+import { lobby } from './commands';
+import { ERROR, LOBBY_IDENTITY, LOBBY_TOPIC } from './contract';
+import { KNOWN_FORMATS } from './formats';
+import { parseLobbyHint, type FormatInfo, type SideChoice } from './lobbyProtocol';
 import { viewFromStatus, type Stage } from './lobbyStage';
-import {
-  KNOWN_FORMATS,
-  LOBBY_IDENTITY,
-  LOBBY_TOPIC,
-  lobby,
-  parseLobbyHint,
-  ProtocolError,
-  type FormatInfo,
-  type SideChoice,
-} from './protocol';
-import { agentReady, Coalescer } from './rpc';
+import { Coalescer } from './pace';
+import { agentReady, ProtocolError } from './rpc';
+import { LOBBY_DUPLICATE_TEXT, LOBBY_LOST_TEXT, LOBBY_REMOVED_TEXT, type CancelReason } from './text';
 
 export type { Stage } from './lobbyStage';
 
@@ -35,7 +31,18 @@ export interface LobbyApi {
   reconnect: () => void;
 }
 
-export function useLobby(token: string, enabled: boolean, onAuthLost: () => void): LobbyApi {
+// Codes with which the lobby agent also removes the connection from the lobby room.
+const REMOVED: ReadonlySet<number> = new Set([ERROR.unknownCaller, ERROR.replaced, ERROR.flooding]);
+
+function disconnectText(reason: DisconnectReason | undefined): string {
+  if (reason === DisconnectReason.DUPLICATE_IDENTITY) return LOBBY_DUPLICATE_TEXT;
+  if (reason === DisconnectReason.PARTICIPANT_REMOVED) return LOBBY_REMOVED_TEXT;
+  return LOBBY_LOST_TEXT;
+}
+
+/** The lobby connection of the person with session `token`. It rests (disconnected, its stage
+ * kept) while the stage is a room not in `left`, that is while the talk there is open. */
+export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: () => void): LobbyApi {
   const [stage, setStage] = useState<Stage>({ kind: 'connecting' });
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -52,6 +59,7 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     setStage(next);
   }, []);
   const pacer = useRef<Coalescer | null>(null);
+  const enabled = !(stage.kind === 'room' && !left.has(stage.pass.name));
 
   useEffect(() => {
     if (!enabled) return undefined;
@@ -61,12 +69,12 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     // What the API listed (the only addresses a room may be at), and the reasons cancellation
     // hints gave, by match: they only pick the words for a cancellation the status confirms.
     let livekitUrls: string[] = [];
-    const reasons = new Map<string, string>();
+    const reasons = new Map<string, CancelReason>();
     const rechecked = new Set<string>();
     const read = async () => {
       const st = await lobby.status(room);
       if (cancelled) return;
-      if (st.formats) setFormats(st.formats);
+      if (st.formats.length) setFormats(st.formats);
       const prev = stageRef.current;
       const view = viewFromStatus(prev, st, livekitUrls, reasons, Date.now(), rechecked);
       if (view.recheck && prev.kind === 'proposed') {
@@ -78,6 +86,8 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     };
     const pace = new Coalescer(read);
     pacer.current = pace;
+    // A new connection (first, again after a talk, or Try again) starts from scratch.
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- resets the stage this effect drives
     put({ kind: 'connecting' });
     setError(null);
 
@@ -110,17 +120,13 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     });
     room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       setReconnecting(false);
-      if (cancelled || stageRef.current.kind === 'room') return;
-      const dup = reason === DisconnectReason.DUPLICATE_IDENTITY;
-      put({
-        kind: 'offline',
-        message: dup
-          ? 'You opened DISCO in another tab or window, so this one left the lobby.'
-          : 'The connection to the lobby was lost.',
-      });
+      // A command refused for a reason that removes the connection has said why already.
+      const kind = stageRef.current.kind;
+      if (cancelled || kind === 'room' || kind === 'offline') return;
+      put({ kind: 'offline', message: disconnectText(reason) });
     });
 
-    (async () => {
+    void (async () => {
       try {
         const t = await api.lobbyToken(token);
         if (cancelled) return;
@@ -170,11 +176,12 @@ export function useLobby(token: string, enabled: boolean, onAuthLost: () => void
     try {
       await fn(room);
     } catch (e) {
-      setError(errorText(e));
+      if (e instanceof ProtocolError && REMOVED.has(e.code)) put({ kind: 'offline', message: e.message });
+      else setError(errorText(e));
     } finally {
       setBusy(false);
     }
-  }, []);
+  }, [put]);
 
   const join = useCallback(
     (topic: string, format: string, side: SideChoice | null) =>

@@ -1,7 +1,8 @@
 // What the lobby page shows, as a function of the lobby agent's `lobby.status` reply and what
 // the page showed before. Nothing else moves a person from one stage to the next: data packets
 // only ask for a fresh reply (docs/PROTOCOL.md "Clients: what to trust").
-import { CANCEL_TEXT, type LobbyStatus, type Proposal, type RoomPass, type Ticket } from './protocol';
+import type { LobbyStatus, Proposal, RoomPass, Ticket } from './lobbyProtocol';
+import { cancelNotice, type CancelReason } from './text';
 import { refusePass } from './trust';
 
 export type Stage =
@@ -20,15 +21,6 @@ export interface StatusView {
   recheck?: boolean;
 }
 
-/** The sentence for a proposal that the status says is gone. `reason` is what a hint claimed
- * (one of the fixed reasons, or unknown); only the wording depends on it. */
-export function cancelNotice(reason: string | undefined, requeued: boolean): string {
-  const base = (reason && CANCEL_TEXT[reason]) || 'The match was called off.';
-  if (requeued) return `${base} You are back at the front of the queue.`;
-  if (reason === 'expired') return `${base} You did not answer in time, so you left the queue.`;
-  return `${base} You are no longer in the queue.`;
-}
-
 function proposedView(prev: Stage, proposal: Proposal): StatusView {
   const same = prev.kind === 'proposed' && prev.proposal.match_id === proposal.match_id;
   // An answer given here and not yet seen by the lobby is kept; after an agent restart the
@@ -41,7 +33,7 @@ export function viewFromStatus(
   prev: Stage,
   st: LobbyStatus,
   livekitUrls: readonly string[],
-  reasons: ReadonlyMap<string, string>,
+  reasons: ReadonlyMap<string, CancelReason>,
   now: number,
   rechecked: ReadonlySet<string>,
 ): StatusView {

@@ -1,93 +1,51 @@
-// The transport to DISCO's agents: LiveKit RPC calls with DISCO's error codes turned into words
-// a person can read, and the pacing of the state reads that data-packet hints ask for.
+// The transport to DISCO's agents: LiveKit RPC calls, with failures turned into ProtocolErrors
+// whose message a person can read (the words are text.ts). What the replies mean is parsed by
+// lobbyProtocol.ts and debateProtocol.ts; commands.ts puts the two together.
 import { ConnectionState, RoomEvent, RpcError, type Room } from 'livekit-client';
-
-export const LOBBY_IDENTITY = 'disco-lobby';
-export const DEBATE_IDENTITY = 'disco-moderator';
-
-// ---------------------------------------------------------------------------------------------
-// Errors (PROTOCOL.md "Error codes")
-
-const CODE_TEXT: Record<number, string> = {
-  2001: 'That request was not understood.',
-  2002: 'That topic does not exist any more. Please pick another.',
-  2003: 'That format is not available. Please pick another.',
-  2004: 'Please pick a side that fits this format.',
-  2005: 'You are not in the queue any more.',
-  2006: 'That match has already ended or expired.',
-  2007: 'That match belongs to someone else.',
-  2008: 'You declined several matches in a row, so please take a short break.',
-  2009: 'You are already in a match.',
-  2010: 'Too many requests. Please slow down a little.',
-  2101: 'Only moderators can do that.',
-  2102: 'Only the debaters can do that.',
-  2103: 'That cannot be done at this point of the debate.',
-  2104: 'That person is not in the room.',
-  2099: 'The matchmaker had a problem. Please try again.',
-  2199: 'The moderator had a problem. Please try again.',
-  // LiveKit's own RPC codes (1001–1999).
-  1400: 'The DISCO assistant is still starting. Please try again in a moment.',
-  1401: 'The DISCO assistant is not in the room yet. Please try again in a moment.',
-  1503: 'The DISCO assistant left the room. Please try again in a moment.',
-  1505: 'Your request could not be sent. Check your connection and try again.',
-  1500: 'The DISCO assistant did not answer in time. Please try again.',
-  1501: 'The DISCO assistant did not answer in time. Please try again.',
-  1502: 'The DISCO assistant did not answer in time. Please try again.',
-};
+import { LOBBY_IDENTITY, LOBBY_READY_ATTRIBUTE, LOBBY_READY_VALUE } from './contract';
+import { Malformed } from './json';
+import { errorMessage, FALLBACK_TEXT, MALFORMED_TEXT, NOT_CONNECTED_TEXT } from './text';
 
 export class ProtocolError extends Error {
   constructor(
     message: string,
     readonly code: number,
     readonly name_: string,
-    readonly data: Record<string, unknown>,
+    readonly data: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
-  get retryAfter(): number | null {
-    const r = this.data.retry_after;
-    return typeof r === 'number' ? r : null;
+}
+
+function rpcData(e: RpcError): Record<string, unknown> {
+  try {
+    const parsed: unknown = e.data ? JSON.parse(e.data) : {};
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }
 
-function sentence(m: string): string {
-  const t = m.trim();
-  const cap = t.charAt(0).toUpperCase() + t.slice(1);
-  return /[.!?]$/.test(cap) ? cap : `${cap}.`;
-}
-
-function toProtocolError(e: unknown): ProtocolError {
-  if (e instanceof RpcError) {
-    let data: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = e.data ? JSON.parse(e.data) : {};
-      if (parsed && typeof parsed === 'object') data = parsed as Record<string, unknown>;
-    } catch {
-      data = {};
-    }
-    // DISCO's messages are written for a person; LiveKit's own are not.
-    const own = e.code >= 2000 && e.message;
-    let message = own
-      ? sentence(e.message)
-      : CODE_TEXT[e.code] ?? 'Something went wrong. Please try again.';
-    const retry = data.retry_after;
-    if (typeof retry === 'number' && !/\d/.test(message)) message += ` Try again in ${retry} s.`;
-    return new ProtocolError(message, e.code, String(data.error ?? ''), data);
-  }
+export function toProtocolError(e: unknown): ProtocolError {
   if (e instanceof ProtocolError) return e;
+  if (e instanceof RpcError) {
+    const data = rpcData(e);
+    return new ProtocolError(errorMessage(e.code, e.message, data), e.code, typeof data.error === 'string' ? data.error : '', data);
+  }
+  if (e instanceof Malformed) {
+    console.warn('unexpected reply', e.at);
+    return new ProtocolError(MALFORMED_TEXT, 0, 'malformed', {});
+  }
   const msg = e instanceof Error ? e.message : String(e);
-  return new ProtocolError(msg || 'Something went wrong. Please try again.', 0, 'client', {});
+  return new ProtocolError(msg || FALLBACK_TEXT, 0, 'client', {});
 }
-
-// ---------------------------------------------------------------------------------------------
-// RPC
 
 /** True when the agent `identity` is in the room and ready for commands (the lobby agent sets
  * its attribute `lobby` to "ready" once its methods are registered; PROTOCOL.md "Lobby"). */
 export function agentReady(room: Room, identity: string): boolean {
   const p = room.remoteParticipants.get(identity);
   if (!p) return false;
-  return identity !== LOBBY_IDENTITY || p.attributes.lobby === 'ready';
+  return identity !== LOBBY_IDENTITY || p.attributes[LOBBY_READY_ATTRIBUTE] === LOBBY_READY_VALUE;
 }
 
 /** Wait until the agent `identity` is in the room and ready (it joins a moment after us). */
@@ -107,7 +65,7 @@ export function waitForAgent(room: Room, identity: string, timeoutMs: number): P
     };
     const timer = setTimeout(() => {
       done();
-      reject(new ProtocolError(CODE_TEXT[1401], 1401, 'recipient_not_found', {}));
+      reject(new ProtocolError(errorMessage(1401, '', {}), 1401, 'recipient_not_found', {}));
     }, timeoutMs);
     for (const e of events) room.on(e, check);
   });
@@ -116,9 +74,10 @@ export function waitForAgent(room: Room, identity: string, timeoutMs: number): P
 // LiveKit's transport failures: the command did not arrive, so sending it again is safe.
 const RETRYABLE = new Set([1501, 1505]);
 
-export async function call<T>(room: Room, identity: string, method: string, payload: object): Promise<T> {
+/** One RPC to an agent; the reply's JSON (unchecked: the caller parses it). */
+export async function call(room: Room, identity: string, method: string, payload: object): Promise<unknown> {
   if (room.state !== ConnectionState.Connected) {
-    throw new ProtocolError('Not connected. Please wait a moment.', 0, 'not_connected', {});
+    throw new ProtocolError(NOT_CONNECTED_TEXT, 0, 'not_connected', {});
   }
   const send = () =>
     room.localParticipant.performRpc({
@@ -137,71 +96,14 @@ export async function call<T>(room: Room, identity: string, method: string, payl
       await waitForAgent(room, identity, 20000);
       reply = await send();
     }
-    return (reply ? JSON.parse(reply) : {}) as T;
+    try {
+      return reply ? (JSON.parse(reply) as unknown) : {};
+    } catch {
+      throw new Malformed(method);
+    }
   } catch (e) {
     const err = toProtocolError(e);
     console.warn(`${method} failed`, err.code, e instanceof Error ? e.message : e);
     throw err;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hints (docs/PROTOCOL.md "Clients: what to trust")
-
-/** Paces the state reads that hints ask for: at most one call per `gapMs`. Any number of hints
- * while a call waits for its turn make that one call; a hint that comes while a call is under
- * way makes one more call after it, so the state read is never older than the last hint. */
-export class Coalescer {
-  private last = Number.NEGATIVE_INFINITY;
-  private running = false;
-  private again = false;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private closed = false;
-
-  constructor(
-    private readonly read: () => Promise<void>,
-    private readonly gapMs = 1000,
-  ) {}
-
-  /** A hint: read the state soon. */
-  hint(): void {
-    if (this.closed || this.timer !== null) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    const wait = this.last + this.gapMs - Date.now();
-    if (wait > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.fire();
-      }, wait);
-      return;
-    }
-    this.fire();
-  }
-
-  /** A read made outside the hints (on connect): it counts toward the pace too. */
-  async now(): Promise<void> {
-    this.last = Date.now();
-    await this.read();
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private fire(): void {
-    this.again = false;
-    this.running = true;
-    this.last = Date.now();
-    this.read()
-      .catch(() => undefined)
-      .finally(() => {
-        this.running = false;
-        if (this.again) this.hint();
-      });
   }
 }

@@ -3,10 +3,9 @@
 // been told about yet, so a packet proves nothing: the state drawn and acted on comes from the
 // agents' RPC replies and participant attributes, and a room is joined only when its address is
 // one the API listed and its token is for that very room.
-import type { DebateState, RoomPass } from './protocol';
-
-/** Moderators join discussion rooms with identities of this form (minted by the API only). */
-const MODERATOR_PREFIX = 'mod-';
+import { MODERATOR_PREFIX } from './contract';
+import type { DebateState } from './debateProtocol';
+import type { RoomPass } from './lobbyProtocol';
 
 function sameUrl(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');

@@ -1,6 +1,6 @@
 import { AudioTrack, useTracks, type TrackReference } from '@livekit/components-react';
 import { Track } from 'livekit-client';
-import type { DebateState } from '../protocol';
+import type { DebateState } from '../debateProtocol';
 import { mayBeHeard } from '../trust';
 
 /** True for a real microphone: declared as one, and carrying sound. LiveKit checks a track's

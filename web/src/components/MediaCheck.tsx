@@ -1,22 +1,21 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { mediaErrorText } from '../media';
 
+const UNSUPPORTED_TEXT =
+  'This browser cannot use a camera here. Open DISCO over https or on this computer, in a current browser.';
+
 /** A camera preview in the lobby, so a person learns about a blocked camera before a match. */
 export function MediaCheck() {
   const video = useRef<HTMLVideoElement>(null);
-  const [state, setState] = useState<'asking' | 'ok' | 'error'>('asking');
-  const [message, setMessage] = useState('');
+  const supported = navigator.mediaDevices !== undefined && 'getUserMedia' in navigator.mediaDevices;
+  const [state, setState] = useState<'asking' | 'ok' | 'error'>(supported ? 'asking' : 'error');
+  const [message, setMessage] = useState(supported ? '' : UNSUPPORTED_TEXT);
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
     let stream: MediaStream | null = null;
     let live = true;
-    setState('asking');
-    if (!navigator.mediaDevices?.getUserMedia) {
-      setState('error');
-      setMessage('This browser cannot use a camera here. Open DISCO over https or on this computer, in a current browser.');
-      return undefined;
-    }
+    if (!supported) return undefined;
     navigator.mediaDevices
       .getUserMedia({ video: { width: 320, height: 240 }, audio: true })
       .then((s) => {
@@ -37,9 +36,12 @@ export function MediaCheck() {
       live = false;
       stream?.getTracks().forEach((t) => t.stop());
     };
-  }, [attempt]);
+  }, [attempt, supported]);
 
-  const retry = useCallback(() => setAttempt((a) => a + 1), []);
+  const retry = useCallback(() => {
+    setState(supported ? 'asking' : 'error');
+    setAttempt((a) => a + 1);
+  }, [supported]);
 
   return (
     <section className="card media-check" aria-labelledby="media-title">

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
 import { formatTitle } from '../formats';
-import { OUTCOME_TEXT } from '../protocol';
+import { OUTCOME_TEXT } from '../text';
 import { useSession } from '../session';
 import { duration } from '../time';
 

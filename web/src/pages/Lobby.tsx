@@ -1,23 +1,46 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, type Topic } from '../api';
 import { formatTitle, isDebate } from '../formats';
 import { useLobby } from '../lobby';
 import { MediaCheck } from '../components/MediaCheck';
-import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../protocol';
+import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../lobbyProtocol';
 import { useSession } from '../session';
 import { clock, useNow } from '../time';
 import { Summary, type TalkResult } from './Summary';
-import { Talk, type TalkInfo } from './Talk';
+import type { TalkInfo } from './Talk';
+
+// The talk's video components are a chunk of their own, loaded when a room opens.
+const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
+
+type Choice = { topic: string; format: string; side: SideChoice | null };
+
+/** The talk a room pass leads to, described from the match (or, after a reload without one,
+ * from what this page last asked for). */
+function talkInfo(pass: RoomPass, p: Proposal | null, topics: Topic[] | null, choice: Choice | null): TalkInfo {
+  const topicSlug = p?.topic ?? choice?.topic ?? '';
+  const topic = topics?.find((t) => t.slug === topicSlug) ?? null;
+  return {
+    matchId: p?.match_id ?? null,
+    pass,
+    partnerName: p?.partner.display_name ?? 'Your partner',
+    topic: topic ?? { slug: topicSlug, title: topicSlug, description: '', motion: '' },
+    format: p?.format ?? choice?.format ?? 'casual',
+    side: p?.side ?? null,
+  };
+}
 
 export function LobbyPage() {
   const { session, logout } = useSession();
   const [topics, setTopics] = useState<Topic[] | null>(null);
   const [topicsError, setTopicsError] = useState<string | null>(null);
-  const [talk, setTalk] = useState<TalkInfo | null>(null);
   const [result, setResult] = useState<TalkResult | null>(null);
   const onAuthLost = useCallback(() => logout('Your session has ended. Please log in again.'), [logout]);
-  const lobby = useLobby(session.token, talk === null, onAuthLost);
-  const choice = useRef<{ topic: string; format: string; side: SideChoice | null } | null>(null);
+  // The lobby's status names the room of a started talk (also after a reload, which so goes
+  // straight back in). A room this page has left is not entered again by itself: the person
+  // may go back with a button while the lobby still holds the seat.
+  const [left, setLeft] = useState<ReadonlySet<string>>(() => new Set());
+  const lobby = useLobby(session.token, left, onAuthLost);
+  const [choice, setChoice] = useState<Choice | null>(null);
 
   useEffect(() => {
     api
@@ -27,43 +50,31 @@ export function LobbyPage() {
   }, []);
 
   const { stage } = lobby;
-  // The lobby's status names the room of a started talk (also after a reload, which so goes
-  // straight back in). A room this page has left is not entered again by itself: the person
-  // may go back with a button while the lobby still holds the seat.
-  const left = useRef(new Set<string>());
-  const [, setLeftCount] = useState(0);
-  const open = useCallback(
-    (pass: RoomPass, p: Proposal | null) => {
-      const topicSlug = p?.topic ?? choice.current?.topic ?? '';
-      const topic = topics?.find((t) => t.slug === topicSlug) ?? null;
-      setResult(null);
-      setTalk({
-        matchId: p?.match_id ?? null,
-        pass,
-        partnerName: p?.partner.display_name ?? 'Your partner',
-        topic: topic ?? { slug: topicSlug, title: topicSlug, description: '', motion: '' },
-        format: p?.format ?? choice.current?.format ?? 'casual',
-        side: p?.side ?? null,
-      });
-    },
-    [topics],
+  const pass = stage.kind === 'room' ? stage.pass : null;
+  const proposal = stage.kind === 'room' ? stage.proposal : null;
+  const away = pass !== null && left.has(pass.name);
+  const talk = useMemo(
+    () => (pass && !away ? talkInfo(pass, proposal, topics, choice) : null),
+    [pass, proposal, away, topics, choice],
   );
-  const away = stage.kind === 'room' && left.current.has(stage.pass.name);
-  useEffect(() => {
-    if (stage.kind === 'room' && talk === null && !left.current.has(stage.pass.name)) open(stage.pass, stage.proposal);
-  }, [stage, talk, open]);
+  const goBack = (name: string) =>
+    setLeft((s) => {
+      const next = new Set(s);
+      next.delete(name);
+      return next;
+    });
 
   if (talk) {
     return (
-      <Talk
-        info={talk}
-        onEnded={(r) => {
-          left.current.add(r.info.pass.name);
-          setLeftCount((n) => n + 1);
-          setResult(r);
-          setTalk(null);
-        }}
-      />
+      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
+        <Talk
+          info={talk}
+          onEnded={(r) => {
+            setLeft((s) => new Set(s).add(r.info.pass.name));
+            setResult(r);
+          }}
+        />
+      </Suspense>
     );
   }
 
@@ -106,9 +117,9 @@ export function LobbyPage() {
                   formats={lobby.formats}
                   busy={lobby.busy}
                   agentPresent={lobby.agentPresent}
-                  initial={choice.current}
+                  initial={choice}
                   onJoin={(topic, format, side) => {
-                    choice.current = { topic, format, side };
+                    setChoice({ topic, format, side });
                     return lobby.join(topic, format, side);
                   }}
                 />
@@ -141,7 +152,7 @@ export function LobbyPage() {
                 <section className="card" data-testid="talk-open">
                   <h1>Your talk is still open</h1>
                   <p className="muted">Your seat is kept for a short while.</p>
-                  <button type="button" className="btn btn-primary" onClick={() => open(stage.pass, stage.proposal)}>
+                  <button type="button" className="btn btn-primary" onClick={() => goBack(stage.pass.name)}>
                     Go back to your talk
                   </button>
                 </section>
@@ -167,15 +178,13 @@ function ChooseForm(props: {
   onJoin: (topic: string, format: string, side: SideChoice | null) => Promise<void>;
 }) {
   const { topics, formats } = props;
-  const [topic, setTopic] = useState(props.initial?.topic ?? '');
+  const [picked, setTopic] = useState(props.initial?.topic ?? '');
+  // Until a topic is picked, the first one listed.
+  const topic = picked || topics?.[0]?.slug || '';
   const [format, setFormat] = useState(props.initial?.format ?? 'casual');
   const [side, setSide] = useState<SideChoice>(props.initial?.side ?? 'any');
   const debate = isDebate(format, formats);
   const selected = topics?.find((t) => t.slug === topic);
-
-  useEffect(() => {
-    if (!topic && topics && topics.length) setTopic(topics[0].slug);
-  }, [topics, topic]);
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -255,8 +264,7 @@ function Waiting(props: {
   const now = useNow(500);
   const { ticket } = props;
   const topic = props.topics?.find((t) => t.slug === ticket.topic);
-  const left =
-    ticket.estimated_wait === null ? null : ticket.estimated_wait - (now - props.receivedAt) / 1000;
+  const left = ticket.estimated_wait - (now - props.receivedAt) / 1000;
   return (
     <section className="card waiting" aria-labelledby="waiting-title" data-testid="waiting">
       <h1 id="waiting-title">
@@ -278,7 +286,7 @@ function Waiting(props: {
         <div>
           <dt>Estimated wait</dt>
           <dd data-testid="estimate" aria-live="off">
-            {left === null ? 'unknown' : left > 0 ? clock(left) : 'any moment'}
+            {left > 0 ? clock(left) : 'any moment'}
           </dd>
         </div>
       </dl>

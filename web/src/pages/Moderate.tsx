@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { api, errorText, type LiveDiscussion } from '../api';
 import { formatTitle } from '../formats';
 import { useSession } from '../session';
-import { Talk, type TalkInfo } from './Talk';
+import type { TalkInfo } from './Talk';
 
 /** Moderators: the live discussions, and a seat in one of them with the moderator controls. */
+// The talk's video components are a chunk of their own, loaded when a room opens.
+const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
+
 export function ModeratePage() {
   const { session } = useSession();
   const [items, setItems] = useState<LiveDiscussion[] | null>(null);
@@ -12,14 +15,21 @@ export function ModeratePage() {
   const [talk, setTalk] = useState<TalkInfo | null>(null);
   const [note, setNote] = useState<string | null>(null);
 
+  const fetchItems = useCallback(
+    () =>
+      api
+        .liveDiscussions(session.token)
+        .then((d) => setItems(d.discussions))
+        .catch((e: unknown) => setError(errorText(e))),
+    [session.token],
+  );
   const load = useCallback(() => {
     setError(null);
-    api
-      .liveDiscussions(session.token)
-      .then((d) => setItems(d.discussions))
-      .catch((e: unknown) => setError(errorText(e)));
-  }, [session.token]);
-  useEffect(load, [load]);
+    void fetchItems();
+  }, [fetchItems]);
+  useEffect(() => {
+    void fetchItems();
+  }, [fetchItems]);
 
   async function join(d: LiveDiscussion) {
     setError(null);
@@ -44,14 +54,16 @@ export function ModeratePage() {
 
   if (talk) {
     return (
-      <Talk
-        info={talk}
-        onEnded={(r) => {
-          setTalk(null);
-          setNote(r.reason);
-          load();
-        }}
-      />
+      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
+        <Talk
+          info={talk}
+          onEnded={(r) => {
+            setTalk(null);
+            setNote(r.reason);
+            load();
+          }}
+        />
+      </Suspense>
     );
   }
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
 import { formatTitle } from '../formats';
-import { OUTCOME_SHORT } from '../protocol';
+import { OUTCOME_SHORT } from '../text';
 import { useSession } from '../session';
 import { duration } from '../time';
 import type { TalkInfo } from './Talk';

@@ -1,31 +1,22 @@
-import {
-  ConnectionQualityIndicator,
-  LiveKitRoom,
-  MediaDeviceSelect,
-  MicDisabledIcon,
-  MicIcon,
-  ParticipantContext,
-  TrackToggle,
-  VideoTrack,
-  isTrackReference,
-  useChat,
-  useConnectionState,
-  useLocalParticipant,
-  useRemoteParticipants,
-  useRoomContext,
-  useTrackToggle,
-  useTracks,
-  type TrackReferenceOrPlaceholder,
-} from '@livekit/components-react';
-import { ConnectionState, DisconnectReason, ParticipantEvent, Track, type Participant, type RemoteParticipant } from 'livekit-client';
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+// A talk in its discussion room: the videos, the debate or casual panel, chat and controls.
+// What the room does (the clock, the floor, the end) is the moderator's state (hooks/useDebate).
+import { LiveKitRoom, useConnectionState, useRemoteParticipants, useRoomContext, useTracks } from '@livekit/components-react';
+import { ConnectionState, DisconnectReason, Track, type RemoteParticipant } from 'livekit-client';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Topic } from '../api';
-import { DebatePanel, useDebate } from '../components/Debate';
-import { formatTitle, isDebate } from '../formats';
-import { failureText } from '../media';
+import { CasualPanel } from '../components/CasualPanel';
+import { Chat } from '../components/Chat';
+import { Controls } from '../components/Controls';
+import { DebatePanel } from '../components/Debate';
 import { FloorAudio } from '../components/FloorAudio';
-import { DEBATE_IDENTITY, OUTCOME_TEXT, type RoomPass, type Side } from '../protocol';
+import { Tile } from '../components/Tile';
+import { DEBATE_IDENTITY } from '../contract';
+import { formatTitle, isDebate } from '../formats';
+import { useDebate } from '../hooks/useDebate';
+import type { RoomPass, Side } from '../lobbyProtocol';
+import { failureText } from '../media';
 import { useSession } from '../session';
+import { MODERATOR_AWAY_TEXT, OUTCOME_TEXT, roomDisconnectText, roomErrorText } from '../text';
 import type { TalkResult } from './Summary';
 
 export interface TalkInfo {
@@ -47,10 +38,13 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
   const [mediaError, setMediaError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const done = useRef(false);
-  const startedAt = useRef(Date.now());
+  // When the room connected (0: not yet).
+  const startedAt = useRef(0);
   const partnerId = useRef('');
   const onEndedRef = useRef(onEnded);
-  onEndedRef.current = onEnded;
+  useEffect(() => {
+    onEndedRef.current = onEnded;
+  }, [onEnded]);
 
   const finish: Finish = useCallback(
     (how) => {
@@ -60,7 +54,7 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
         ...how,
         info,
         partnerId: how.partnerId || partnerId.current,
-        startedAt: startedAt.current,
+        startedAt: startedAt.current || Date.now(),
         endedAt: Date.now(),
       });
     },
@@ -81,15 +75,7 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
         startedAt.current = Date.now();
       }}
       onDisconnected={(reason?: DisconnectReason) => {
-        const text =
-          reason === DisconnectReason.CLIENT_INITIATED
-            ? 'You left the talk.'
-            : reason === DisconnectReason.ROOM_DELETED
-              ? 'The room was closed.'
-              : reason === DisconnectReason.DUPLICATE_IDENTITY
-                ? 'You joined this room from another tab, so this one left.'
-                : 'The connection to the room was lost.';
-        finish({ outcome: null, reason: text, partnerName: info.partnerName });
+        finish({ outcome: null, reason: roomDisconnectText(reason), partnerName: info.partnerName });
       }}
       onError={(e: Error) => setError(roomErrorText(e))}
       onMediaDeviceFailure={(f) => setMediaError(failureText(f))}
@@ -99,22 +85,14 @@ export function Talk({ info, onEnded }: { info: TalkInfo; onEnded: (r: TalkResul
   );
 }
 
-function roomErrorText(e: Error): string {
-  const m = e.message.toLowerCase();
-  if (m.includes('token') || m.includes('401') || m.includes('not allowed')) {
-    return 'This room could not be opened: your pass for it has expired. Go back to the lobby and find a new match.';
-  }
-  return 'The room could not be reached. Check your connection; DISCO keeps trying.';
-}
-
 function TalkView(props: {
   info: TalkInfo;
   error: string | null;
   mediaError: string | null;
-  partnerIdRef: React.MutableRefObject<string>;
+  partnerIdRef: React.RefObject<string>;
   finish: Finish;
 }) {
-  const { info, finish } = props;
+  const { info, finish, partnerIdRef } = props;
   const room = useRoomContext();
   const { session } = useSession();
   const state = useConnectionState();
@@ -129,10 +107,11 @@ function TalkView(props: {
   const partnerName = partner?.name || info.partnerName;
   const debating = debate.state ? debate.state.kind === 'debate' : isDebate(info.format);
 
-  if (partner) {
-    props.partnerIdRef.current = partner.identity;
+  useEffect(() => {
+    if (!partner) return;
+    partnerIdRef.current = partner.identity;
     seenPartner.current = true;
-  }
+  }, [partner, partnerIdRef]);
 
   // The partner leaving ends a casual talk; in a debate the moderator holds the seat and
   // decides (its `ended` event ends the talk).
@@ -190,6 +169,11 @@ function TalkView(props: {
           {props.mediaError}
         </p>
       )}
+      {debate.awaySince !== null && (
+        <p className="notice banner" role="status" data-testid="moderator-away">
+          {MODERATOR_AWAY_TEXT}
+        </p>
+      )}
       {partnerGone && debating && (
         <p className="notice banner" role="status">
           {info.partnerName} left. The moderator holds their seat for a minute.
@@ -220,6 +204,7 @@ function TalkView(props: {
               warnings={debate.warnings}
               isModerator={info.moderator === true}
               participants={humans}
+              frozenAt={debate.awaySince}
             />
           )}
           {debating && !debate.state && (
@@ -228,9 +213,7 @@ function TalkView(props: {
               <p className="muted" role="status">Waiting for the moderator…</p>
             </section>
           )}
-          {!debating && (
-            <CasualPanel room={room} debate={debate} motion={info.topic.motion} description={info.topic.description} />
-          )}
+          {!debating && <CasualPanel debate={debate} motion={info.topic.motion} description={info.topic.description} />}
           <Chat />
         </div>
       </div>
@@ -268,232 +251,3 @@ function ConnectionBadge({ state }: { state: ConnectionState }) {
   );
 }
 
-function Tile(props: {
-  trackRef: TrackReferenceOrPlaceholder | undefined;
-  participant: Participant | undefined;
-  label: string;
-  testid: string;
-  small?: boolean;
-  waiting?: boolean;
-}) {
-  const { trackRef, participant } = props;
-  // Only a real video track goes into a <video> element: one carrying sound would be heard.
-  const hasVideo =
-    trackRef &&
-    isTrackReference(trackRef) &&
-    !trackRef.publication.isMuted &&
-    trackRef.publication.track?.mediaStreamTrack.kind === 'video';
-  return (
-    <figure className={`tile ${props.small ? 'tile-small' : ''}`} data-testid={`${props.testid}-tile`}>
-      {hasVideo && isTrackReference(trackRef) ? (
-        <VideoTrack trackRef={trackRef} data-testid={`${props.testid}-video`} aria-label={`${props.label}: video`} />
-      ) : (
-        <div className="tile-empty" aria-label={`${props.label}: no video`}>
-          {props.waiting ? <span className="muted">Waiting for your partner to join…</span> : <span className="initial">{props.label.slice(0, 1).toUpperCase()}</span>}
-        </div>
-      )}
-      {participant && (
-        <ParticipantContext.Provider value={participant}>
-          <figcaption className="tile-label">
-            <span>{props.label}</span>
-            <MicState participant={participant} />
-            <ConnectionQualityIndicator aria-label="Connection quality" />
-          </figcaption>
-        </ParticipantContext.Provider>
-      )}
-    </figure>
-  );
-}
-
-const MIC_EVENTS = [
-  ParticipantEvent.TrackMuted,
-  ParticipantEvent.TrackUnmuted,
-  ParticipantEvent.TrackPublished,
-  ParticipantEvent.TrackUnpublished,
-  ParticipantEvent.LocalTrackPublished,
-  ParticipantEvent.LocalTrackUnpublished,
-  ParticipantEvent.TrackSubscribed,
-  ParticipantEvent.TrackUnsubscribed,
-] as const;
-
-/** Off when there is no microphone publication at all (the moderator took the floor away), not
- * only when it is muted. */
-function useMicOff(participant: Participant): boolean {
-  const read = () => {
-    const pub = participant.getTrackPublication(Track.Source.Microphone);
-    return !pub || pub.isMuted;
-  };
-  const [off, setOff] = useState(read);
-  useEffect(() => {
-    const update = () => setOff(read());
-    update();
-    for (const e of MIC_EVENTS) participant.on(e, update);
-    return () => {
-      for (const e of MIC_EVENTS) participant.off(e, update);
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [participant]);
-  return off;
-}
-
-function MicState({ participant }: { participant: Participant }) {
-  const muted = useMicOff(participant);
-  return muted ? (
-    <span className="mic-off" title="Microphone off" aria-label="Microphone off">
-      🔇
-    </span>
-  ) : null;
-}
-
-function Controls(props: { micAllowed: boolean; micReason: string; onLeave: () => void }) {
-  const [devicesOpen, setDevicesOpen] = useState(false);
-  const { isCameraEnabled } = useLocalParticipant();
-  return (
-    <div className="controls-wrap">
-      <div className="controls" role="toolbar" aria-label="Call controls">
-        <MicButton allowed={props.micAllowed} reason={props.micReason} />
-        <TrackToggle
-          source={Track.Source.Camera}
-          className="btn ctl"
-          aria-label={isCameraEnabled ? 'Turn camera off' : 'Turn camera on'}
-          data-testid="camera-toggle"
-        >
-          {isCameraEnabled ? 'Camera off' : 'Camera on'}
-        </TrackToggle>
-        <button type="button" className="btn ctl" aria-expanded={devicesOpen} aria-controls="devices" onClick={() => setDevicesOpen((o) => !o)}>
-          Devices
-        </button>
-        <button type="button" className="btn btn-danger ctl" onClick={props.onLeave} data-testid="leave">
-          Leave
-        </button>
-      </div>
-      {!props.micAllowed && (
-        <p className="small muted mic-reason" id="mic-reason" data-testid="mic-reason">
-          {props.micReason}
-        </p>
-      )}
-      {devicesOpen && (
-        <div id="devices" className="devices panel">
-          <div>
-            <h3 id="mic-devices">Microphone</h3>
-            <MediaDeviceSelect kind="audioinput" aria-labelledby="mic-devices" />
-          </div>
-          <div>
-            <h3 id="cam-devices">Camera</h3>
-            <MediaDeviceSelect kind="videoinput" aria-labelledby="cam-devices" />
-          </div>
-          <div>
-            <h3 id="out-devices">Speaker</h3>
-            <MediaDeviceSelect kind="audiooutput" aria-labelledby="out-devices" />
-          </div>
-        </div>
-      )}
-    </div>
-  );
-}
-
-/** The microphone toggle; unlike TrackToggle it can be disabled while it is not your turn. */
-function MicButton({ allowed, reason }: { allowed: boolean; reason: string }) {
-  const { toggle, enabled, pending } = useTrackToggle({ source: Track.Source.Microphone });
-  return (
-    <button
-      type="button"
-      className="btn ctl"
-      data-lk-enabled={enabled}
-      aria-pressed={enabled}
-      disabled={!allowed || pending}
-      aria-label={enabled ? 'Mute microphone' : 'Unmute microphone'}
-      aria-describedby={allowed ? undefined : 'mic-reason'}
-      title={allowed ? undefined : reason}
-      onClick={() => void toggle()}
-      data-testid="mic-toggle"
-    >
-      {enabled ? <MicIcon aria-hidden="true" /> : <MicDisabledIcon aria-hidden="true" />}
-      {enabled ? 'Mute' : 'Unmute'}
-    </button>
-  );
-}
-
-function Chat() {
-  const { chatMessages, send, isSending } = useChat();
-  const [text, setText] = useState('');
-  const [err, setErr] = useState<string | null>(null);
-  const list = useRef<HTMLOListElement>(null);
-  useEffect(() => {
-    list.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
-  }, [chatMessages.length]);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    const msg = text.trim();
-    if (!msg) return;
-    try {
-      await send(msg);
-      setText('');
-      setErr(null);
-    } catch {
-      setErr('Your message could not be sent. Please try again.');
-    }
-  }
-
-  return (
-    <section className="panel chat" aria-labelledby="chat-title">
-      <h2 id="chat-title">Chat</h2>
-      <ol className="chat-list" ref={list} aria-live="polite" data-testid="chat">
-        {chatMessages.length === 0 && <li className="muted small">Say hello in text, too.</li>}
-        {chatMessages.map((m) => (
-          <li key={m.id} className={m.from?.isLocal ? 'mine' : ''}>
-            <span className="who">{m.from?.isLocal ? 'You' : m.from?.name || 'Partner'}</span> {m.message}
-          </li>
-        ))}
-      </ol>
-      <form onSubmit={submit} className="chat-form">
-        <label className="sr-only" htmlFor="chat-input">Message</label>
-        <input id="chat-input" value={text} maxLength={500} onChange={(e) => setText(e.target.value)} placeholder="Write a message" autoComplete="off" />
-        <button className="btn" type="submit" disabled={isSending || !text.trim()}>
-          Send
-        </button>
-      </form>
-      {err && <p className="error small" role="alert">{err}</p>}
-    </section>
-  );
-}
-
-function CasualPanel(props: {
-  room: ReturnType<typeof useRoomContext>;
-  debate: ReturnType<typeof useDebate>;
-  motion: string;
-  description: string;
-}) {
-  const { debate } = props;
-  return (
-    <section className="panel" aria-label="About this talk">
-      {props.description && <p>{props.description}</p>}
-      {debate.softLimitText && <p className="small muted" data-testid="soft-limit">{debate.softLimitText}</p>}
-      {debate.warnings.map((w) => (
-        <p key={w.id} className="notice small" role="status">{w.text}</p>
-      ))}
-      {debate.proposal ? (
-        debate.proposal.mine ? (
-          <p className="small" role="status">You suggested a quick debate. Waiting for an answer…</p>
-        ) : (
-          <div className="propose" role="group" aria-label="Debate suggestion">
-            <p>Your partner suggests turning this into a quick debate on: <em>{props.motion}</em></p>
-            <div className="row">
-              <button type="button" className="btn btn-primary btn-small" onClick={() => void debate.respond(true)}>Agree</button>
-              <button type="button" className="btn btn-small" onClick={() => void debate.respond(false)}>No thanks</button>
-            </div>
-          </div>
-        )
-      ) : (
-        debate.agentPresent && (
-          <button type="button" className="btn btn-small" onClick={() => void debate.propose()}>
-            Suggest a quick debate
-          </button>
-        )
-      )}
-      {debate.note && <p className="small muted" role="status">{debate.note}</p>}
-      {debate.error && <p className="error small" role="alert">{debate.error}</p>}
-    </section>
-  );
-}

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Coalescer } from './pace';
+
+/** A read whose calls are counted and which finishes when told to. */
+function reader() {
+  const finishers: (() => void)[] = [];
+  const read = vi.fn(() => new Promise<void>((resolve) => finishers.push(resolve)));
+  return { read, finish: () => finishers.shift()?.() };
+}
+
+describe('Coalescer', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads at once on the first hint', () => {
+    const r = reader();
+    new Coalescer(r.read, 1000).hint();
+    expect(r.read).toHaveBeenCalledTimes(1);
+  });
+
+  it('makes many hints within the gap one read, at the end of the gap', async () => {
+    const r = reader();
+    const c = new Coalescer(r.read, 1000);
+    c.hint();
+    r.finish();
+    await vi.advanceTimersByTimeAsync(10);
+    for (let i = 0; i < 50; i++) c.hint();
+    expect(r.read).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(989);
+    expect(r.read).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.read).toHaveBeenCalledTimes(2);
+  });
+
+  it('reads once more after a read that a hint came during', async () => {
+    const r = reader();
+    const c = new Coalescer(r.read, 1000);
+    c.hint();
+    c.hint();
+    c.hint();
+    expect(r.read).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1500);
+    r.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.read).toHaveBeenCalledTimes(2);
+    r.finish();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(r.read).toHaveBeenCalledTimes(2);
+  });
+
+  it('never reads more than once a second under a flood of hints', async () => {
+    const times: number[] = [];
+    const c = new Coalescer(() => {
+      times.push(Date.now());
+      return Promise.resolve();
+    }, 1000);
+    for (let ms = 0; ms < 10_000; ms += 10) {
+      c.hint();
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(times.length).toBeGreaterThanOrEqual(10);
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('counts a read made on connect toward the pace', async () => {
+    const r = reader();
+    const c = new Coalescer(r.read, 1000);
+    const first = c.now();
+    r.finish();
+    await first;
+    c.hint();
+    expect(r.read).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(r.read).toHaveBeenCalledTimes(2);
+  });
+
+  it('goes on after a read that failed', async () => {
+    let n = 0;
+    const read = vi.fn(() => (++n === 1 ? Promise.reject(new Error('down')) : Promise.resolve()));
+    const c = new Coalescer(read, 1000);
+    c.hint();
+    await vi.advanceTimersByTimeAsync(0);
+    c.hint();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(read).toHaveBeenCalledTimes(2);
+  });
+
+  it('reads nothing once closed', async () => {
+    const r = reader();
+    const c = new Coalescer(r.read, 1000);
+    c.hint();
+    r.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    c.hint();
+    c.close();
+    c.hint();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(r.read).toHaveBeenCalledTimes(1);
+  });
+});

@@ -1,0 +1,60 @@
+// Pacing of the state reads that data-packet hints ask for (docs/PROTOCOL.md "Clients: what to
+// trust"): however many hints arrive, the agent is asked at most once per gap.
+
+/** Paces the state reads that hints ask for: at most one call per `gapMs`. Any number of hints
+ * while a call waits for its turn make that one call; a hint that comes while a call is under
+ * way makes one more call after it, so the state read is never older than the last hint. */
+export class Coalescer {
+  private last = Number.NEGATIVE_INFINITY;
+  private running = false;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly read: () => Promise<void>,
+    private readonly gapMs = 1000,
+  ) {}
+
+  /** A hint: read the state soon. */
+  hint(): void {
+    if (this.closed || this.timer !== null) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const wait = this.last + this.gapMs - Date.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.fire();
+      }, wait);
+      return;
+    }
+    this.fire();
+  }
+
+  /** A read made outside the hints (on connect): it counts toward the pace too. */
+  async now(): Promise<void> {
+    this.last = Date.now();
+    await this.read();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private fire(): void {
+    this.again = false;
+    this.running = true;
+    this.last = Date.now();
+    this.read()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = false;
+        if (this.again) this.hint();
+      });
+  }
+}
