@@ -74,7 +74,9 @@ def restart_livekit(stack: Stack) -> None:
     old.wait(10)
     folder = stack.run_dir / "livekit"
     config = folder / "livekit.yaml"
-    port = int(next(line for line in config.read_text().splitlines() if line.startswith("port:"))[5:])
+    port = int(
+        next(line for line in config.read_text().splitlines() if line.startswith("port:"))[5:]
+    )
     log = folder / "livekit.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
