@@ -44,7 +44,7 @@ async def lkapi(app_settings: Settings) -> AsyncIterator[lk.LiveKitAPI]:
     await client.aclose()
 
 
-async def _live_match(client: Client, engine: AsyncEngine, store: LobbyStore) -> Match:
+async def live_match(client: Client, engine: AsyncEngine, store: LobbyStore) -> Match:
     """A match made live the way the lobby agent does it (proposed, accepted by both, its
     discussion recorded, marked live), except that its room is never created."""
     a, b = await register(client, "Ann"), await register(client, "Ben")
@@ -84,8 +84,8 @@ async def test_a_discussion_whose_room_is_gone_is_lost_and_released(
     lkapi: lk.LiveKitAPI,
     app_settings: Settings,
 ) -> None:
-    gone = await _live_match(client, engine, store)
-    kept = await _live_match(client, engine, store)
+    gone = await live_match(client, engine, store)
+    kept = await live_match(client, engine, store)
     await lkapi.room.create_room(lk.CreateRoomRequest(name=kept.room, empty_timeout=300))
     try:
         # Younger than the grace: its room may still be on its way, nothing is judged.
