@@ -54,7 +54,9 @@ def server_pids(stack: Stack, name: str) -> list[int]:
 def paused(stack: Stack, name: str) -> Iterator[None]:
     """The server stops answering (its processes SIGSTOPped) until the block ends."""
     pids = server_pids(stack, name)
-    stopped = []
+    # runuser (Postgres under root) stops itself when its child stops, as su does for job
+    # control; it is resumed too, or it would sit stopped and outlive the stack's close.
+    stopped = [_proc(stack, name).pid] if name == "postgres" else []
     try:
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
