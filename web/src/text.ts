@@ -94,6 +94,7 @@ export const OUTCOME_SHORT: Readonly<Record<string, string>> = {
   ended_by_moderator: 'Ended by a moderator',
   abandoned: 'Abandoned',
   finished: 'Finished',
+  lost: 'Interrupted',
 };
 
 export const OUTCOME_TEXT: Readonly<Record<string, string>> = {
@@ -102,6 +103,7 @@ export const OUTCOME_TEXT: Readonly<Record<string, string>> = {
   ended_by_moderator: 'A moderator ended the debate.',
   abandoned: 'The talk was abandoned.',
   finished: 'The talk ended.',
+  lost: 'The talk was cut off by a server failure.',
 };
 
 export const MODERATOR_AWAY_TEXT = 'The moderator is away; the clock is stopped until it is back.';
