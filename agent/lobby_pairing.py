@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from agent.lobby_events import Events
+from agent.lobby_profiles import Profiles
+from agent.supervise import Backoff, failed, repeat
 from lobby import lifecycle, policy
-from lobby.db import LobbyDb
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore
 
@@ -35,12 +36,12 @@ class Pairing:
         self,
         settings: Settings,
         store: LobbyStore,
-        db: LobbyDb,
+        profiles: Profiles,
         events: Events,
         spawn: Spawn,
         quietly: Callable[[Awaitable[object]], Coroutine[Any, Any, None]],
     ) -> None:
-        self.settings, self.store, self.db, self.events = settings, store, db, events
+        self.settings, self.store, self.profiles, self.events = settings, store, profiles, events
         self._spawn, self._quietly = spawn, quietly
         self.wake = asyncio.Event()
         self.dirty: set[str] = set()
@@ -54,15 +55,18 @@ class Pairing:
         return policy.estimate_wait(pos.position, pos.waiting, self._intervals.get(bucket))
 
     async def pairing_loop(self) -> None:
+        # A short cap: once Redis is back, pairing resumes within a couple of seconds.
+        backoff = Backoff()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), PAIRING_PERIOD)
             self.wake.clear()
             try:
                 await self._pair_once()
-            except Exception:
-                logger.exception("pairing round failed")
-                await asyncio.sleep(PAIRING_PERIOD)
+                backoff.reset()
+            except Exception as e:
+                failed(logger, "pairing round failed", e)
+                await asyncio.sleep(backoff.delay())
 
     async def _pair_once(self) -> None:
         wanted = set(self.wanted)
@@ -84,10 +88,10 @@ class Pairing:
             if len(snap.tickets) < 2:
                 return
             now = time.time()
-            blocked = await self.db.blocked_pairs([t.user for t in snap.tickets])
-            pairings = policy.pair(
-                snap.tickets, now, self._rng, blocked=blocked, recent=snap.recent
-            )
+            blocked, unknown = await self.profiles.blocked_pairs([t.user for t in snap.tickets])
+            # While Postgres is away, someone whose blocks the lobby cannot vouch for waits.
+            tickets = [t for t in snap.tickets if t.user not in unknown]
+            pairings = policy.pair(tickets, now, self._rng, blocked=blocked, recent=snap.recent)
             ttl = float(self.settings.accept_timeout)
             matches = lifecycle.propose(pairings, now, self._rng, ttl)
             done = set(await self.store.propose(matches, now, self.settings.rematch_cooldown))
@@ -102,9 +106,7 @@ class Pairing:
     async def refresh_loop(self) -> None:
         """`queued` updates for people whose position moved, on their own clock: a round of
         them (hundreds of packets in a busy lobby) never holds up the next pairing."""
-        while True:
-            await asyncio.sleep(REFRESH_PERIOD)
-            await self._quietly(self._refresh_queued())
+        await repeat("refresh", self._refresh_queued, REFRESH_PERIOD)
 
     async def _refresh_queued(self) -> None:
         dirty = set(self.dirty)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from livekit import api
 
-from lobby.db import LobbyDb, Topic, discussion_id
+from lobby.db import Topic, discussion_id
 from lobby.formats import Format
 from lobby.model import Match
 from lobby.protocol import room_view
@@ -96,14 +97,15 @@ def room_grant(settings: Settings, match: Match, user: str) -> dict[str, str] | 
 
 async def open_room(
     lkapi: api.LiveKitAPI,
-    db: LobbyDb,
+    record: Callable[[Match], Awaitable[object]],
     settings: Settings,
     match: Match,
     topic: Topic,
     fmt: Format,
 ) -> dict[str, str]:
     """Create everything the match needs; returns each person's token, minted only once the
-    room exists. Idempotent, so a start interrupted by a crash can simply be run again."""
+    room exists. Idempotent, so a start interrupted by a crash can simply be run again.
+    `record` writes the discussion's row (or keeps it for later while Postgres is away)."""
     metadata = moderator_metadata(match, str(discussion_id(match.id)), topic)
     empty, departure = room_timeouts(fmt)
     room = api.CreateRoomRequest(
@@ -115,7 +117,7 @@ async def open_room(
     )
     # The discussion id derives from the match id, so the row and the room need not wait for
     # each other.
-    await asyncio.gather(db.start_discussion(match), lkapi.room.create_room(room))
+    await asyncio.gather(record(match), lkapi.room.create_room(room))
     return {s.user: room_token(settings, match, s.user, s.ticket.name) for s in match.seats}
 
 

@@ -4,12 +4,18 @@ It answers the lobby RPCs (lobby.join / lobby.leave / lobby.respond / lobby.stat
 `disco.lobby` events to the people concerned only, pairs waiting tickets, times out pending
 matches and opens discussion rooms. All state lives in Redis (lobby.store), so a restarted
 agent picks up where the killed one stopped (see `LobbySession.recover`).
+
+Redis and Postgres may go away and come back. Every call to them has a timeout; a command
+that meets an outage fails fast with `unavailable` (2098); every loop is supervised
+(agent.supervise). When Redis answers again after an outage the agent runs the same recovery
+as after a restart, before any expiry: a proposal whose deadline fell in the outage is
+proposed again with a fresh deadline, and nobody earns a strike for it. While Postgres is away
+the lobby works from what it mirrors in Redis (agent.lobby_profiles).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -20,12 +26,15 @@ from typing import Any
 from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
-from agent.batching import Batcher
 from agent.lobby_events import Events
+from agent.lobby_expiry import Expiry
 from agent.lobby_guard import Guard
-from agent.lobby_pairing import PAIRING_PERIOD, Pairing
+from agent.lobby_pairing import Pairing
+from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
+from agent.lobby_rpc import Handler, rpc_call
 from agent.sdk import route
+from agent.supervise import Supervisor, failed, repeat
 from lobby import lifecycle
 from lobby.db import LobbyDb, Topic
 from lobby.errors import (
@@ -34,12 +43,13 @@ from lobby.errors import (
     LobbyError,
     NotQueued,
     NotYourMatch,
-    RateLimited,
     UnknownMatch,
 )
 from lobby.formats import Catalogue, load_catalogue
 from lobby.lifecycle import Outcome
+from lobby.mirror import Mirror
 from lobby.model import Match, Ticket, clean_name
+from lobby.outage import database_down
 from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
@@ -48,16 +58,16 @@ logger = logging.getLogger("disco.lobby")
 
 TOPICS_REFRESH = 60.0
 PRESENCE_PERIOD = 5.0
+OUTBOX_PERIOD = 2.0
 # A person whose match started this recently may still be on the way to the room.
 ROOM_GRACE = 60.0
 _CAS_TRIES = 16
 
-Handler = Callable[[str, str], Awaitable[dict[str, Any]]]
-
 
 async def run(ctx: JobContext, settings: Settings) -> None:
-    store = LobbyStore(open_redis(settings.redis_url), settings.redis_prefix)
-    db = LobbyDb.connect(settings.async_database_url)
+    redis = open_redis(settings.redis_url, timeout=settings.redis_timeout)
+    store = LobbyStore(redis, settings.redis_prefix)
+    db = LobbyDb.connect(settings.async_database_url, settings.database_timeout)
     catalogue = load_catalogue(settings.formats_file)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
@@ -79,12 +89,17 @@ class LobbySession:
         self.room, self.lkapi, self.settings = room, lkapi, settings
         self.store, self.db, self.catalogue = store, db, catalogue
         self.events = Events(lkapi, room.name, store)
-        self._names: Batcher[str, str] = Batcher(db.display_names)
+        mirror = Mirror(store.redis, settings.redis_prefix)
+        self.profiles = Profiles(db, mirror, settings.outage_retry_after)
         self.topics: dict[str, Topic] = {}
-        self._topics_at = 0.0
+        self._topics_at = self._topics_retry = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.loops = Supervisor()
+        self.expiry = Expiry(store, self._apply, self.recover)
         self.guard = Guard(lkapi, room.name, settings, store, self._spawn)
-        self.pairing = Pairing(settings, store, db, self.events, self._spawn, self._quietly)
+        self.pairing = Pairing(
+            settings, store, self.profiles, self.events, self._spawn, self._quietly
+        )
         # Queues whose people may have moved, queues someone just joined, the pairing's wake-up.
         p = self.pairing
         self._dirty, self._wanted, self._wake = p.dirty, p.wanted, p.wake
@@ -92,7 +107,12 @@ class LobbySession:
     # -- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
         await self.store.claim_layout()
-        await self._refresh_topics(force=True)
+        try:
+            await self._refresh_topics(force=True)
+        except Exception as e:
+            # Topics load on the first join once Postgres answers.
+            if not database_down(e):
+                raise
         handlers: dict[str, Handler] = {
             "lobby.join": self.join,
             "lobby.leave": self.leave,
@@ -100,23 +120,25 @@ class LobbySession:
             "lobby.status": self.status,
         }
         for method, handler in handlers.items():
-            self.room.local_participant.register_rpc_method(method, self._rpc(method, handler))
+            call = rpc_call(method, handler, self.guard, self.store, self.settings)
+            self.room.local_participant.register_rpc_method(method, call)
         self.room.on("participant_disconnected", self._on_disconnected)
         self.room.on("participant_connected", self._on_connected)
         self.room.on("data_received", self._on_data)
         await self.recover()
-        for loop in (
-            self.pairing.pairing_loop,
-            self.pairing.refresh_loop,
-            self._expiry_loop,
-            self._presence_loop,
-        ):
-            self._spawn(loop())
+        self.loops.start("pairing", self.pairing.pairing_loop)
+        self.loops.start("refresh", self.pairing.refresh_loop)
+        self.loops.start("expiry", self.expiry.loop)
+        self.loops.start("presence", lambda: repeat("presence", self._sweep, PRESENCE_PERIOD))
+        self.loops.start(
+            "outbox", lambda: repeat("outbox", self.profiles.write_kept, OUTBOX_PERIOD)
+        )
         # Public and harmless: tells clients (and the keeper's tests) the RPCs are registered.
         await self.room.local_participant.set_attributes({"lobby": "ready"})
         logger.info("lobby agent ready", extra={"room": self.room.name})
 
     async def aclose(self) -> None:
+        await self.loops.aclose()
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -149,8 +171,8 @@ class LobbySession:
     async def _quietly(self, coro: Awaitable[object]) -> None:
         try:
             await coro
-        except Exception:
-            logger.exception("lobby background step failed")
+        except Exception as e:
+            failed(logger, "lobby background step failed", e)
 
     async def recover(self) -> None:
         """Resume from Redis after a restart: people who left meanwhile lose their tickets (their
@@ -183,25 +205,6 @@ class LobbySession:
         return float(self.settings.accept_timeout)
 
     # -- RPC -------------------------------------------------------------------------------
-    def _rpc(self, method: str, handler: Handler) -> Callable[[rtc.RpcInvocationData], Any]:
-        # Clients ask for the state whenever an event hints at a change: never held against them.
-        limited = method != "lobby.status"
-
-        async def call(data: rtc.RpcInvocationData) -> str:
-            try:
-                user = await self.guard.admit(data.caller_identity)
-                if limited and (retry := await self.store.hit_rate(user)):
-                    raise RateLimited(retry_after=retry)
-                return json.dumps(await handler(user, data.payload))
-            except LobbyError as e:
-                raise rtc.RpcError(e.code, e.message, e.data()) from None
-            except Exception:
-                logger.exception("lobby command failed", extra={"method": method})
-                failed = LobbyError()
-                raise rtc.RpcError(failed.code, failed.message, failed.data()) from None
-
-        return call
-
     async def join(self, user: str, payload: str) -> dict[str, Any]:
         await self._refresh_topics()
         try:
@@ -340,7 +343,9 @@ class LobbySession:
                 topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
                 # As the moderator does, a format gone from the catalogue runs as casual.
                 fmt = self.catalogue.get(match.format) or self.catalogue.formats["casual"]
-                await open_room(self.lkapi, self.db, self.settings, match, topic, fmt)
+                await open_room(
+                    self.lkapi, self.profiles.start_discussion, self.settings, match, topic, fmt
+                )
                 break
             except Exception:
                 logger.exception("opening a discussion room failed", extra={"match": match.id})
@@ -353,29 +358,16 @@ class LobbySession:
             await self.events.ready(match)
 
     # -- loops -----------------------------------------------------------------------------
-    async def _expiry_loop(self) -> None:
-        while True:
-            nxt = await self.store.next_deadline()
-            delay = PAIRING_PERIOD if nxt is None else nxt - time.time()
-            await asyncio.sleep(min(PAIRING_PERIOD, max(0.02, delay)))
-            for mid in await self.store.due(time.time()):
-                await self._quietly(self._apply(mid, lambda m: lifecycle.expire(m, time.time())))
-
-    async def _presence_loop(self) -> None:
+    async def _sweep(self) -> None:
         """Drop tickets of people no longer in the lobby room. The disconnect event usually
         does this, but LiveKit announces joins and leaves seconds late and never announces
         a leave of someone the agent had not yet seen join; the server's list is the truth."""
-        while True:
-            await asyncio.sleep(PRESENCE_PERIOD)
-            try:
-                present = await self._present()
-                now = time.time()
-                for user in await self.store.queued_users():
-                    t = await self.store.ticket(user)
-                    if user not in present and t is not None and now - t.joined_at > 2.0:
-                        await self._leave_user(user)
-            except Exception:
-                logger.exception("presence sweep failed")
+        present = await self._present()
+        now = time.time()
+        for user in await self.store.queued_users():
+            t = await self.store.ticket(user)
+            if user not in present and t is not None and now - t.joined_at > 2.0:
+                await self._leave_user(user)
 
     async def _present(self) -> set[str]:
         """The users in the lobby room now; connections that may not be there are removed."""
@@ -388,14 +380,21 @@ class LobbySession:
     async def _refresh_topics(self, *, force: bool = False) -> bool:
         """Reload topics when stale (or forced, at most every few seconds); True if reloaded."""
         now = time.monotonic()
-        if now - self._topics_at < (5.0 if force else TOPICS_REFRESH):
+        if now < self._topics_retry or now - self._topics_at < (5.0 if force else TOPICS_REFRESH):
             return False
-        self.topics, self._topics_at = await self.db.topics(), now
+        try:
+            self.topics, self._topics_at = await self.db.topics(), now
+        except Exception as e:
+            # Postgres away: the topics known stay; asked again in a few seconds.
+            self._topics_retry = now + 5.0
+            if force or not database_down(e):
+                raise
+            return False
         return True
 
     async def _name(self, user: str) -> str:
         """The account's display name: lobby tokens carry no name (docs/PROTOCOL.md)."""
-        return clean_name(await self._names.get(user) or "")
+        return clean_name(await self.profiles.name(user))
 
     def _estimate(self, bucket: str, pos: Joined) -> int:
         return self.pairing.estimate(bucket, pos)

@@ -10,8 +10,9 @@ from aiohttp import web
 from api import validation as v
 from api.accounts import current_user
 from api.errors import InvalidField, NotFound
-from api.keys import DB
+from api.keys import DB, REDIS, SETTINGS
 from api.records import HistoryCursor
+from lobby.mirror import Mirror
 
 log = logging.getLogger(__name__)
 # History entries per page by default, and at most.
@@ -79,6 +80,10 @@ async def block(request: web.Request) -> web.Response:
     if blocked == user.id:
         raise InvalidField("user_id", "you cannot block yourself")
     created = await request.app[DB].block(user.id, blocked)
+    # Mirrored for the lobby, which pairs from the mirror while Postgres is away (lobby.mirror);
+    # after the commit, so the lobby's own refresh of the mirror cannot lose it.
+    mirror = Mirror(request.app[REDIS], request.app[SETTINGS].redis_prefix)
+    await mirror.add_block(str(user.id), str(blocked))
     return web.json_response({"block": {"user_id": str(blocked)}}, status=201 if created else 200)
 
 

@@ -45,8 +45,18 @@ class LobbyDb:
         self.engine = engine
 
     @classmethod
-    def connect(cls, url: str) -> LobbyDb:
-        return cls(create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True))
+    def connect(cls, url: str, timeout: float = 3.0) -> LobbyDb:
+        """An engine whose every wait is bounded by `timeout` seconds: connecting, a free pooled
+        connection, any one statement. A Postgres that stops answering fails calls fast."""
+        engine = create_async_engine(
+            url,
+            pool_size=5,
+            max_overflow=5,
+            pool_pre_ping=True,
+            pool_timeout=timeout,
+            connect_args={"timeout": timeout, "command_timeout": timeout},
+        )
+        return cls(engine)
 
     async def aclose(self) -> None:
         await self.engine.dispose()
@@ -80,6 +90,24 @@ class LobbyDb:
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
             return {frozenset((str(r.blocker_id), str(r.blocked_id))) for r in rows}
+
+    async def blocks_of(self, users: Collection[str]) -> dict[str, set[str]]:
+        """For each of these users (by id as given), everyone they blocked or who blocked
+        them; users with no block are left out."""
+        wanted = {parsed: u for u in users if (parsed := _uuid(u)) is not None}
+        if not wanted:
+            return {}
+        ids = list(wanted)
+        query = sa.select(blocks.c.blocker_id, blocks.c.blocked_id).where(
+            sa.or_(blocks.c.blocker_id.in_(ids), blocks.c.blocked_id.in_(ids))
+        )
+        out: dict[str, set[str]] = {}
+        async with self.engine.connect() as conn:
+            for r in await conn.execute(query):
+                for me, other in ((r.blocker_id, r.blocked_id), (r.blocked_id, r.blocker_id)):
+                    if me in wanted:
+                        out.setdefault(wanted[me], set()).add(str(other))
+        return out
 
     async def start_discussion(self, match: Match) -> uuid.UUID:
         """Record the discussion and its two participants; idempotent per match."""

@@ -13,7 +13,8 @@
     ├── RateLimited             2010 rate_limited    (details: retry_after)
     ├── UnknownCaller           2011 unknown_caller
     ├── Replaced                2012 replaced
-    └── Flooding                2013 flooding        (details: retry_after)
+    ├── Flooding                2013 flooding        (details: retry_after)
+    └── Unavailable             2098 unavailable     (details: retry_after)
 
 Pure: the agent turns these into LiveKit `RpcError`s; nothing here imports LiveKit.
 """
@@ -118,3 +119,12 @@ class Flooding(LobbyError):
     code = 2013
     error = "flooding"
     default_message = "Too many messages; you are kept out of the lobby for a while."
+
+
+class Unavailable(LobbyError):
+    """Redis or Postgres did not answer in time: nothing was done, and asking again after
+    `retry_after` seconds may work. Never a hang: every call to them has a timeout."""
+
+    code = 2098
+    error = "unavailable"
+    default_message = "The lobby cannot reach its storage right now; try again shortly."

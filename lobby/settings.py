@@ -124,6 +124,13 @@ class Settings:
     environment: str = "production"
     # Registrations accepted per client address (an IPv6 /64 counts as one) per hour.
     register_limit: int = 30
+    # Seconds DISCO waits for Redis (connecting, or any one reply) and for Postgres (connecting,
+    # a free pooled connection, or any one query) before giving up: a server that stops
+    # answering fails calls fast instead of hanging them. Commands refused for that reason
+    # tell the caller to retry after `outage_retry_after` seconds.
+    redis_timeout: int = 2
+    database_timeout: int = 3
+    outage_retry_after: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -159,6 +166,9 @@ class Settings:
             flood_ban=_int(e, "DISCO_FLOOD_BAN", 600, minimum=1),
             environment=_environment(e),
             register_limit=_int(e, "DISCO_REGISTER_LIMIT", 30, minimum=1),
+            redis_timeout=_int(e, "DISCO_REDIS_TIMEOUT", 2, minimum=1),
+            database_timeout=_int(e, "DISCO_DATABASE_TIMEOUT", 3, minimum=1),
+            outage_retry_after=_int(e, "DISCO_OUTAGE_RETRY_AFTER", 5, minimum=1),
         )
 
     @property

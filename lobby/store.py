@@ -42,6 +42,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
 from lobby.lifecycle import Outcome
@@ -429,10 +432,25 @@ class DebateStates:
         await self.redis.delete(self.key(room))
 
 
-def open_redis(url: str, max_connections: int = 64) -> Redis:
-    """A client whose pool waits for a free connection instead of failing under a burst."""
+def open_redis(url: str, max_connections: int = 64, timeout: float = 2.0) -> Redis:
+    """A client whose pool waits (a while) for a free connection instead of failing under a
+    burst, and whose every connect and reply is bounded by `timeout` seconds: a Redis that
+    stops answering (paused, or gone without closing its connections) fails calls with
+    TimeoutError/ConnectionError instead of hanging them. An idle connection is checked
+    with a PING before it is used again, and a call on a connection found closed (after a
+    Redis restart every pooled one is) is tried once more on a fresh one; a timeout is
+    never retried (the caller decides)."""
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=10, decode_responses=True
+        url,
+        max_connections=max_connections,
+        timeout=max(5.0, timeout),
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_keepalive=True,
+        health_check_interval=15,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        retry_on_error=[RedisConnectionError],
     )
     return Redis.from_pool(pool)
 

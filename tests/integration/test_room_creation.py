@@ -51,7 +51,9 @@ async def test_a_token_for_a_finished_room_joins_nothing(
     a, b = await add_users(db_engine, 2)
     fmt = load_catalogue(settings.formats_file).formats["casual"]
     match = _match(a.id, b.id, topic, fmt.id)
-    tokens = await open_room(lkapi, LobbyDb(db_engine), settings, match, Topic(topic, "", ""), fmt)
+    tokens = await open_room(
+        lkapi, LobbyDb(db_engine).start_discussion, settings, match, Topic(topic, "", ""), fmt
+    )
     try:
         opened = await _room(lkapi, match.room)
         assert opened is not None, "the lobby agent's room was not created before its tokens"
