@@ -12,13 +12,15 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from livekit import api as lk
 from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import accounts, feedback, health, keeper, rooms, supervisor, webhook
+from api import accounts, feedback, health, keeper, reconcile, rooms, supervisor, webhook
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.db import Database
-from api.errors import ApiError, NotFound
+from api.errors import ApiError, NotFound, Unavailable, is_outage
 from api.keys import (
     DB,
     ENGINE,
@@ -77,16 +79,32 @@ async def errors_middleware(request: web.Request, handler: _Handler) -> web.Stre
         body = {"error": {"code": code, "message": http.reason}}
         headers = {k: v for k, v in http.headers.items() if k.lower() == "allow"}
         return web.json_response(body, status=http.status, headers=headers)
-    except Exception:
+    except Exception as error:
+        if is_outage(error):
+            # Redis, Postgres or LiveKit is away: the client retries, nothing is wrong here.
+            log.warning(
+                "request failed: a server is unreachable",
+                extra={"path": request.path, "error": type(error).__name__},
+            )
+            return _error_response(Unavailable(request.app[SETTINGS].outage_retry_after))
         log.exception("request failed", extra={"path": request.path, "method": request.method})
         return _error_response(ApiError())
 
 
 async def _postgres(app: web.Application) -> AsyncIterator[None]:
     # No pre-ping (a round trip per checkout); a connection that fails is discarded by the
-    # pool, and recycling bounds the age of idle ones.
+    # pool, and recycling bounds the age of idle ones. Connecting, waiting for a pooled
+    # connection and every query are bounded, so a Postgres that stops answering fails a
+    # request (503) instead of hanging it.
+    settings = app[SETTINGS]
+    wait = settings.database_timeout
     engine = create_async_engine(
-        app[SETTINGS].async_database_url, pool_size=10, max_overflow=10, pool_recycle=1800
+        settings.async_database_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=1800,
+        pool_timeout=wait,
+        connect_args={"timeout": wait, "command_timeout": wait},
     )
     app[ENGINE] = engine
     app[DB] = Database(engine)
@@ -96,7 +114,15 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    client = Redis.from_url(settings.redis_url)
+    # Every connect and reply bounded: a paused Redis fails a request instead of hanging it.
+    # One immediate retry on a fresh connection covers a Redis that restarted since the
+    # pooled one was opened; no more, so an outage answers within two timeouts.
+    client = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout,
+        socket_connect_timeout=settings.redis_timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
     app[REDIS] = client
     app[LIMITER] = LoginLimiter(client, settings.redis_prefix)
     app[REGISTER_LIMITER] = RegisterLimiter(
@@ -218,7 +244,9 @@ def create_app(settings: Settings) -> web.Application:
     app[USERS] = ExpiringCache(accounts.CACHED_USERS)
     verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     app[WEBHOOKS] = lk.WebhookReceiver(verifier)
-    app.cleanup_ctx.extend([_postgres, _redis, _livekit, keeper.keeper_context(settings)])
+    app.cleanup_ctx.extend(
+        [_postgres, _redis, _livekit, keeper.keeper_context(settings), reconcile.reconciler]
+    )
     app.cleanup_ctx.append(supervisor.supervisor_context)
     for module in (health, accounts, rooms, feedback, webhook):
         app.add_routes(module.routes)

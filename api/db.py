@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -281,38 +281,50 @@ class Database:
             row = (await conn.execute(query)).first()
         return None if row is None else Discussion(*row)
 
-    # -- LiveKit webhooks ------------------------------------------------------------------
-    async def finish_room(
-        self,
-        event_id: str,
-        event: str,
-        room: str,
-        at: dt.datetime,
-        clear_live_state: Callable[[str], Awaitable[None]],
-    ) -> bool:
-        """Record a room's end once per webhook event id (LiveKit may deliver an event twice).
-
-        The event id, the discussion's end and the live-state cleanup share one transaction:
-        when the cleanup fails nothing is recorded, and LiveKit's retry tries again. Returns
-        True when a discussion was ended by this call."""
+    # -- LiveKit webhooks and reconciliation --------------------------------------------
+    async def finish_room(self, event_id: str, event: str, room: str, at: dt.datetime) -> bool:
+        """Record a room's end once per webhook event id (LiveKit may deliver an event twice):
+        the event id and the discussion's end share one transaction. The caller releases the
+        room's live state in Redis first, outside any transaction (it is idempotent), so no
+        transaction stays open while Redis is slow. Returns True when a discussion was ended
+        by this call."""
         record = (
             pg_insert(webhook_events)
             .values(id=event_id, event=event)
             .on_conflict_do_nothing()
             .returning(webhook_events.c.id)
         )
-        end = (
-            discussions.update()
-            .where(discussions.c.room == room, discussions.c.ended_at.is_(None))
-            .values(ended_at=at, outcome=sa.func.coalesce(discussions.c.outcome, "abandoned"))
-            .returning(discussions.c.id)
-        )
-        known = sa.select(discussions.c.id).where(discussions.c.room == room)
         async with self.engine.begin() as conn:
             if (await conn.execute(record)).first() is None:
                 return False
-            if (await conn.execute(known)).first() is None:
-                return False
-            ended = (await conn.execute(end)).first() is not None
-            await clear_live_state(room)
-        return ended
+            return await _end(conn, room, at, "abandoned")
+
+    async def end_discussion(self, room: str, at: dt.datetime, outcome: str) -> bool:
+        """End the room's discussion if it is still live; an outcome the moderator already
+        wrote is kept. True when this call ended it."""
+        async with self.engine.begin() as conn:
+            return await _end(conn, room, at, outcome)
+
+    async def live_rooms(self, started_before: dt.datetime) -> list[str]:
+        """The rooms of discussions not ended yet that started before `started_before`."""
+        d = discussions
+        query = sa.select(d.c.room).where(d.c.ended_at.is_(None), d.c.started_at < started_before)
+        async with self._reads.connect() as conn:
+            return [row[0] for row in await conn.execute(query.order_by(d.c.started_at))]
+
+    async def prune_webhook_events(self, received_before: dt.datetime) -> int:
+        """Forget webhook event ids received before then; LiveKit retries an event for
+        minutes, never days, so an old id can no longer come back."""
+        query = webhook_events.delete().where(webhook_events.c.received_at < received_before)
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query)).rowcount
+
+
+async def _end(conn: AsyncConnection, room: str, at: dt.datetime, outcome: str) -> bool:
+    end = (
+        discussions.update()
+        .where(discussions.c.room == room, discussions.c.ended_at.is_(None))
+        .values(ended_at=at, outcome=sa.func.coalesce(discussions.c.outcome, outcome))
+        .returning(discussions.c.id)
+    )
+    return (await conn.execute(end)).first() is not None

@@ -21,12 +21,23 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     ├── UnsupportedMediaType    415 unsupported_media_type
     ├── TooManyAttempts         429 too_many_attempts   (sets Retry-After)
     │   └── Flooding            429 flooding            (and retry_after in the body)
-    └── NotReady                503 not_ready
+    ├── NotReady                503 not_ready           (`down` names unreachable servers)
+    └── Unavailable             503 unavailable         (sets Retry-After; retry_after in body)
+
+Failures of Redis, Postgres or LiveKit themselves (refused, dropped, or not answering in time)
+are not ApiErrors: `is_outage` tells them apart from bugs, and the middleware answers them as
+Unavailable rather than 500.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+import aiohttp
+import asyncpg
+import sqlalchemy.exc as sa_exc
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class ApiError(Exception):
@@ -174,3 +185,55 @@ class NotReady(ApiError):
     status = 503
     code = "not_ready"
     default_message = "DISCO is not ready."
+
+    def __init__(self, message: str = "", down: tuple[str, ...] = ()) -> None:
+        self.down = down
+        super().__init__(message)
+
+    def body(self) -> dict[str, object]:
+        if not self.down:
+            return super().body()
+        return {"error": {"code": self.code, "message": self.message, "down": list(self.down)}}
+
+
+class Unavailable(ApiError):
+    status = 503
+    code = "unavailable"
+    default_message = "DISCO cannot reach one of its servers right now. Please try again soon."
+
+    def __init__(self, retry_after: int, message: str = "") -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(message)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+    def body(self) -> dict[str, object]:
+        return {
+            "error": {"code": self.code, "message": self.message, "retry_after": self.retry_after}
+        }
+
+
+# redis-py raises these when Redis refuses, drops or does not answer within the socket
+# timeouts (BusyLoadingError, while a restarted Redis reads its append-only file, is one).
+_REDIS = (RedisConnectionError, RedisTimeoutError)
+# SQLAlchemy wraps the driver's connection failures in these; its TimeoutError is the pool's
+# "no connection free in time".
+_DATABASE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# asyncpg's own failures can surface unwrapped: a query past `command_timeout` is a plain
+# TimeoutError, a refused or reset connection an OSError, a server shutting down one of these.
+_ASYNCPG = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when `error` says a server DISCO depends on is away, not that the code is wrong."""
+    if isinstance(error, _REDIS + _DATABASE + _ASYNCPG):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    # LiveKit's server API over aiohttp, and any socket: refused, reset or timed out.
+    return isinstance(error, (aiohttp.ClientConnectionError, ConnectionError, TimeoutError))

@@ -16,7 +16,8 @@ from api.keys import DB, LIVEKIT, REDIS, SETTINGS
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-CHECK_TIMEOUT = 3.0
+# Each server gets this long to answer, whatever its client's own timeouts.
+CHECK_TIMEOUT = 2.0
 
 
 @routes.get("/healthz")
@@ -49,5 +50,5 @@ async def readyz(request: web.Request) -> web.Response:
         if name is not None
     ]
     if failing:
-        raise NotReady("Not ready: " + ", ".join(failing) + " did not answer.")
+        raise NotReady("Not ready: " + ", ".join(failing) + " did not answer.", tuple(failing))
     return web.json_response({"status": "ready", "checks": ["redis", "postgres", "livekit"]})

@@ -27,6 +27,7 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
+from api.supervise import repeat, supervised
 from lobby.protocol import LOBBY_IDENTITY
 from lobby.settings import Settings
 
@@ -100,13 +101,8 @@ class Keeper:
         logger.info("lobby agent dispatched", extra={"room": room})
 
     async def keep(self, period: float = PERIOD) -> None:
-        """Run `ensure` forever; failures are logged and retried next period."""
-        while True:
-            try:
-                await self.ensure()
-            except Exception:
-                logger.exception("keeping the lobby served failed")
-            await asyncio.sleep(period)
+        """Run `ensure` forever; failures are logged and retried with backoff."""
+        await repeat("keeper", self.ensure, period)
 
 
 KEEPER = web.AppKey("disco.keeper", Keeper)
@@ -124,7 +120,7 @@ def keeper_context(
         )
         keeper = Keeper(settings, lkapi)
         app[KEEPER] = keeper
-        task = asyncio.create_task(keeper.keep())
+        task = supervised("keeper", keeper.keep)
         try:
             yield
         finally:

@@ -1,7 +1,8 @@
 """LiveKit's webhooks: verified on the exact raw body, applied once per event id.
 
-`room_finished` for a discussion room records the end in Postgres and clears the room's live
-state in Redis (lobby.store); `participant_left` of an agent has its room checked, so a lobby or
+`room_finished` for a discussion room clears the room's live state in Redis (lobby.store) and
+records the end in Postgres; the reconciler (api.reconcile) does the same for a room whose
+webhook never came. `participant_left` of an agent has its room checked, so a lobby or
 discussion room that lost its agent gets a new one; other events need nothing from the API.
 """
 
@@ -65,8 +66,9 @@ async def _room_finished(request: web.Request, event: WebhookEvent, raw: bytes) 
         else dt.datetime.now(dt.UTC)
     )
     room = event.room.name
-    ended = await request.app[DB].finish_room(
-        event_id, event.event, room, at, request.app[LOBBY_STORE].finish_room
-    )
+    # Redis first, outside any transaction: releasing a room twice is harmless, and when
+    # either step fails nothing marks the event done, so LiveKit's retry runs both again.
+    await request.app[LOBBY_STORE].finish_room(room)
+    ended = await request.app[DB].finish_room(event_id, event.event, room, at)
     if ended:
         log.info("discussion ended", extra={"room": room, "event_id": event_id})

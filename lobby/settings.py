@@ -131,6 +131,13 @@ class Settings:
     redis_timeout: int = 2
     database_timeout: int = 3
     outage_retry_after: int = 5
+    # The API's reconciler runs at start and every `reconcile_period` seconds: it closes
+    # discussions and releases matches whose LiveKit room is gone, once they are older than
+    # `reconcile_grace` seconds (a room is created while its discussion row is written), and
+    # prunes webhook event ids older than `webhook_retention` seconds.
+    reconcile_period: int = 60
+    reconcile_grace: int = 60
+    webhook_retention: int = 7 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +176,9 @@ class Settings:
             redis_timeout=_int(e, "DISCO_REDIS_TIMEOUT", 2, minimum=1),
             database_timeout=_int(e, "DISCO_DATABASE_TIMEOUT", 3, minimum=1),
             outage_retry_after=_int(e, "DISCO_OUTAGE_RETRY_AFTER", 5, minimum=1),
+            reconcile_period=_int(e, "DISCO_RECONCILE_PERIOD", 60, minimum=1),
+            reconcile_grace=_int(e, "DISCO_RECONCILE_GRACE", 60),
+            webhook_retention=_int(e, "DISCO_WEBHOOK_RETENTION", 7 * 24 * 3600, minimum=3600),
         )
 
     @property

@@ -13,7 +13,8 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:rooms           HASH room -> match id (active)
   {p}:matchOf         HASH user -> match id: a person is in at most one match, ever
   {p}:recent          HASH user -> JSON {partner: until} (rematch cooldown)
-  {p}:seq             HASH user -> last event sequence number sent to that user
+  {p}:seq:<user>      counter: the last event sequence number sent to that user (TTL
+                      `SEQ_TTL`, renewed by each event)
   {p}:rate:<user>     counter with a TTL (one key, so no script)
   {p}:strikes:<user>  STRING "until|count": the user's strikes in a row (policy.Strikes), with
                       a TTL: gone once a new strike would start a fresh row
@@ -24,6 +25,13 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:flooding:<user> STRING set while the user is kept out of the lobby (TTL: the ban)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
   {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator (`DebateStates`)
+
+Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
+when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by
+the API's reconciler) removes what an end that never came would have left: `recent` entries
+whose cooldowns have all run out, `matchOf` entries whose match is neither pending nor
+active, `rooms` entries whose match is not active. Active matches whose room is gone are
+ended by the reconciler through `finish_room`, as LiveKit's room_finished webhook would.
 
 Whoever changes what a key holds bumps `LAYOUT`: an agent finding another layout under its
 prefix refuses to start (`claim_layout`) rather than misread it; flush the prefix, or migrate.
@@ -65,7 +73,7 @@ from lobby.store_lua import (
 # Ends each field of a propose batch (see store_lua.PROPOSE).
 _RS = "\x1e"
 # The layout of the keys above; bump it whenever what a key holds changes.
-LAYOUT = "2026-11-strike-rows"
+LAYOUT = "2026-11-seq-keys"
 
 
 class LayoutMismatch(RuntimeError):
@@ -88,13 +96,18 @@ class Snapshot:
 
 SettleResult = Literal["ok", "gone", "conflict"]
 
+# A person's event counter outlives any lobby connection of theirs (identities last the lobby
+# token's life and are renewed while connected; a day is far beyond that): gone a day after
+# their last event, it starts again at 1 for a connection that cannot have seen the old one.
+SEQ_TTL = 24 * 3600
+
 
 class LobbyStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         names = ["queue", "topicIndex", "counts", "pendingMatches", "deadlines"]
-        names += ["activeMatches", "rooms", "matchOf", "recent", "seq"]
+        names += ["activeMatches", "rooms", "matchOf", "recent"]
         names += ["layout"]
         self.keys = {n: f"{{{prefix}}}:{n}" for n in names}
         self._join = redis.register_script(JOIN)
@@ -381,9 +394,11 @@ class LobbyStore:
         users = list(users)
         async with self.redis.pipeline(transaction=True) as p:
             for u in users:
-                p.hincrby(self.keys["seq"], u, 1)
-            seqs = await p.execute()
-        return {u: int(s) for u, s in zip(users, seqs, strict=True)}
+                key = f"{{{self.prefix}}}:seq:{u}"
+                p.incr(key)
+                p.expire(key, SEQ_TTL)
+            found = await p.execute()
+        return {u: int(found[2 * n]) for n, u in enumerate(users)}
 
     async def queued_users(self) -> list[str]:
         return [str(u) for u in await self.redis.hkeys(self.keys["queue"])]

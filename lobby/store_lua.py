@@ -243,3 +243,33 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0
 """
+
+# KEYS: the hash to prune (recent, matchOf or rooms), pendingMatches, activeMatches.
+# ARGV: which hash it is, HSCAN cursor, now, page size. One page: removes `recent` entries
+# whose cooldowns have all run out (the JSON is {partner: until}), `matchOf` entries (user ->
+# match id) whose match is neither pending nor active, and `rooms` entries (room -> match id)
+# whose match is not active. Returns the next cursor ("0": done) and how many were removed.
+PRUNE = """
+local kind, now = ARGV[1], tonumber(ARGV[3])
+local page = redis.call('HSCAN', KEYS[1], ARGV[2], 'COUNT', ARGV[4])
+local items, removed = page[2], 0
+for i = 1, #items, 2 do
+  local field, value, stale = items[i], items[i + 1], false
+  if kind == 'recent' then
+    stale = true
+    for _, u in pairs(cjson.decode(value)) do
+      if tonumber(u) > now then stale = false end
+    end
+  elseif kind == 'matchOf' then
+    stale = redis.call('HEXISTS', KEYS[2], value) == 0
+      and redis.call('HEXISTS', KEYS[3], value) == 0
+  else
+    stale = redis.call('HEXISTS', KEYS[3], value) == 0
+  end
+  if stale then
+    redis.call('HDEL', KEYS[1], field)
+    removed = removed + 1
+  end
+end
+return {page[1], removed}
+"""
