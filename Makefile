@@ -1,5 +1,5 @@
 # The two commands: `make dev` runs DISCO locally, `make test` runs every check.
-.PHONY: dev test install check lint format types pytest bench
+.PHONY: dev test install check lint format types pytest bench chaos
 
 install:
 	@scripts/install.sh
@@ -24,6 +24,10 @@ types:
 
 pytest:
 	.venv/bin/pytest -p no:cacheprovider -ra
+
+# The chaos test alone (it is part of `make test` too).
+chaos: install
+	.venv/bin/pytest -p no:cacheprovider -ra -s -m chaos tests/integration/test_chaos.py
 
 bench: install
 	.venv/bin/python -m bench
