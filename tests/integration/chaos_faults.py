@@ -83,19 +83,19 @@ class ApiProcess:
             self.proc.kill()
             self.proc.wait(10)
 
-    async def ready(self, wait: float = 90) -> float:
-        """Until `/readyz` answers 200; returns when (epoch)."""
+    async def ready(self, path: str = "/readyz", wait: float = 120) -> float:
+        """Until `path` answers 200; returns when (epoch)."""
         deadline = time.monotonic() + wait
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
             while time.monotonic() < deadline:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise AssertionError(f"the API exited with {self.proc.returncode}")
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with http.get(f"{self.url}/readyz") as r:
+                    async with http.get(f"{self.url}{path}") as r:
                         if r.status == 200:
                             return time.time()
                 await asyncio.sleep(0.2)
-        raise AssertionError("the API never answered /readyz with 200")
+        raise AssertionError(f"the API never answered {path} with 200")
 
 
 # -- the lobby agent --------------------------------------------------------------------------

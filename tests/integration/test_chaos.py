@@ -142,6 +142,8 @@ class World:
     recoveries: list[Recovery] = field(default_factory=list)
     # Lines for the summary printed at the end.
     notes: list[str] = field(default_factory=list)
+    # The worker started after the kill, while it registers.
+    starting: asyncio.Future[Worker] | None = None
 
 
 @contextlib.asynccontextmanager
@@ -177,6 +179,9 @@ async def _world(
             stack.redis.resume()  # never leave it paused for the tests after this one
         # The API first: its keeper would open the lobby room again and dispatch an agent.
         await asyncio.to_thread(w.api.stop)
+        if w.starting is not None:
+            with contextlib.suppress(Exception):
+                w.workers.append(await w.starting)
         with contextlib.suppress(Exception):
             rooms = [m.room for m in await w.store.all_active()]
             await delete_rooms(lkapi, [mine.lobby_room, *rooms])
@@ -192,15 +197,17 @@ async def _kill_worker(w: World) -> Recovery:
     await asyncio.to_thread(kill, holder)
     rooms = job_rooms(holder) - {w.settings.lobby_room}
     w.notes.append(f"the killed worker ran the lobby agent and {len(rooms)} moderator(s)")
-    # As a process manager would: a fresh worker, started right away (not awaited here).
-    n = len(w.workers)
+    # As a process manager would: a fresh worker, started right away; whichever worker takes
+    # the new lobby job, the one that survived or this one, is LiveKit's choice.
     fresh = asyncio.ensure_future(
-        asyncio.to_thread(start_worker, w.stack, w.settings, worker_name(n))
+        asyncio.to_thread(start_worker, w.stack, w.settings, worker_name(len(w.workers)))
     )
     try:
         back = await served_again(w.settings, w.lkapi, old, BACK_WITHIN)
-    finally:
+    except BaseException:
         w.workers.append(await fresh)
+        raise
+    w.starting = fresh
     return Recovery("lobby agent's worker SIGKILLed", began, began, back, ", a new agent ready")
 
 
@@ -220,8 +227,10 @@ async def _restart_api(w: World, sig: signal.Signals) -> Recovery:
     await asyncio.to_thread(w.api.stop, sig)
     w.api.start()
     ended = time.time()
+    alive = await w.api.ready("/healthz")
     back = await w.api.ready()
-    return Recovery(f"API stopped ({sig.name}) and started", began, ended, back, ", /readyz 200")
+    note = f", /readyz 200 (it answered /healthz {alive - ended:.1f} s after its start)"
+    return Recovery(f"API stopped ({sig.name}) and started", began, ended, back, note)
 
 
 async def _faults(w: World, rng: random.Random, t0: float) -> None:
@@ -231,6 +240,9 @@ async def _faults(w: World, rng: random.Random, t0: float) -> None:
     w.recoveries.append(await _pause_redis(w))
     await asyncio.sleep(BETWEEN + 2)  # the lobby's recovery after Redis (a few seconds)
     w.recoveries.append(await _restart_api(w, rng.choice([signal.SIGTERM, signal.SIGKILL])))
+    if w.starting is not None:
+        w.workers.append(await w.starting)
+        w.starting = None
 
 
 async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: int) -> None:
