@@ -67,6 +67,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_FLOOD_BAN": str(settings.flood_ban),
         "DISCO_ENV": settings.environment,
         "DISCO_REGISTER_LIMIT": str(settings.register_limit),
+        "DISCO_REDIS_TIMEOUT": str(settings.redis_timeout),
+        "DISCO_DATABASE_TIMEOUT": str(settings.database_timeout),
+        "DISCO_OUTAGE_RETRY_AFTER": str(settings.outage_retry_after),
     }
 
 

@@ -38,11 +38,13 @@ OUTAGE = 15.0
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(360)]
 
 
-async def _refusal(who: LobbyUser, method: str) -> tuple[str, dict[str, Any], float]:
+async def _refusal(
+    who: LobbyUser, method: str, payload: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any], float]:
     """(error name, data, seconds taken) of a command that must fail."""
     started = time.monotonic()
     try:
-        await who.call(method)
+        await who.call(method, payload)
     except rtc.RpcError as e:
         data = json.loads(e.data or "{}")
         return data.get("error", ""), data, time.monotonic() - started
@@ -231,7 +233,9 @@ async def test_the_lobby_pairs_through_a_postgres_outage_and_never_ignores_a_blo
             for who in (x, y):
                 await who.call("lobby.join", {"topic": t1, "format": "casual"})
             with _frozen_postgres(stack):
-                name, _, took = await _refusal(stranger, "lobby.join")
+                name, _, took = await _refusal(
+                    stranger, "lobby.join", {"topic": t2, "format": "casual"}
+                )
                 print(f"an unknown person's join failed in {took:.1f} s with {name}")
                 assert name == "unavailable" and took < 12
                 started = time.monotonic()

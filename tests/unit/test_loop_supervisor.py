@@ -112,15 +112,20 @@ async def test_repeat_survives_failing_steps(caplog: pytest.LogCaptureFixture) -
     async def step() -> None:
         calls.append(1)
         if len(calls) % 2:
-            raise TimeoutError("slow server")
+            raise TimeoutError("slow server") if len(calls) % 4 == 1 else ValueError("a bug")
 
-    with caplog.at_level(logging.ERROR, logger="disco.supervise"):
+    with caplog.at_level(logging.WARNING, logger="disco.supervise"):
         task = asyncio.create_task(repeat("outbox", step, 0.001, fast()))
         await _until(lambda: len(calls) >= 6)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     failed = [r for r in caplog.records if r.getMessage() == "agent loop step failed"]
     assert len(failed) >= 3
+    # A server away is one warning line; a bug is an error with its traceback.
+    assert {(r.levelno, r.exc_info is not None) for r in failed} == {
+        (logging.WARNING, False),
+        (logging.ERROR, True),
+    }
 
 
 @pytest.mark.parametrize(
