@@ -53,7 +53,20 @@ class ChaosClient:
     retries: collections.Counter[int] = field(default_factory=collections.Counter)
     # (sent at, answered at) of every attempt that got an answer from the lobby agent.
     answered: list[tuple[float, float]] = field(default_factory=list)
+    # When the client's connection to LiveKit dropped and it reconnected (epoch).
+    reconnects: list[float] = field(default_factory=list)
     _seen_matches: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.user.room.on("reconnecting", lambda *_: self.reconnects.append(time.time()))
+
+    def history(self) -> list[Command]:
+        """The commands, with each dropped connection as a leave that may have happened:
+        the lobby takes a connection that went away for a leave (docs/PROTOCOL.md)."""
+        lost = [
+            Command("lobby.leave", {}, t, "connection_lost", None, (0,)) for t in self.reconnects
+        ]
+        return sorted([*self.commands, *lost], key=lambda c: c.sent_at)
 
     async def play(self, stop: asyncio.Event) -> None:
         """Act until `stop` is set; the command under way when it is set is finished."""

@@ -50,9 +50,10 @@ and asserts:
    (`recent`, the partner and time of each proposal). Refusals (busy, cooldown,
    unknown_match, ...) change nothing and are no observation. A command sent again after a
    failed attempt may have taken effect at the first try: when it then ends in an error it
-   adds its state as a possibility instead of replacing the last one. A `ready` event must
-   only ever name a match the client accepted. No status may show a pending match or a
-   started one without its room: the settle waits until there are none.
+   adds its state as a possibility instead of replacing the last one; so does a connection to
+   LiveKit that dropped and came back, as a leave (the lobby takes a lost connection for one).
+   A `ready` event must only ever name a match the client accepted. No status may show a
+   pending match or a started one without its room: the settle waits until there are none.
 3. **Every live discussion room has its moderator**: for every active match in Redis, LiveKit
    has its room, `disco-moderator` is in it, and it wrote the debate to Redis in the last 5 s.
 4. DISCO came back from each fault, no command was given up on (150 s of retries), and no
@@ -312,7 +313,7 @@ async def _disagreements(
     problems = await double_bookings(w.store.redis, w.store)
     finals[:] = [Final.of(s) for s in statuses]
     for c, final in zip(clients, finals, strict=True):
-        found = judge(c.commands, c.user.events, final, _facts(c, times, started, active))
+        found = judge(c.history(), c.user.events, final, _facts(c, times, started, active))
         problems += [f"{c.user.name}: {p}; commands {_tail(c)}" for p in found]
     return problems
 
@@ -389,6 +390,8 @@ async def test_twenty_clients_through_a_worker_kill_a_redis_pause_and_an_api_res
             problems = await _settle(w, db_engine, clients)
             _report(w, clients, watcher)
             removed = [c.user.name for c in clients if c.user.removed.is_set()]
+            dropped = sum(len(c.reconnects) for c in clients)
+            print(f"connections that dropped and came back: {dropped}")
     refused = collections.Counter(
         x.outcome for c in clients for x in c.commands if x.outcome in REFUSED
     )

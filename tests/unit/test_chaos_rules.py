@@ -15,6 +15,8 @@ DEBATE = Command(
     "lobby.join", {"topic": T, "format": "quick-debate", "side": "pro"}, 10.0, "ok", {}
 )
 LEAVE = Command("lobby.leave", {}, 30.0, "ok", {"left": True})
+# A connection that dropped: the lobby may have taken it for a leave.
+LOST = Command("lobby.leave", {}, 30.0, "connection_lost", None, (0,))
 
 
 def _respond(mid: str, accept: bool, outcome: str, status: str | None, at: float = 20.0) -> Command:
@@ -98,6 +100,8 @@ CASES: list[tuple[str, list[Command], Final, Facts, bool]] = [
         NO_FACTS,
         False,
     ),
+    ("a dropped connection may have cost the ticket", [JOIN, LOST], NOTHING, NO_FACTS, True),
+    ("or not", [JOIN, LOST], QUEUED, NO_FACTS, True),
     (
         "not_queued to a respond: nothing",
         [JOIN, _respond("m", True, "not_queued", None)],
