@@ -76,6 +76,14 @@ class ChaosClient:
                 return
             await self.act(self._choose())
 
+    async def wind_down(self) -> None:
+        """When the chaos ends: a proposal still to answer is accepted, or (40%) left to run
+        out, so that some end waiting on a partner who never answers."""
+        match = (await self.status()).get("match")
+        answer = self.rng.random() < 0.6
+        if answer and match and match["state"] == "pending" and not match["accepted"]:
+            await self.command("lobby.respond", {"match_id": match["match_id"], "accept": True})
+
     def _state(self) -> str:
         state = self.user.state or {}
         match = state.get("match")

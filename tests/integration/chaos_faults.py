@@ -225,11 +225,15 @@ async def live_rooms(store: LobbyStore, lkapi: api.LiveKitAPI) -> int:
     return len((await lkapi.room.list_rooms(api.ListRoomsRequest(names=live))).rooms)
 
 
-async def proposal_times(store: LobbyStore, cooldown: float) -> dict[str, list[float]]:
-    """When each person was proposed a match, from the rematch record: each entry holds, per
-    partner, the end of their rematch cooldown, set when the proposal was made."""
+async def proposal_times(store: LobbyStore, cooldown: float) -> dict[str, dict[str, float]]:
+    """Every proposal made to each person: partner -> when. Read from the rematch record,
+    which holds, per partner, the end of their rematch cooldown, set when the proposal was
+    made (a pair is never proposed twice within it)."""
     raw = await store.redis.hgetall(store.keys["recent"])
-    return {str(u): [float(t) - cooldown for t in json.loads(v).values()] for u, v in raw.items()}
+    return {
+        str(u): {str(p): float(t) - cooldown for p, t in json.loads(v).items()}
+        for u, v in raw.items()
+    }
 
 
 async def delete_rooms(lkapi: api.LiveKitAPI, rooms: Iterable[str]) -> None:

@@ -55,14 +55,16 @@ class Final:
 class Facts:
     """What the world says about one client at the end, beyond its own status."""
 
-    # Times (epoch) at which the client was proposed a match, with the match id when known
-    # (from its events) or None (from Redis's rematch record).
+    # Every proposal made to the client: when (epoch, as Redis recorded it), and the match id
+    # when known (a `proposed` event named that partner), else None.
     proposals: tuple[tuple[float, str | None], ...]
     # Matches that started (their discussion row exists) and those still active in Redis.
     started: frozenset[str]
     active: frozenset[str]
     # Matches the client was told failed to open (`cancelled`, reason `failed`).
     failed: frozenset[str] = frozenset()
+    # Every `cancelled` event the client received: match id -> `requeued`.
+    cancelled: dict[str, bool] = field(default_factory=dict)
 
     def proposed_since(self, at: float, other_than: str | None = None) -> bool:
         return any(t >= at and (m is None or m != other_than) for t, m in self.proposals)
@@ -172,6 +174,9 @@ def judge(
     if not any(allows(e, s, facts) for e in alts):
         wanted = " or ".join(_describe(e) for e in alts)
         problems.append(f"status {s} after {wanted}")
+    word = last_word(alts[0], facts) if len(alts) == 1 else None
+    if word is not None and s.kind != word:
+        problems.append(f"status {s} although last told `cancelled` with {word} after it")
     if s.kind == "started" and s.room is None:
         problems.append(f"started match {s.match_id} without a room in the status")
     accepted = {
@@ -183,6 +188,27 @@ def judge(
         if ev.get("type") == "ready" and ev.get("match_id") not in accepted:
             problems.append(f"told `ready` for match {ev.get('match_id')} it never accepted")
     return problems
+
+
+def last_word(e: Expect, facts: Facts) -> Literal["queued", "none"] | None:
+    """When the last proposal made to the client after its last observation (or, after an
+    accept, the accepted match itself) was cancelled and the client was told so, that
+    `cancelled` event says where the client is: queued again (`requeued`) or nowhere."""
+    if e.kind not in ("queued", "accepted"):
+        return None
+    after = [(t, m) for t, m in facts.proposals if t >= e.since]
+    if e.kind == "accepted":
+        after.append((float("-inf"), e.match_id))
+    if not after:
+        return None
+    latest = max(t for t, _ in after)
+    ids = {m for t, m in after if t == latest}
+    if len(ids) != 1 or None in ids:
+        return None  # not known which match that was
+    (mid,) = ids
+    if mid not in facts.cancelled:
+        return None
+    return "queued" if facts.cancelled[mid] else "none"
 
 
 def _describe(e: Expect) -> str:

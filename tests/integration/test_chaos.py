@@ -18,7 +18,8 @@ Meanwhile, once each and one after the other (each once DISCO is back from the l
   supervisor the moderators the dead worker ran);
 - DISCO's Redis is paused (SIGSTOP) for 5 s;
 - the API is stopped (SIGTERM or SIGKILL, by the seed) and started again.
-The chaos lasts at least 60 s and until 10 s after the last recovery; then the clients stop.
+The chaos lasts at least 60 s and until 10 s after the last recovery; then the clients stop,
+each accepting (60%, or else ignoring) a proposal it still has to answer.
 
 Then the test settles (waiting, with deadlines, for what DISCO does by itself: proposals
 nobody answers run out, rooms open, moderators are dispatched, ended rooms are released)
@@ -52,6 +53,9 @@ and asserts:
    failed attempt may have taken effect at the first try: when it then ends in an error it
    adds its state as a possibility instead of replacing the last one; so does a connection to
    LiveKit that dropped and came back, as a leave (the lobby takes a lost connection for one).
+   The events must agree too: when the last proposal made to the client after its last
+   observation (or, after an accept, the accepted match itself) was cancelled and the client
+   got that `cancelled` event, the status is queued if it said `requeued`, and nothing if not.
    A `ready` event must only ever name a match the client accepted. No status may show a
    pending match or a started one without its room: the settle waits until there are none.
 3. **Every live discussion room has its moderator**: for every active match in Redis, LiveKit
@@ -262,6 +266,7 @@ async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: i
     for result in done:
         if isinstance(result, BaseException):
             raise result
+    await asyncio.gather(*(c.wind_down() for c in clients))
     w.notes.append(
         f"chaos {stopped - t0:.0f} s; the clients' last commands ended "
         f"{time.time() - stopped:.0f} s later"
@@ -282,17 +287,25 @@ async def _started(engine: AsyncEngine, clients: list[ChaosClient]) -> frozenset
 
 
 def _facts(
-    c: ChaosClient, times: dict[str, list[float]], started: frozenset[str], active: frozenset[str]
+    c: ChaosClient,
+    times: dict[str, dict[str, float]],
+    names: dict[str, str],
+    started: frozenset[str],
+    active: frozenset[str],
 ) -> Facts:
-    events = list(zip(c.user.arrivals, c.user.events, strict=True))
-    told = [(at, str(e["match_id"])) for at, e in events if e["type"] == "proposed"]
-    recorded: list[tuple[float, str | None]] = [(t, None) for t in times.get(c.user.id, [])]
-    failed = {
-        str(e["match_id"])
-        for _, e in events
-        if e["type"] == "cancelled" and e["reason"] == "failed"
+    """The client's proposals (from Redis, each with its match id when a `proposed` event
+    named that partner), the matches that started and are still active, what it was told."""
+    events = c.user.events
+    by_partner = {
+        names.get(str(e["partner"]["display_name"]), ""): str(e["match_id"])
+        for e in events
+        if e["type"] == "proposed"
     }
-    return Facts(tuple(told + recorded), started, active, frozenset(failed))
+    proposals = [(t, by_partner.get(p)) for p, t in times.get(c.user.id, {}).items()]
+    cancels = [e for e in events if e["type"] == "cancelled"]
+    cancelled = {str(e["match_id"]): bool(e["requeued"]) for e in cancels}
+    failed = {str(e["match_id"]) for e in cancels if e["reason"] == "failed"}
+    return Facts(tuple(proposals), started, active, frozenset(failed), cancelled)
 
 
 async def _disagreements(
@@ -312,8 +325,10 @@ async def _disagreements(
     active = frozenset(m.id for m in await w.store.all_active())
     problems = await double_bookings(w.store.redis, w.store)
     finals[:] = [Final.of(s) for s in statuses]
+    names = {c.user.name: c.user.id for c in clients}
     for c, final in zip(clients, finals, strict=True):
-        found = judge(c.history(), c.user.events, final, _facts(c, times, started, active))
+        facts = _facts(c, times, names, started, active)
+        found = judge(c.history(), c.user.events, final, facts)
         problems += [f"{c.user.name}: {p}; commands {_tail(c)}" for p in found]
     return problems
 

@@ -112,6 +112,22 @@ CASES: list[tuple[str, list[Command], Final, Facts, bool]] = [
 ]
 
 
+X_REQUEUED = Facts(((15.0, "x"),), frozenset(), frozenset(), cancelled={"x": True})
+X_DROPPED = Facts(((15.0, "x"),), frozenset(), frozenset(), cancelled={"x": False})
+X_THEN_Y = Facts(((15.0, "x"), (16.0, "y")), frozenset(), frozenset(), cancelled={"x": True})
+M_REQUEUED = Facts(((12.0, "m"),), frozenset(), frozenset(), cancelled={"m": True})
+ACCEPTED = [JOIN, _respond("m", True, "ok", "accepted")]
+CASES += [
+    ("told requeued, queued", [JOIN], QUEUED, X_REQUEUED, True),
+    ("told requeued, lost the ticket", [JOIN], NOTHING, X_REQUEUED, False),
+    ("told dropped, nothing", [JOIN], NOTHING, X_DROPPED, True),
+    ("told dropped, still queued", [JOIN], QUEUED, X_DROPPED, False),
+    ("requeued, then proposed again", [JOIN], NOTHING, X_THEN_Y, True),
+    ("accepted, told requeued, queued", ACCEPTED, QUEUED, M_REQUEUED, True),
+    ("accepted, told requeued, nothing", ACCEPTED, NOTHING, M_REQUEUED, False),
+]
+
+
 @pytest.mark.parametrize(
     ("history", "final", "facts", "agrees"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
