@@ -1,5 +1,5 @@
 # The two commands: `make dev` runs DISCO locally, `make test` runs every check.
-.PHONY: dev test install check lint format types pytest bench chaos
+.PHONY: dev test install check lint format types pytest bench
 
 install:
 	@scripts/install.sh
@@ -26,6 +26,7 @@ pytest:
 	.venv/bin/pytest -p no:cacheprovider -ra
 
 # The chaos test alone (it is part of `make test` too).
+.PHONY: chaos
 chaos: install
 	.venv/bin/pytest -p no:cacheprovider -ra -s -m chaos tests/integration/test_chaos.py
 

@@ -76,13 +76,28 @@ class ChaosClient:
                 return
             await self.act(self._choose())
 
-    async def wind_down(self) -> None:
-        """When the chaos ends: a proposal still to answer is accepted, or (40%) left to run
-        out, so that some end waiting on a partner who never answers."""
-        match = (await self.status()).get("match")
-        answer = self.rng.random() < 0.6
-        if answer and match and match["state"] == "pending" and not match["accepted"]:
-            await self.command("lobby.respond", {"match_id": match["match_id"], "accept": True})
+    async def coda(self, topic: str, within: float) -> None:
+        """After the chaos, one last round with everyone who is not in a discussion: join
+        one queue, and answer the first proposal once (seeded: accept, decline or ignore),
+        so that the end holds every kind of outcome: started, declined, left to run out by
+        one or both, put back in the queue."""
+        if (await self.status()).get("match") is not None:
+            return
+        joined = await self.command("lobby.join", {"topic": topic, "format": "casual"})
+        answer = self.rng.choices(("accept", "decline", "ignore"), (30, 30, 40))[0]
+        deadline = time.monotonic() + within
+        while joined.outcome == "ok" and time.monotonic() < deadline:
+            match = (await self.status()).get("match")
+            if match is not None:
+                # Of each pair, the one whose name sorts first accepts: every pair ends with
+                # an accepter, whose partner accepted, declined or let the time run out.
+                if match["partner"]["display_name"] > self.user.name:
+                    answer = "accept"
+                if answer != "ignore" and match["state"] == "pending":
+                    payload = {"match_id": match["match_id"], "accept": answer == "accept"}
+                    await self.command("lobby.respond", payload)
+                return
+            await asyncio.sleep(1.0)
 
     def _state(self) -> str:
         state = self.user.state or {}

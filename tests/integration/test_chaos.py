@@ -18,8 +18,12 @@ Meanwhile, once each and one after the other (each once DISCO is back from the l
   supervisor the moderators the dead worker ran);
 - DISCO's Redis is paused (SIGSTOP) for 5 s;
 - the API is stopped (SIGTERM or SIGKILL, by the seed) and started again.
-The chaos lasts at least 60 s and until 10 s after the last recovery; then the clients stop,
-each accepting (60%, or else ignoring) a proposal it still has to answer.
+The chaos lasts at least 60 s and until 10 s after the last recovery; then the clients stop.
+Once the proposals still open have run out, a last round: everyone not in a discussion joins
+one queue and answers the first proposal once: of each pair, the one whose name sorts first
+accepts, the other accepts, declines or ignores it (by the seed). So the end holds every kind
+of outcome: started, declined (the accepter requeued), run out (the accepter requeued, the
+other dropped).
 
 Then the test settles (waiting, with deadlines, for what DISCO does by itself: proposals
 nobody answers run out, rooms open, moderators are dispatched, ended rooms are released)
@@ -266,7 +270,6 @@ async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: i
     for result in done:
         if isinstance(result, BaseException):
             raise result
-    await asyncio.gather(*(c.wind_down() for c in clients))
     w.notes.append(
         f"chaos {stopped - t0:.0f} s; the clients' last commands ended "
         f"{time.time() - stopped:.0f} s later"
@@ -274,6 +277,15 @@ async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: i
 
 
 # -- afterwards ---------------------------------------------------------------------------------
+async def _coda(w: World, clients: list[ChaosClient], topic: str) -> None:
+    """The last round (see the module docstring), once no proposal is open."""
+    deadline = time.monotonic() + SETTLE
+    while await w.store.all_pending():
+        assert time.monotonic() < deadline, "proposals still open long after the chaos"
+        await asyncio.sleep(1)
+    await asyncio.gather(*(c.coda(topic, 2.0 * ACCEPT_TIMEOUT) for c in clients))
+
+
 async def _started(engine: AsyncEngine, clients: list[ChaosClient]) -> frozenset[str]:
     """Matches of these clients that started: their discussion row exists."""
     ids = {c.payload["match_id"] for x in clients for c in x.commands if "match_id" in c.payload}
@@ -402,6 +414,7 @@ async def test_twenty_clients_through_a_worker_kill_a_redis_pause_and_an_api_res
             watcher = Watcher(w.store.redis, w.store)
             await _chaos(w, clients, watcher, SEED)
             _recovered(w, clients)
+            await _coda(w, clients, topics[0])
             problems = await _settle(w, db_engine, clients)
             _report(w, clients, watcher)
             removed = [c.user.name for c in clients if c.user.removed.is_set()]
