@@ -299,6 +299,12 @@ class Database:
                 return False
             return await _end(conn, room, at, "abandoned")
 
+    async def webhook_seen(self, event_id: str) -> bool:
+        """Whether this webhook event id was applied already."""
+        query = sa.select(webhook_events.c.id).where(webhook_events.c.id == event_id)
+        async with self._reads.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
     async def end_discussion(self, room: str, at: dt.datetime, outcome: str) -> bool:
         """End the room's discussion if it is still live; an outcome the moderator already
         wrote is kept. True when this call ended it."""

@@ -32,8 +32,10 @@ async def repeat(name: str, step: Callable[[], Awaitable[object]], period: float
             await step()
             wait, pause = period, FIRST
         except Exception:
+            _stop_if_cancelled()
             logger.exception("api loop step failed", extra={"loop": name})
             wait, pause = min(pause, period), min(CAP, pause * 2)
+        _stop_if_cancelled()
         await asyncio.sleep(wait)
 
 
@@ -50,8 +52,19 @@ async def _keep_running(name: str, loop: Callable[[], Coroutine[Any, Any, None]]
             await loop()
             logger.error("api loop ended; starting it again", extra={"loop": name})
         except Exception:
+            _stop_if_cancelled()
             logger.exception("api loop failed; starting it again", extra={"loop": name})
         if time.monotonic() - began > STEADY:
             pause = FIRST
+        _stop_if_cancelled()
         await asyncio.sleep(pause)
         pause = min(CAP, pause * 2)
+
+
+def _stop_if_cancelled() -> None:
+    """A cancellation can be lost on its way (a client that turns it into an error of its
+    own, or Python 3.11's wait_for when the awaited call finishes at the same moment): the
+    loop would then run on after its owner asked it to stop, and its owner wait forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -66,9 +66,12 @@ async def _room_finished(request: web.Request, event: WebhookEvent, raw: bytes) 
         else dt.datetime.now(dt.UTC)
     )
     room = event.room.name
+    db = request.app[DB]
+    if await db.webhook_seen(event_id):
+        return
     # Redis first, outside any transaction: releasing a room twice is harmless, and when
     # either step fails nothing marks the event done, so LiveKit's retry runs both again.
     await request.app[LOBBY_STORE].finish_room(room)
-    ended = await request.app[DB].finish_room(event_id, event.event, room, at)
+    ended = await db.finish_room(event_id, event.event, room, at)
     if ended:
         log.info("discussion ended", extra={"room": room, "event_id": event_id})

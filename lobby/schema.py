@@ -54,7 +54,8 @@ discussions = sa.Table(
     sa.Column("format", sa.String(64), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
-    # completed | forfeit | ended_by_moderator | abandoned | finished (casual talk ended)
+    # completed | forfeit | ended_by_moderator | abandoned | finished (casual talk ended) |
+    # lost (its LiveKit room vanished with no end recorded: api.reconcile)
     sa.Column("outcome", sa.String(32), nullable=True),
     sa.Column("winner_id", UUID(as_uuid=True), nullable=True),
 )

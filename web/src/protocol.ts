@@ -372,6 +372,7 @@ export const OUTCOME_SHORT: Record<string, string> = {
   ended_by_moderator: 'Ended by a moderator',
   abandoned: 'Abandoned',
   finished: 'Finished',
+  lost: 'Interrupted',
 };
 
 export const OUTCOME_TEXT: Record<string, string> = {
@@ -380,5 +381,6 @@ export const OUTCOME_TEXT: Record<string, string> = {
   ended_by_moderator: 'A moderator ended the debate.',
   abandoned: 'The talk was abandoned.',
   finished: 'The talk ended.',
+  lost: 'The talk was cut off by a server failure.',
 };
 

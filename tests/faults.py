@@ -1,0 +1,92 @@
+"""Faults for tests: pause a server of the test stack (SIGSTOP, as a machine that stops
+answering looks from outside: connections open, no replies), and restart LiveKit on its ports.
+
+Only servers the stack started itself can be paused: a test asking for one that came from the
+environment is skipped. The server is always resumed, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.stack import LIVEKIT_BIN, Stack, _wait_http, _wait_port
+
+
+def _proc(stack: Stack, name: str) -> subprocess.Popen[bytes]:
+    for n, proc in stack._procs:
+        if n == name and proc.poll() is None:
+            return proc
+    pytest.skip(f"{name} is not a server this test stack started")
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def server_pids(stack: Stack, name: str) -> list[int]:
+    """The processes of a server: Redis is one; Postgres is its postmaster (under runuser when
+    the tests run as root) and one backend per connection."""
+    proc = _proc(stack, name)
+    if name != "postgres":
+        return [proc.pid]
+    argv = [str(a) for a in proc.args]  # type: ignore[union-attr]
+    data = Path(argv[argv.index("-D") + 1])
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *_children(postmaster)]
+
+
+@contextlib.contextmanager
+def paused(stack: Stack, name: str) -> Iterator[None]:
+    """The server stops answering (its processes SIGSTOPped) until the block ends."""
+    pids = server_pids(stack, name)
+    # runuser (Postgres under root) stops itself when its child stops, as su does for job
+    # control; it is resumed too, or it would sit stopped and outlive the stack's close.
+    stopped = [_proc(stack, name).pid] if name == "postgres" else []
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def restart_livekit(stack: Stack) -> None:
+    """Kill the stack's LiveKit (SIGKILL: it forgets every room, as a crash does) and start it
+    again with the same configuration, so clients find it at the same URL."""
+    old = _proc(stack, "livekit")
+    old.kill()
+    old.wait(10)
+    folder = stack.run_dir / "livekit"
+    config = folder / "livekit.yaml"
+    port = int(
+        next(line for line in config.read_text().splitlines() if line.startswith("port:"))[5:]
+    )
+    log = folder / "livekit.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [str(LIVEKIT_BIN), "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stack._procs.append(("livekit", proc))
+    _wait_port(port, proc, "livekit", log, 30)
+    _wait_http(f"http://127.0.0.1:{port}/", proc, log)
