@@ -29,6 +29,11 @@ web-check:
 pytest:
 	.venv/bin/pytest -p no:cacheprovider -ra
 
+# The chaos test alone (it is part of `make test` too).
+.PHONY: chaos
+chaos: install
+	.venv/bin/pytest -p no:cacheprovider -ra -s -m chaos tests/integration/test_chaos.py
+
 bench: install
 	.venv/bin/python -m bench
 
