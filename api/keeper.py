@@ -26,7 +26,7 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
-from api.supervise import repeat, supervised
+from api.supervise import repeat, running
 from lobby.contract import LOBBY_IDENTITY, LOBBY_JOB, LOBBY_TIMEOUT
 from lobby.settings import Settings
 
@@ -114,13 +114,10 @@ def keeper_context(
         )
         keeper = Keeper(settings, lkapi)
         app[KEEPER] = keeper
-        task = supervised("keeper", keeper.keep)
         try:
-            yield
+            async with running("keeper", keeper.keep):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await lkapi.aclose()
 
     return context

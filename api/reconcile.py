@@ -22,8 +22,6 @@ Wire it into the app with `app.cleanup_ctx.append(reconciler)` after the keeper'
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -36,7 +34,7 @@ from livekit import api as lk
 from api.db import Database
 from api.keeper import KEEPER, Keeper
 from api.keys import DB, LIVEKIT, LOBBY_STORE, SETTINGS
-from api.supervise import repeat, supervised
+from api.supervise import repeat, running
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 from lobby.upkeep import Pruned, prune
@@ -132,10 +130,5 @@ async def reconciler(app: web.Application) -> AsyncIterator[None]:
     app[RECONCILER] = Reconciler(
         app[SETTINGS], app[LIVEKIT], app[DB], app[LOBBY_STORE], app.get(KEEPER)
     )
-    task = supervised("reconciler", app[RECONCILER].keep)
-    try:
+    async with running("reconciler", app[RECONCILER].keep):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -3,15 +3,17 @@
 Two layers: `repeat` runs a step every period and logs a failing step, retrying it after a
 pause that grows while it keeps failing; `supervised` owns the loop's task and starts the loop
 again, after a pause, when it ends anyway (it returned or raised). Only cancelling the task
-stops it. Log messages are fixed text; the loop's name is in `extra`.
+stops it; `running` does that for an app's cleanup_ctx entry. Log messages are fixed text;
+the loop's name is in `extra`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger("disco.supervise")
@@ -42,6 +44,18 @@ async def repeat(name: str, step: Callable[[], Awaitable[object]], period: float
 def supervised(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
     """A task running `loop()`, started again whenever it ends; cancel the task to stop it."""
     return asyncio.create_task(_keep_running(name, loop), name=f"disco-{name}")
+
+
+@contextlib.asynccontextmanager
+async def running(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """The loop runs supervised for the block's length; leaving the block stops it."""
+    task = supervised(name, loop)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _keep_running(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:

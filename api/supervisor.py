@@ -22,7 +22,6 @@ Wire it into the app after the Postgres, Redis and LiveKit entries:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -31,6 +30,7 @@ from aiohttp import web
 from livekit import api
 
 from api.keys import DB, LIVEKIT, LOBBY_STORE, REDIS, SETTINGS
+from api.supervise import running
 from lobby.contract import MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
 from lobby.settings import Settings
@@ -149,13 +149,9 @@ SUPERVISOR = web.AppKey("disco.supervisor", Supervisor)
 
 
 async def supervisor_context(app: web.Application) -> AsyncIterator[None]:
-    """The cleanup_ctx entry: runs the supervisor from the app's start to its shutdown."""
+    """The cleanup_ctx entry: runs the supervisor, supervised as the API's other loops are (a
+    loop that ends anyway is logged and started again), from the app's start to its shutdown."""
     supervisor = Supervisor(app)
     app[SUPERVISOR] = supervisor
-    task = asyncio.create_task(supervisor.keep())
-    try:
+    async with running("supervisor", supervisor.keep):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
