@@ -83,9 +83,9 @@ async def open_room(
     match: Match,
     topic: Topic,
     fmt: Format,
-) -> dict[str, str]:
-    """Create everything the match needs; returns each person's token, minted only once the
-    room exists. Idempotent, so a start interrupted by a crash can simply be run again.
+) -> None:
+    """Create everything the match needs. Idempotent, so a start interrupted by a crash can
+    simply be run again. Tokens are minted later, one per `lobby.status` (`room_grant`).
     `record` writes the discussion's row (or keeps it for later while Postgres is away)."""
     metadata = moderator_job(match, str(discussion_id(match.id)), topic).to_json()
     empty, departure = room_timeouts(fmt)
@@ -99,7 +99,6 @@ async def open_room(
     # The discussion id derives from the match id, so the row and the room need not wait for
     # each other.
     await asyncio.gather(record(match), lkapi.room.create_room(room))
-    return {s.user: room_token(settings, match, s.user, s.ticket.name) for s in match.seats}
 
 
 async def room_exists(lkapi: api.LiveKitAPI, room: str) -> bool:

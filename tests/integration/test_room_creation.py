@@ -12,7 +12,7 @@ import pytest
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.lobby_rooms import open_room
+from agent.lobby_rooms import open_room, room_token
 from api.keeper import Keeper
 from api.tokens import LobbyTokens, new_lobby_identity
 from lobby.contract import LOBBY_TIMEOUT
@@ -52,9 +52,11 @@ async def test_a_token_for_a_finished_room_joins_nothing(
     a, b = await add_users(db_engine, 2)
     fmt = load_catalogue(settings.formats_file).formats["casual"]
     match = _match(a.id, b.id, topic, fmt.id)
-    tokens = await open_room(
+    await open_room(
         lkapi, LobbyDb(db_engine).start_discussion, settings, match, Topic(topic, "", ""), fmt
     )
+    # Minted as lobby.status mints them, once the room exists.
+    tokens = {s.user: room_token(settings, match, s.user, s.ticket.name) for s in match.seats}
     try:
         opened = await _room(lkapi, match.room)
         assert opened is not None, "the lobby agent's room was not created before its tokens"
