@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterable
@@ -25,12 +24,13 @@ import aiohttp
 from livekit import api
 from redis.asyncio import Redis
 
-from lobby.contract import LOBBY_IDENTITY, MODERATOR_IDENTITY
+from lobby.contract import MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
 from lobby.model import Match
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 from scripts.stack import Stack
+from tests.support.lobby_clients import lobby_agent
 from tests.support.worker import Worker, settings_env
 
 # A moderator that wrote its debate this recently is alive (it writes every second; the API's
@@ -100,17 +100,6 @@ class ApiProcess:
 
 
 # -- the lobby agent --------------------------------------------------------------------------
-async def lobby_agent(settings: Settings, lkapi: api.LiveKitAPI) -> str:
-    """The sid of the lobby agent that is in the lobby room and ready, or ''."""
-    found = await lkapi.room.list_participants(
-        api.ListParticipantsRequest(room=settings.lobby_room)
-    )
-    for p in found.participants:
-        if p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready":
-            return str(p.sid)
-    return ""
-
-
 async def served_again(settings: Settings, lkapi: api.LiveKitAPI, old: str, wait: float) -> float:
     """Until a lobby agent other than `old` is ready in the lobby room; returns when (epoch)."""
     deadline = time.monotonic() + wait
@@ -241,15 +230,6 @@ async def delete_rooms(lkapi: api.LiveKitAPI, rooms: Iterable[str]) -> None:
     for room in rooms:
         with contextlib.suppress(Exception):
             await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def worker_name(n: int) -> str:

@@ -94,7 +94,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lobby.schema import discussions
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
-from scripts.stack import Stack, free_port
+from scripts.stack import Stack, free_port, port_free
 from tests.integration.chaos_clients import ChaosClient, summary
 from tests.integration.chaos_faults import (
     ApiProcess,
@@ -105,9 +105,7 @@ from tests.integration.chaos_faults import (
     job_rooms,
     kill,
     live_rooms,
-    lobby_agent,
     lobby_holder,
-    port_free,
     proposal_times,
     served_again,
     terminate,
@@ -115,7 +113,7 @@ from tests.integration.chaos_faults import (
     worker_name,
 )
 from tests.integration.chaos_rules import Facts, Final, judge
-from tests.support.lobby_clients import add_users, connected, wait_for_agent
+from tests.support.lobby_clients import add_users, connected, lobby_agent, wait_for_agent
 from tests.support.worker import Worker, start_worker
 
 SEED = int(os.environ.get("DISCO_CHAOS_SEED", "1011"))

@@ -15,24 +15,13 @@ from livekit import api
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.keeper import Keeper
-from lobby.contract import LOBBY_IDENTITY
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.support.lobby_clients import add_users, connected
+from tests.support.lobby_clients import add_users, connected, lobby_agent
 from tests.support.wait import eventually
 from tests.support.worker import start_worker
-
-
-async def _agent_sid(settings: Settings, lkapi: api.LiveKitAPI) -> str:
-    found = await lkapi.room.list_participants(
-        api.ListParticipantsRequest(room=settings.lobby_room)
-    )
-    for p in found.participants:
-        if p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready":
-            return str(p.sid)
-    return ""
 
 
 async def _served_again(
@@ -42,7 +31,7 @@ async def _served_again(
 
     async def served() -> bool:
         await keeper.ensure()
-        return await _agent_sid(settings, lkapi) not in ("", old)
+        return await lobby_agent(settings, lkapi) not in ("", old)
 
     await eventually(served, "the lobby served again by a new agent", 120, every=1)
 
@@ -61,7 +50,7 @@ async def test_a_killed_lobby_worker_loses_nothing(
             await b.event("proposed")
             await a.call("lobby.respond", {"match_id": match_id, "accept": True})
             seqs = {w.id: w.last_seq() for w in (a, b, c)}
-            old = await _agent_sid(mine, lkapi)
+            old = await lobby_agent(mine, lkapi)
 
             os.kill(first.proc.pid, signal.SIGKILL)
             await asyncio.to_thread(first.proc.wait, 15)

@@ -318,6 +318,17 @@ def rpc_summary(people: list[LobbyUser]) -> str:
     return "; ".join(parts) + f"; errors by code {dict(sorted(failed.items()))}"
 
 
+async def lobby_agent(settings: Settings, lkapi: api.LiveKitAPI) -> str:
+    """The sid of the lobby agent that is in the lobby room and ready, or ''."""
+    found = await lkapi.room.list_participants(
+        api.ListParticipantsRequest(room=settings.lobby_room)
+    )
+    for p in found.participants:
+        if p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready":
+            return str(p.sid)
+    return ""
+
+
 async def wait_for_agent(settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60) -> None:
     async def ready() -> bool:
         found = await lkapi.room.list_participants(
