@@ -14,7 +14,7 @@ import time
 from collections.abc import Collection
 
 from agent.batching import Batcher
-from lobby.db import LobbyDb
+from lobby.db import Database
 from lobby.errors import Unavailable
 from lobby.mirror import Mirror
 from lobby.model import Match
@@ -28,7 +28,7 @@ DOWN_FOR = 3.0
 
 
 class Profiles:
-    def __init__(self, db: LobbyDb, mirror: Mirror, retry_after: int) -> None:
+    def __init__(self, db: Database, mirror: Mirror, retry_after: int) -> None:
         self.db, self.mirror, self.retry_after = db, mirror, retry_after
         self._names: Batcher[str, str] = Batcher(self._load)
         self._down_until = 0.0

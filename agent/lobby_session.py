@@ -36,7 +36,7 @@ from agent.lobby_rpc import Handler, rpc_call
 from agent.sdk import route
 from agent.supervise import Supervisor, failed, repeat
 from lobby import lifecycle
-from lobby.db import LobbyDb, Topic
+from lobby.db import Database, Topic
 from lobby.errors import (
     Busy,
     Cooldown,
@@ -67,7 +67,7 @@ _CAS_TRIES = 16
 async def run(ctx: JobContext, settings: Settings) -> None:
     redis = open_redis(settings.redis_url, timeout=settings.redis_timeout)
     store = LobbyStore(redis, settings.redis_prefix)
-    db = LobbyDb.connect(settings.async_database_url, settings.database_timeout)
+    db = Database.connect(settings.async_database_url, settings.database_timeout)
     catalogue = load_catalogue(settings.formats_file)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
@@ -83,7 +83,7 @@ class LobbySession:
         lkapi: api.LiveKitAPI,
         settings: Settings,
         store: LobbyStore,
-        db: LobbyDb,
+        db: Database,
         catalogue: Catalogue,
     ) -> None:
         self.room, self.lkapi, self.settings = room, lkapi, settings
@@ -383,7 +383,8 @@ class LobbySession:
         if now < self._topics_retry or now - self._topics_at < (5.0 if force else TOPICS_REFRESH):
             return False
         try:
-            self.topics, self._topics_at = await self.db.topics(), now
+            self.topics = {t.slug: t for t in await self.db.topics()}
+            self._topics_at = now
         except Exception as e:
             # Postgres away: the topics known stay; asked again in a few seconds.
             self._topics_retry = now + 5.0

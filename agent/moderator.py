@@ -36,7 +36,7 @@ from agent.memory import Memory
 from agent.proposal import QUICK_DEBATE, Proposal
 from agent.state import Record, Seats, attributes, payload, state
 from lobby.contract import Job
-from lobby.db import LobbyDb
+from lobby.db import Database
 from lobby.formats import Catalogue, Format, Side
 
 logger = logging.getLogger("disco.moderator")
@@ -53,7 +53,7 @@ class Moderator:
         catalogue: Catalogue,
         fmt: Format,
         floor: Floor,
-        db: LobbyDb,
+        db: Database,
         rng: random.Random | None = None,
         *,
         memory: Memory | None = None,

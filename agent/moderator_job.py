@@ -17,7 +17,7 @@ from agent.memory import Memory
 from agent.moderator import Moderator
 from agent.sdk import route
 from lobby.contract import Job
-from lobby.db import LobbyDb
+from lobby.db import Database
 from lobby.debate_states import DebateStates
 from lobby.errors import InvalidPayload
 from lobby.formats import load_catalogue
@@ -50,9 +50,9 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     try:
         # One moderator per room, each with its own small pool: a discussion writes a handful
         # of rows in its life.
-        db = LobbyDb.connect(settings.async_database_url, settings.database_timeout, pool_size=1)
+        db = Database.connect(settings.async_database_url, settings.database_timeout, pool_size=1)
         async with contextlib.aclosing(db):
-            saved, _ = await asyncio.gather(memory.recall(job.match_id), db.warm())
+            saved, _ = await asyncio.gather(memory.recall(job.match_id), db.ping())
             floor = Floor(lkapi, ctx.room.name)
             moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory)
             if saved is not None:

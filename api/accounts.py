@@ -13,8 +13,8 @@ from api.auth import bearer
 from api.errors import InvalidCredentials, InvalidField, InvalidName, Unauthorized, WeakPassword
 from api.keys import DB, LIMITER, PASSWORDS, REGISTER_LIMITER, SESSIONS, SETTINGS, USERS
 from api.ratelimit import client_address
-from api.records import User
 from lobby import names
+from lobby.db.records import User
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

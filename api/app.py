@@ -14,16 +14,13 @@ from livekit import api as lk
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import accounts, feedback, health, keeper, reconcile, rooms, supervisor, webhook
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
-from api.db import Database
-from api.errors import ApiError, NotFound, Unavailable, is_outage
+from api.errors import ApiError, NotFound, Unavailable, from_gateway, is_outage
 from api.keys import (
     DB,
-    ENGINE,
     LIMITER,
     LIVEKIT,
     LOBBY_STORE,
@@ -39,6 +36,8 @@ from api.keys import (
 from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.tokens import LobbyTokens, livekit_urls
 from lobby import names
+from lobby.db import Database
+from lobby.db.errors import GatewayError
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -72,6 +71,8 @@ async def errors_middleware(request: web.Request, handler: _Handler) -> web.Stre
         return await handler(request)
     except ApiError as error:
         return _error_response(error)
+    except GatewayError as refused:
+        return _error_response(from_gateway(refused))
     except web.HTTPException as http:
         if http.status < 400:
             raise
@@ -97,19 +98,12 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
     # connection and every query are bounded, so a Postgres that stops answering fails a
     # request (503) instead of hanging it.
     settings = app[SETTINGS]
-    wait = settings.database_timeout
-    engine = create_async_engine(
-        settings.async_database_url,
-        pool_size=10,
-        max_overflow=10,
-        pool_recycle=1800,
-        pool_timeout=wait,
-        connect_args={"timeout": wait, "command_timeout": wait},
+    db = Database.connect(
+        settings.async_database_url, settings.database_timeout, 10, pre_ping=False
     )
-    app[ENGINE] = engine
-    app[DB] = Database(engine)
+    app[DB] = db
     yield
-    await engine.dispose()
+    await db.aclose()
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:

@@ -24,6 +24,9 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     ├── NotReady                503 not_ready           (`down` names unreachable servers)
     └── Unavailable             503 unavailable         (sets Retry-After; retry_after in body)
 
+A refusal of the Postgres gateway (`lobby.db.errors`) is answered as the ApiError
+`from_gateway` gives it.
+
 Failures of Redis, Postgres or LiveKit themselves (refused, dropped, or not answering in time)
 are not ApiErrors: `is_outage` tells them apart from bugs, and the middleware answers them as
 Unavailable rather than 500.
@@ -38,6 +41,8 @@ import asyncpg
 import sqlalchemy.exc as sa_exc
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from lobby.db import errors as refused
 
 
 class ApiError(Exception):
@@ -237,3 +242,19 @@ def is_outage(error: BaseException) -> bool:
         return True
     # LiveKit's server API over aiohttp, and any socket: refused, reset or timed out.
     return isinstance(error, (aiohttp.ClientConnectionError, ConnectionError, TimeoutError))
+
+
+_GATEWAY: dict[type[refused.GatewayError], ApiError] = {
+    refused.EmailTaken: EmailTaken(),
+    refused.AlreadyRated: AlreadyRated(),
+    refused.AlreadyReported: AlreadyReported(),
+    refused.NoSuchDiscussion: NotFound("There is no such discussion."),
+    refused.NoSuchUser: NotFound("There is no such user."),
+    refused.NotAParticipant: NotAParticipant(),
+    refused.NotYourPartner: InvalidField("user_id", "is not your partner in this discussion"),
+}
+
+
+def from_gateway(error: refused.GatewayError) -> ApiError:
+    """The HTTP answer to what the database refused."""
+    return _GATEWAY.get(type(error), ApiError())

@@ -11,7 +11,7 @@ from api import validation as v
 from api.accounts import current_user
 from api.errors import InvalidField, NotFound
 from api.keys import DB, REDIS, SETTINGS
-from api.records import HistoryCursor
+from lobby.db.records import HistoryCursor
 from lobby.mirror import Mirror
 
 log = logging.getLogger(__name__)

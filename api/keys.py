@@ -7,14 +7,13 @@ import uuid
 from aiohttp import web
 from livekit import api as lk
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
-from api.db import Database
 from api.ratelimit import LoginLimiter, RegisterLimiter
-from api.records import User
 from api.tokens import LobbyTokens
+from lobby.db import Database
+from lobby.db.records import User
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -22,7 +21,6 @@ SETTINGS = web.AppKey("settings", Settings)
 SESSIONS = web.AppKey("sessions", Sessions)
 LOBBY_TOKENS = web.AppKey("lobby_tokens", LobbyTokens)
 PASSWORDS = web.AppKey("passwords", Passwords)
-ENGINE = web.AppKey("engine", AsyncEngine)
 DB = web.AppKey("db", Database)
 USERS = web.AppKey("users", ExpiringCache[uuid.UUID, User])
 REDIS = web.AppKey("redis", Redis)

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from livekit import api as lk
 
-from api.db import Database
 from api.keeper import KEEPER, Keeper
 from api.keys import DB, LIVEKIT, LOBBY_STORE, SETTINGS
 from api.supervise import repeat, running
+from lobby.db import Database
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 from lobby.upkeep import Pruned, prune

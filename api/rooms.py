@@ -11,8 +11,8 @@ from api.accounts import current_user
 from api.errors import Conflict, Forbidden, NotFound
 from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, LOBBY_TOKENS, SETTINGS
-from api.records import User
 from api.validation import path_id
+from lobby.db.records import User
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

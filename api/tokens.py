@@ -11,8 +11,8 @@ import jwt
 from livekit import api as lk
 
 from api.errors import Flooding
-from api.records import User
 from lobby.contract import LOBBY_IDENTITY_PREFIX, MODERATOR_PREFIX
+from lobby.db.records import User
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 

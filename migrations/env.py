@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from lobby.schema import metadata
+from lobby.db.schema import metadata
 
 config = context.config
 if config.config_file_name is not None:

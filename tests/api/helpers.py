@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lobby.schema import discussion_participants, discussions, users
+from lobby.db.schema import discussion_participants, discussions, users
 
 PASSWORD = "correct horse battery"
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.ratelimit import ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW
-from lobby.schema import users
+from lobby.db.schema import users
 from lobby.settings import Settings
 from tests.api.helpers import PASSWORD, error_of, register, unique_email
 

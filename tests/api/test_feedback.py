@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lobby.schema import blocks, ratings, reports
+from lobby.db.schema import blocks, ratings, reports
 from tests.api.helpers import error_of, make_discussion, register
 
 Client = TestClient[Any, Any]

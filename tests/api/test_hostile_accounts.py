@@ -19,7 +19,7 @@ from api.app import create_app
 from api.auth import Passwords
 from api.keys import PASSWORDS
 from api.ratelimit import ADDRESS_LIMIT, REGISTER_WINDOW
-from lobby.schema import users
+from lobby.db.schema import users
 from lobby.settings import Settings
 from tests.api.helpers import PASSWORD, error_of, register, unique_email
 

@@ -16,13 +16,12 @@ import sqlalchemy as sa
 from livekit import api as lk
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.db import Database
 from api.reconcile import Reconciler
 from lobby import lifecycle
-from lobby.db import LobbyDb, discussion_id
+from lobby.db import Database, discussion_id
+from lobby.db.schema import webhook_events
 from lobby.model import Match, Ticket
 from lobby.policy import Pairing
-from lobby.schema import webhook_events
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from tests.api.helpers import discussion_row, register
@@ -64,7 +63,7 @@ async def live_match(client: Client, engine: AsyncEngine, store: LobbyStore) -> 
         assert await store.settle(current, lifecycle.respond(current, user, True, now)) == "ok"
     started = await store.active(match.id)
     assert started is not None
-    await LobbyDb(engine).start_discussion(started)
+    await Database(engine).start_discussion(started)
     assert await store.mark_live(dataclasses.replace(started, state="live"))
     return started
 

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from lobby.schema import discussions, webhook_events
+from lobby.db.schema import discussions, webhook_events
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 from scripts.stack import free_port

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.feedback import HISTORY_PAGE
-from lobby.schema import discussion_participants, discussions, users
+from lobby.db.schema import discussion_participants, discussions, users
 from tests.browser.conftest import Site
 from tests.browser.people import SLOW, Person
 

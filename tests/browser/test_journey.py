@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lobby.schema import users
+from lobby.db.schema import users
 from tests.browser.conftest import ACCEPT_TIMEOUT, Site
 from tests.browser.people import SLOW, Person
 

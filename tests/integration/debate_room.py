@@ -29,7 +29,7 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from lobby.contract import MODERATOR_IDENTITY, MODERATOR_PREFIX, Debater, Job
-from lobby.schema import discussion_participants, discussions, topics, users
+from lobby.db.schema import discussion_participants, discussions, topics, users
 from lobby.settings import Settings
 from scripts.stack import Stack
 from tests.support.wait import eventually

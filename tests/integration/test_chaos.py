@@ -91,7 +91,7 @@ import sqlalchemy as sa
 from livekit import api
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lobby.schema import discussions
+from lobby.db.schema import discussions
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack, free_port, port_free

@@ -27,7 +27,7 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.db import discussion_id
-from lobby.schema import discussions
+from lobby.db.schema import discussions
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack

@@ -15,7 +15,7 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.keeper import Keeper
-from lobby.schema import discussion_participants, discussions
+from lobby.db.schema import discussion_participants, discussions
 from lobby.settings import Settings
 from tests.support.lobby_clients import LobbyUser, add_users, connected
 

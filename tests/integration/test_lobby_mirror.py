@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.lobby_profiles import Profiles
-from lobby.db import LobbyDb, discussion_id
+from lobby.db import Database, discussion_id
+from lobby.db.schema import discussions
 from lobby.errors import Unavailable
 from lobby.mirror import Mirror
 from lobby.model import Match, Ticket
-from lobby.schema import discussions
 from lobby.settings import Settings
 from lobby.store import open_redis
 from scripts.stack import free_port
@@ -32,16 +32,16 @@ async def mirror(settings: Settings) -> AsyncIterator[Mirror]:
 
 
 @pytest.fixture
-async def dbs(settings: Settings) -> AsyncIterator[tuple[LobbyDb, LobbyDb]]:
-    up = LobbyDb.connect(settings.async_database_url, 3)
-    away = LobbyDb.connect(f"postgresql+asyncpg://disco@127.0.0.1:{free_port()}/disco", 1)
+async def dbs(settings: Settings) -> AsyncIterator[tuple[Database, Database]]:
+    up = Database.connect(settings.async_database_url, 3)
+    away = Database.connect(f"postgresql+asyncpg://disco@127.0.0.1:{free_port()}/disco", 1)
     yield up, away
     await up.aclose()
     await away.aclose()
 
 
 async def test_names_and_blocks_carry_the_lobby_through_an_outage(
-    db_engine: AsyncEngine, mirror: Mirror, dbs: tuple[LobbyDb, LobbyDb]
+    db_engine: AsyncEngine, mirror: Mirror, dbs: tuple[Database, Database]
 ) -> None:
     a, b, c, stranger = await add_users(db_engine, 4)
     await block(db_engine, a, b)
@@ -62,7 +62,7 @@ async def test_names_and_blocks_carry_the_lobby_through_an_outage(
 
 
 async def test_a_block_made_after_the_names_were_read_is_mirrored(
-    db_engine: AsyncEngine, mirror: Mirror, dbs: tuple[LobbyDb, LobbyDb]
+    db_engine: AsyncEngine, mirror: Mirror, dbs: tuple[Database, Database]
 ) -> None:
     a, b = await add_users(db_engine, 2)
     up, away = dbs
@@ -75,7 +75,7 @@ async def test_a_block_made_after_the_names_were_read_is_mirrored(
 
 
 async def test_a_discussion_row_kept_while_postgres_is_away_is_written_later(
-    db_engine: AsyncEngine, mirror: Mirror, dbs: tuple[LobbyDb, LobbyDb], topic: str
+    db_engine: AsyncEngine, mirror: Mirror, dbs: tuple[Database, Database], topic: str
 ) -> None:
     a, b = await add_users(db_engine, 2)
     up, away = dbs

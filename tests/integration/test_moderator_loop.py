@@ -27,7 +27,7 @@ from agent.floor import Floor
 from agent.moderator import Moderator
 from agent.sdk import route
 from lobby.contract import Job
-from lobby.db import LobbyDb
+from lobby.db import Database
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
 from tests.integration.debate_room import (
@@ -75,7 +75,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
     floor = Floor(lkapi, s.room)
     try:
-        db = LobbyDb.connect(settings.async_database_url, pool_size=1)
+        db = Database.connect(settings.async_database_url, pool_size=1)
         async with contextlib.aclosing(db):
             job = Job.from_json(job_metadata(s, FORMAT))
             fmt = catalogue.formats[FORMAT]

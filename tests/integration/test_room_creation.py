@@ -16,7 +16,7 @@ from agent.lobby_rooms import open_room, room_token
 from api.keeper import Keeper
 from api.tokens import LobbyTokens, new_lobby_identity
 from lobby.contract import LOBBY_TIMEOUT
-from lobby.db import LobbyDb, Topic
+from lobby.db import Database, Topic
 from lobby.formats import load_catalogue
 from lobby.model import Match, Ticket
 from lobby.settings import Settings
@@ -53,7 +53,7 @@ async def test_a_token_for_a_finished_room_joins_nothing(
     fmt = load_catalogue(settings.formats_file).formats["casual"]
     match = _match(a.id, b.id, topic, fmt.id)
     await open_room(
-        lkapi, LobbyDb(db_engine).start_discussion, settings, match, Topic(topic, "", ""), fmt
+        lkapi, Database(db_engine).start_discussion, settings, match, Topic(topic, "", ""), fmt
     )
     # Minted as lobby.status mints them, once the room exists.
     tokens = {s.user: room_token(settings, match, s.user, s.ticket.name) for s in match.seats}

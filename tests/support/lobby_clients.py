@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agent.sdk import quiet_native_logs, route
 from api.tokens import LobbyTokens, issue_lobby_pass, livekit_urls
 from lobby.contract import LOBBY_IDENTITY
+from lobby.db.schema import blocks, topics, users
 from lobby.protocol import TOPIC
-from lobby.schema import blocks, topics, users
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from tests.support.wait import eventually

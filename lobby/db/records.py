@@ -1,5 +1,5 @@
-"""What api.db hands out instead of rows: frozen dataclasses, each able to say itself in the
-JSON the API answers with."""
+"""What the Postgres gateway hands out instead of rows: frozen dataclasses, each able to say
+itself in the JSON the API answers with."""
 
 from __future__ import annotations
 
@@ -9,7 +9,24 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from lobby.db import Topic as Topic  # one definition, shared with the lobby agent
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic people can queue for; the API lists them (`GET /api/topics`), the lobby agent
+    checks joins against them and gives the moderator the title and motion."""
+
+    slug: str
+    title: str
+    motion: str
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "motion": self.motion,
+        }
 
 
 def _iso(value: dt.datetime | None) -> str | None:
