@@ -66,7 +66,8 @@ async def _fill(store: LobbyStore, tickets: list[Ticket]) -> None:
         async with store.redis.pipeline(transaction=False) as p:
             for t in tickets[i : i + 2000]:
                 keys = store.join_keys(t.user)
-                await store._join(keys=keys, args=[t.user, t.member, t.bucket, 0], client=p)
+                args: list[str | int] = [t.user, store.codec.member(t), t.bucket, 0]
+                await store._join(keys=keys, args=args, client=p)
             await p.execute()
 
 

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE = [
     "lobby.model",
+    "lobby.codec",
     "lobby.policy",
     "lobby.lifecycle",
     "lobby.formats",
