@@ -11,10 +11,14 @@ has no blocks for. A batch's latency is its snapshot-to-commit time.
 Each size is drained in a lobby's store that has paired a few hundred people before, as a
 running lobby's has; the first line is 1k tickets in an empty store, a lobby's first seconds.
 The process's garbage collector is tuned as the agent worker's is (`agent.worker.tune_gc`).
+
+`python -m bench.pairing --against REV` runs it on commit REV and on this tree in turns, to
+show a change did not make pairing slower (bench/_against.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import random
@@ -27,6 +31,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from agent.worker import tune_gc
+from bench._against import compare
 from lobby import lifecycle, policy
 from lobby.model import Ticket
 from lobby.policy import PAIR_BATCH, PAIR_CONCURRENCY, PAIR_HEAD, pair
@@ -166,4 +171,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(prog="python -m bench.pairing")
+    parser.add_argument("--against", metavar="REV", help="also run it on this commit, in turns")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if args.against:
+        compare("bench.pairing", args.against, args.rounds)
+    else:
+        main()

@@ -21,7 +21,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from json.encoder import encode_basestring_ascii as _str
 from typing import Any
 
@@ -61,7 +62,27 @@ def ticket(member: str) -> Ticket:
         side_value = _CODE_SIDE[side]
     except (IndexError, KeyError, ValueError):
         raise ValueError(f"not a ticket index entry: {member!r}") from None
-    return Ticket(user, name, topic, format_id, side_value, ms / 1000, head)
+    # Built through the slots' setters rather than the dataclass __init__, which goes through
+    # object.__setattr__ once per field: a snapshot decodes hundreds (bench/pairing.py). The
+    # values are the ones `Ticket(...)` would hold, as the round-trip tests check.
+    t: Ticket = _new(Ticket)
+    set_user, set_name, set_topic, set_format, set_side, set_joined, set_head = _TICKET_SET
+    set_user(t, user)
+    set_name(t, name)
+    set_topic(t, topic)
+    set_format(t, format_id)
+    set_side(t, side_value)
+    set_joined(t, ms / 1000)
+    set_head(t, head)
+    return t
+
+
+_new = object.__new__
+# The slot setters of Ticket, in field order (a field added to Ticket fails the unpacking
+# above until it is decoded too).
+_TICKET_SET: tuple[Callable[[Ticket, Any], None], ...] = tuple(
+    getattr(Ticket, f.name).__set__ for f in fields(Ticket)
+)
 
 
 def _time(t: float) -> str:
@@ -79,20 +100,22 @@ def _time_text(t: float) -> str:
     return text
 
 
-def _seat(seat: Seat, member: str) -> str:
-    side = _SIDE_JSON.get(seat.side) or _str(str(seat.side))
-    accepted = "true" if seat.accepted else "false"
-    return f'{{"m":{_str(member)},"side":{side},"accepted":{accepted}}}'
+def match_json(match: Match) -> str:
+    """What `json.dumps(shape, separators=(",", ":"))` writes for the match (its seats holding
+    their tickets' members), written directly."""
+    a, b = match.seats
+    return _match_json(match, member(a.ticket), member(b.ticket))
 
 
-def match_json(match: Match, members: Callable[[Ticket], str] = member) -> str:
-    """What `json.dumps(shape, separators=(",", ":"))` writes for the match, written directly;
-    `members` gives each seat's ticket member."""
+def _match_json(match: Match, member_a: str, member_b: str) -> str:
     a, b = match.seats
     return (
         f'{{"id":{_str(match.id)},"room":{_str(match.room)},"topic":{_str(match.topic)},'
-        f'"format":{_str(match.format)},'
-        f'"seats":[{_seat(a, members(a.ticket))},{_seat(b, members(b.ticket))}],'
+        f'"format":{_str(match.format)},"seats":['
+        f'{{"m":{_str(member_a)},"side":{_SIDE_JSON.get(a.side) or _str(str(a.side))},'
+        f'"accepted":{"true" if a.accepted else "false"}}},'
+        f'{{"m":{_str(member_b)},"side":{_SIDE_JSON.get(b.side) or _str(str(b.side))},'
+        f'"accepted":{"true" if b.accepted else "false"}}}],'
         f'"created_at":{_time(match.created_at)},"expires_at":{_time(match.expires_at)},'
         f'"version":{int(match.version)},'
         f'"state":{_STATE_JSON.get(match.state) or _str(match.state)},'
@@ -130,11 +153,12 @@ class Codec:
         self._size = size
         self._known: dict[int, tuple[Ticket, str]] = {}
 
-    def ticket(self, member: str) -> Ticket:
-        found = ticket(member)
-        if len(self._known) >= self._size:
+    def tickets(self, members: Sequence[str]) -> list[Ticket]:
+        """The tickets these index members hold, remembered with their members."""
+        found = [ticket(m) for m in members]
+        if len(self._known) + len(found) > self._size:
             self._known.clear()
-        self._known[id(found)] = (found, member)
+        self._known.update(zip(map(id, found), zip(found, members, strict=True), strict=True))
         return found
 
     def member(self, t: Ticket) -> str:
@@ -144,4 +168,16 @@ class Codec:
         return member(t)
 
     def match_json(self, m: Match) -> str:
-        return match_json(m, self.member)
+        a, b = m.seats
+        return _match_json(m, self.member(a.ticket), self.member(b.ticket))
+
+    def proposals(self, matches: Iterable[Match]) -> list[str]:
+        """A propose batch's fields (see lobby.store_lua.PROPOSE): per match, each person and
+        their ticket's member, then the match's id and JSON."""
+        out: list[str] = []
+        remembered = self.member
+        for m in matches:
+            a, b = m.seats[0].ticket, m.seats[1].ticket
+            member_a, member_b = remembered(a), remembered(b)
+            out += (a.user, member_a, b.user, member_b, m.id, _match_json(m, member_a, member_b))
+        return out

@@ -165,7 +165,7 @@ class LobbyStore(LobbyIdentities):
 
     async def ticket(self, user: str) -> Ticket | None:
         raw = await self.redis.hget(self.keys["queue"], user)
-        return self.codec.ticket(text(raw)) if raw else None
+        return codec.ticket(text(raw)) if raw else None
 
     async def position(self, ticket: Ticket) -> Joined | None:
         member = self.codec.member(ticket)
@@ -212,7 +212,7 @@ class LobbyStore(LobbyIdentities):
         members, raw_recent = await self._snapshot(
             keys=[k["topicIndex"], k["recent"]], args=[limit, *buckets]
         )
-        tickets = [self.codec.ticket(m) for m in members]
+        tickets = self.codec.tickets(members)
         recent = {
             t.user: {p: float(x) for p, x in json.loads(r).items()}
             for t, r in zip(tickets, raw_recent, strict=True)
@@ -225,11 +225,7 @@ class LobbyStore(LobbyIdentities):
         others lost a race: a ticket changed or left, or someone was matched meanwhile)."""
         if not matches:
             return []
-        fields: list[str] = []
-        member = self.codec.member
-        for m in matches:
-            a, b = m.seats[0].ticket, m.seats[1].ticket
-            fields += (a.user, member(a), b.user, member(b), m.id, self.codec.match_json(m))
+        fields = self.codec.proposals(matches)
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
             raise ValueError("a user id, ticket or match id holds the record separator")

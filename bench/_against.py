@@ -1,0 +1,62 @@
+"""Run one benchmark on an older commit and on this tree, taking turns, in one run: a change
+that must not make something slower prints both figures side by side, measured against the
+same Redis on the same (possibly busy) machine a few seconds apart.
+
+`python -m bench.pairing --against HEAD~1 --rounds 3`: the older commit is taken with
+`git archive` into a temporary folder and its benchmark runs there, with this interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from scripts.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compare(module: str, rev: str, rounds: int) -> None:
+    """`python -m <module>` on `rev` and on this tree, `rounds` times each, alternating."""
+    commit = _git("rev-parse", "--short", rev)
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "tree"
+        _extract(rev, old)
+        stack = Stack(run_dir=Path(tmp))
+        try:
+            url = stack._start_redis()
+            for n in range(1, rounds + 1):
+                for label, tree in ((f"{commit} (before)", old), ("this tree (after)", ROOT)):
+                    print(f"-- round {n}, {label}", flush=True)
+                    _run(module, tree, url)
+        finally:
+            stack.close()
+
+
+def _run(module: str, tree: Path, redis_url: str) -> None:
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-m", module], cwd=tree, env=env, capture_output=True, text=True
+    )
+    print(out.stdout.rstrip(), flush=True)
+    if out.returncode != 0:
+        print(out.stderr[-2000:], file=sys.stderr, flush=True)
+
+
+def _extract(rev: str, into: Path) -> None:
+    into.mkdir()
+    archive = into.parent / "tree.tar"
+    with archive.open("wb") as f:
+        subprocess.run(["git", "archive", rev], cwd=ROOT, stdout=f, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
