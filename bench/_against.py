@@ -3,7 +3,8 @@ that must not make something slower prints both figures side by side, measured a
 same Redis on the same (possibly busy) machine a few seconds apart.
 
 `python -m bench.pairing --against HEAD~1 --rounds 3`: the older commit is taken with
-`git archive` into a temporary folder and its benchmark runs there, with this interpreter.
+`git archive` into a temporary folder and its benchmark runs there, with this interpreter
+(`--after REV` does the same for the newer side, so the tree can change meanwhile).
 """
 
 from __future__ import annotations
@@ -20,17 +21,22 @@ from scripts.stack import Stack
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def compare(module: str, rev: str, rounds: int) -> None:
-    """`python -m <module>` on `rev` and on this tree, `rounds` times each, alternating."""
-    commit = _git("rev-parse", "--short", rev)
+def compare(module: str, rev: str, rounds: int, after: str | None = None) -> None:
+    """`python -m <module>` on `rev` and on this tree (or on commit `after`), `rounds` times
+    each, alternating."""
     with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "tree"
-        _extract(rev, old)
+        trees = [(f"{_git('rev-parse', '--short', rev)} (before)", _extract(rev, tmp, "before"))]
+        if after is None:
+            trees.append(("this tree (after)", ROOT))
+        else:
+            trees.append(
+                (f"{_git('rev-parse', '--short', after)} (after)", _extract(after, tmp, "after"))
+            )
         stack = Stack(run_dir=Path(tmp))
         try:
             url = stack._start_redis()
             for n in range(1, rounds + 1):
-                for label, tree in ((f"{commit} (before)", old), ("this tree (after)", ROOT)):
+                for label, tree in trees:
                     print(f"-- round {n}, {label}", flush=True)
                     _run(module, tree, url)
         finally:
@@ -47,13 +53,15 @@ def _run(module: str, tree: Path, redis_url: str) -> None:
         print(out.stderr[-2000:], file=sys.stderr, flush=True)
 
 
-def _extract(rev: str, into: Path) -> None:
+def _extract(rev: str, tmp: str, name: str) -> Path:
+    into = Path(tmp) / name
     into.mkdir()
-    archive = into.parent / "tree.tar"
+    archive = Path(tmp) / f"{name}.tar"
     with archive.open("wb") as f:
         subprocess.run(["git", "archive", rev], cwd=ROOT, stdout=f, check=True)
     with tarfile.open(archive) as tar:
         tar.extractall(into, filter="data")
+    return into
 
 
 def _git(*args: str) -> str:

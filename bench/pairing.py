@@ -173,9 +173,10 @@ def main() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.pairing")
     parser.add_argument("--against", metavar="REV", help="also run it on this commit, in turns")
+    parser.add_argument("--after", metavar="REV", help="that commit instead of this tree")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.against:
-        compare("bench.pairing", args.against, args.rounds)
+        compare("bench.pairing", args.against, args.rounds, args.after)
     else:
         main()
