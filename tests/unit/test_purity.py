@@ -21,6 +21,7 @@ PURE = [
     "lobby.contract",
     "lobby.names",
     "agent.clock",
+    "agent.clock_time",
     "agent.clock_types",
     "agent.errors",
     "agent.proposal",
