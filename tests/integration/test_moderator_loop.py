@@ -30,13 +30,8 @@ from lobby.contract import Job
 from lobby.db import LobbyDb
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
-from tests.integration.debate_room import (
-    MODERATOR,
-    Client,
-    job_metadata,
-    seed,
-    token,
-)
+from tests.integration.debate_client import MODERATOR, Client, token
+from tests.integration.debate_room import job_metadata, seed
 from tests.support.wait import eventually
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
