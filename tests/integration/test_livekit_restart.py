@@ -24,7 +24,7 @@ from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack, free_port
 from tests.api.helpers import discussion_row
 from tests.api.test_reconcile import live_match
-from tests.faults import restart_livekit
+from tests.support.faults import restart_livekit
 from tests.support.lobby_clients import wait_for_agent
 from tests.support.worker import start_worker
 

@@ -1,5 +1,6 @@
 """Faults for tests: pause a server of the test stack (SIGSTOP, as a machine that stops
-answering looks from outside: connections open, no replies), and restart LiveKit on its ports.
+answering looks from outside: connections open, no replies), crash Redis, and restart LiveKit
+on its ports.
 
 Only servers the stack started itself can be paused: a test asking for one that came from the
 environment is skipped. The server is always resumed, whatever the test did.
@@ -7,11 +8,12 @@ environment is skipped. The server is always resumed, whatever the test did.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,21 @@ def paused(stack: Stack, name: str) -> Iterator[None]:
         for pid in stopped:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.asynccontextmanager
+async def crashed_redis(stack: Stack) -> AsyncIterator[None]:
+    """DISCO's Redis killed (SIGKILL: what it had not saved is lost) until the block ends, then
+    started again on its port (in a thread: the test's clients keep running meanwhile)."""
+    server = stack.redis
+    if server is None:
+        pytest.skip("redis is not a server this test stack started")
+    server.kill()
+    try:
+        yield
+    finally:
+        if not server.running:
+            await asyncio.to_thread(server.start)
 
 
 def restart_livekit(stack: Stack) -> None:
