@@ -99,6 +99,7 @@ from tests.integration.chaos_faults import (
 from tests.integration.chaos_rules import Facts, Final, judge
 from tests.integration.chaos_world import ACCEPT_TIMEOUT, World, faults, world
 from tests.support.lobby_clients import add_users, connected
+from tests.support.wait import eventually
 
 SEED = int(os.environ.get("DISCO_CHAOS_SEED", "1011"))
 CLIENTS = 20
@@ -137,10 +138,11 @@ async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: i
 # -- afterwards ---------------------------------------------------------------------------------
 async def _coda(w: World, clients: list[ChaosClient], topic: str) -> None:
     """The last round (see the module docstring), once no proposal is open."""
-    deadline = time.monotonic() + SETTLE
-    while await w.store.all_pending():
-        assert time.monotonic() < deadline, "proposals still open long after the chaos"
-        await asyncio.sleep(1)
+
+    async def none_open() -> bool:
+        return not await w.store.all_pending()
+
+    await eventually(none_open, "no proposal open after the chaos", SETTLE, every=1)
     await asyncio.gather(*(c.coda(topic, 2.0 * ACCEPT_TIMEOUT) for c in clients))
 
 
