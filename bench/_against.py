@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from scripts.stack import Stack
+from bench._servers import redis_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,15 +32,11 @@ def compare(module: str, rev: str, rounds: int, after: str | None = None) -> Non
             trees.append(
                 (f"{_git('rev-parse', '--short', after)} (after)", _extract(after, tmp, "after"))
             )
-        stack = Stack(run_dir=Path(tmp))
-        try:
-            url = stack._start_redis()
+        with redis_url() as url:
             for n in range(1, rounds + 1):
                 for label, tree in trees:
                     print(f"-- round {n}, {label}", flush=True)
                     _run(module, tree, url)
-        finally:
-            stack.close()
 
 
 def _run(module: str, tree: Path, redis_url: str) -> None:

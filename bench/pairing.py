@@ -20,23 +20,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from redis.asyncio import Redis
 
 from agent.worker import tune_gc
 from bench._against import compare
+from bench._servers import redis_url
 from lobby import lifecycle, policy
 from lobby.model import Ticket
 from lobby.policy import PAIR_BATCH, PAIR_CONCURRENCY, PAIR_HEAD, pair
 from lobby.store import LobbyStore, open_redis
-from scripts.stack import Stack
 
 SIZES = (1_000, 10_000, 100_000)
 TOPICS = 20
@@ -158,16 +155,8 @@ async def _run(redis_url: str) -> None:
 
 def main() -> None:
     tune_gc()
-    if os.environ.get("REDIS_URL"):
-        asyncio.run(_run(os.environ["REDIS_URL"]))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(run_dir=Path(tmp))
-        try:
-            url = stack._start_redis()
-            asyncio.run(_run(url))
-        finally:
-            stack.close()
+    with redis_url() as url:
+        asyncio.run(_run(url))
 
 
 if __name__ == "__main__":
