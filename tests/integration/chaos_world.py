@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import random
-import secrets
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -35,7 +33,7 @@ from tests.integration.chaos_faults import (
     worker_name,
 )
 from tests.support.lobby_clients import lobby_agent, wait_for_agent
-from tests.support.worker import Worker, start_worker
+from tests.support.worker import Worker, own_settings, start_worker
 
 ACCEPT_TIMEOUT = 8
 KILL_AT = 8.0
@@ -75,15 +73,7 @@ async def world(
     port = api_port if port_free(api_port) else free_port()
     if port != api_port:
         print("another API holds the webhook port: this one relies on its reconciler")
-    tag = secrets.token_hex(4)
-    mine = dataclasses.replace(
-        settings,
-        agent_name=f"disco-chaos-{tag}",
-        lobby_room=f"lobby-chaos-{tag}",
-        redis_prefix=f"{settings.redis_prefix}chaos{tag}",
-        api_port=port,
-        accept_timeout=ACCEPT_TIMEOUT,
-    )
+    mine = own_settings(settings, "chaos", api_port=port, accept_timeout=ACCEPT_TIMEOUT)
     starting = [asyncio.to_thread(start_worker, stack, mine, worker_name(n)) for n in range(2)]
     workers = list(await asyncio.gather(*starting))
     redis = open_redis(mine.redis_url, timeout=mine.redis_timeout)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.stack import LIVEKIT_BIN, Stack, _wait_http, _wait_port
+from scripts.stack import Stack
 
 
 def _proc(stack: Stack, name: str) -> subprocess.Popen[bytes]:
@@ -101,19 +101,8 @@ def restart_livekit(stack: Stack) -> None:
     old = _proc(stack, "livekit")
     old.kill()
     old.wait(10)
-    folder = stack.run_dir / "livekit"
-    config = folder / "livekit.yaml"
+    config = stack.run_dir / "livekit" / "livekit.yaml"
     port = int(
         next(line for line in config.read_text().splitlines() if line.startswith("port:"))[5:]
     )
-    log = folder / "livekit.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [str(LIVEKIT_BIN), "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stack._procs.append(("livekit", proc))
-    _wait_port(port, proc, "livekit", log, 30)
-    _wait_http(f"http://127.0.0.1:{port}/", proc, log)
+    stack.run_livekit(config, port)
