@@ -18,7 +18,6 @@ and a round trip for any value.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -56,28 +55,35 @@ def member(ticket: Ticket) -> str:
 
 def ticket(member: str) -> Ticket:
     """The ticket an index member holds (its join time to the millisecond)."""
-    try:
-        topic, format_id, rank, user, side, name = member.split(SEP)
-        head, ms = rank[0] == "0", int(rank[1:])
-        side_value = _CODE_SIDE[side]
-    except (IndexError, KeyError, ValueError):
-        raise ValueError(f"not a ticket index entry: {member!r}") from None
-    # Built through the slots' setters rather than the dataclass __init__, which goes through
-    # object.__setattr__ once per field: a snapshot decodes hundreds (bench/pairing.py). The
-    # values are the ones `Ticket(...)` would hold, as the round-trip tests check.
-    t: Ticket = _new(Ticket)
+    return tickets((member,))[0]
+
+
+def tickets(members: Iterable[str]) -> list[Ticket]:
+    """The tickets these index members hold: one loop, as a snapshot decodes hundreds. Each is
+    built through the slots' setters rather than the dataclass __init__, which goes through
+    object.__setattr__ once per field; the values are the ones `Ticket(...)` would hold, as
+    the round-trip tests check."""
     set_user, set_name, set_topic, set_format, set_side, set_joined, set_head = _TICKET_SET
-    set_user(t, user)
-    set_name(t, name)
-    set_topic(t, topic)
-    set_format(t, format_id)
-    set_side(t, side_value)
-    set_joined(t, ms / 1000)
-    set_head(t, head)
-    return t
+    new, sides, out = object.__new__, _CODE_SIDE, []
+    for member in members:
+        try:
+            topic, format_id, rank, user, side, name = member.split(SEP)
+            head, ms = rank[0] == "0", int(rank[1:])
+            side_value = sides[side]
+        except (IndexError, KeyError, ValueError):
+            raise ValueError(f"not a ticket index entry: {member!r}") from None
+        t: Ticket = new(Ticket)
+        set_user(t, user)
+        set_name(t, name)
+        set_topic(t, topic)
+        set_format(t, format_id)
+        set_side(t, side_value)
+        set_joined(t, ms / 1000)
+        set_head(t, head)
+        out.append(t)
+    return out
 
 
-_new = object.__new__
 # The slot setters of Ticket, in field order (a field added to Ticket fails the unpacking
 # above until it is decoded too).
 _TICKET_SET: tuple[Callable[[Ticket, Any], None], ...] = tuple(
@@ -86,14 +92,7 @@ _TICKET_SET: tuple[Callable[[Ticket, Any], None], ...] = tuple(
 
 
 def _time(t: float) -> str:
-    """A time as JSON (what `json.dumps` writes), memoised: the matches of one pairing round
-    share their creation time and deadline. Zero is written afresh: the memory cannot tell
-    0.0 from -0.0, which are equal."""
-    return _time_text(t) if t else _time_text.__wrapped__(t)
-
-
-@functools.lru_cache(maxsize=64)
-def _time_text(t: float) -> str:
+    """A time as JSON: what `json.dumps` writes."""
     text = repr(float(t))
     if text in _NOT_FINITE:
         raise ValueError("a match time is not finite")
@@ -104,10 +103,11 @@ def match_json(match: Match) -> str:
     """What `json.dumps(shape, separators=(",", ":"))` writes for the match (its seats holding
     their tickets' members), written directly."""
     a, b = match.seats
-    return _match_json(match, member(a.ticket), member(b.ticket))
+    times = _time(match.created_at), _time(match.expires_at)
+    return _match_json(match, member(a.ticket), member(b.ticket), times)
 
 
-def _match_json(match: Match, member_a: str, member_b: str) -> str:
+def _match_json(match: Match, member_a: str, member_b: str, times: tuple[str, str]) -> str:
     a, b = match.seats
     return (
         f'{{"id":{_str(match.id)},"room":{_str(match.room)},"topic":{_str(match.topic)},'
@@ -116,7 +116,7 @@ def _match_json(match: Match, member_a: str, member_b: str) -> str:
         f'"accepted":{"true" if a.accepted else "false"}}},'
         f'{{"m":{_str(member_b)},"side":{_SIDE_JSON.get(b.side) or _str(str(b.side))},'
         f'"accepted":{"true" if b.accepted else "false"}}}],'
-        f'"created_at":{_time(match.created_at)},"expires_at":{_time(match.expires_at)},'
+        f'"created_at":{times[0]},"expires_at":{times[1]},'
         f'"version":{int(match.version)},'
         f'"state":{_STATE_JSON.get(match.state) or _str(match.state)},'
         f'"users":[{_str(a.ticket.user)},{_str(b.ticket.user)}]}}'
@@ -127,7 +127,11 @@ def match(text: str) -> Match:
     """The match a `match_json` text holds; ValueError for anything else."""
     try:
         d: dict[str, Any] = json.loads(text)
-        a, b = (Seat(ticket(s["m"]), s["side"], bool(s["accepted"])) for s in d["seats"])
+        seats = d["seats"]
+        ta, tb = tickets([s["m"] for s in seats])
+        a, b = (
+            Seat(t, s["side"], bool(s["accepted"])) for t, s in zip((ta, tb), seats, strict=True)
+        )
         return Match(
             id=d["id"],
             room=d["room"],
@@ -155,7 +159,7 @@ class Codec:
 
     def tickets(self, members: Sequence[str]) -> list[Ticket]:
         """The tickets these index members hold, remembered with their members."""
-        found = [ticket(m) for m in members]
+        found = tickets(members)
         if len(self._known) + len(found) > self._size:
             self._known.clear()
         self._known.update(zip(map(id, found), zip(found, members, strict=True), strict=True))
@@ -169,15 +173,25 @@ class Codec:
 
     def match_json(self, m: Match) -> str:
         a, b = m.seats
-        return _match_json(m, self.member(a.ticket), self.member(b.ticket))
+        times = _time(m.created_at), _time(m.expires_at)
+        return _match_json(m, self.member(a.ticket), self.member(b.ticket), times)
 
     def proposals(self, matches: Iterable[Match]) -> list[str]:
         """A propose batch's fields (see lobby.store_lua.PROPOSE): per match, each person and
-        their ticket's member, then the match's id and JSON."""
+        their ticket's member, then the match's id and JSON. The matches of a batch share
+        their times (the very same float objects), which are written once."""
         out: list[str] = []
-        remembered = self.member
+        known = self._known
+        created_at = expires_at = math.nan
+        times = ("", "")
         for m in matches:
             a, b = m.seats[0].ticket, m.seats[1].ticket
-            member_a, member_b = remembered(a), remembered(b)
-            out += (a.user, member_a, b.user, member_b, m.id, _match_json(m, member_a, member_b))
+            found_a, found_b = known.get(id(a)), known.get(id(b))
+            member_a = found_a[1] if found_a is not None and found_a[0] is a else member(a)
+            member_b = found_b[1] if found_b is not None and found_b[0] is b else member(b)
+            if m.created_at is not created_at or m.expires_at is not expires_at:
+                created_at, expires_at = m.created_at, m.expires_at
+                times = _time(created_at), _time(expires_at)
+            json_text = _match_json(m, member_a, member_b, times)
+            out += (a.user, member_a, b.user, member_b, m.id, json_text)
         return out

@@ -96,6 +96,15 @@ def test_a_store_codec_writes_what_the_plain_functions_write(read: list[Ticket],
     assert store.proposals(made) == fields
 
 
+@given(st.lists(matches(), max_size=6))
+def test_a_propose_batch_is_what_the_plain_functions_write(batch: list[Match]) -> None:
+    fields = []
+    for m in batch:
+        a, b = m.seats[0].ticket, m.seats[1].ticket
+        fields += [a.user, codec.member(a), b.user, codec.member(b), m.id, codec.match_json(m)]
+    assert codec.Codec().proposals(batch) == fields
+
+
 @pytest.mark.parametrize(
     "ticket",
     [
