@@ -26,11 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lobby.db import discussion_id
 from lobby.schema import discussions
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
 from tests.support.faults import crashed_redis, paused
-from tests.support.lobby_clients import LobbyUser, add_users, block, connected
+from tests.support.lobby_clients import LobbyUser, add_users, block, connected, lobby_store
 from tests.support.wait import eventually
 
 OUTAGE = 15.0
@@ -87,15 +86,11 @@ async def _afterwards(
     # The answer kept: b's accept alone starts the match.
     reply = await b.call("lobby.respond", {"match_id": match_id, "accept": True})
     assert reply["status"] == "starting"
-    redis = open_redis(settings.redis_url)
-    store = LobbyStore(redis, settings.redis_prefix)
-    try:
+    async with lobby_store(settings) as store:
         for who in (a, b):
-            assert await redis.get(f"{{{settings.redis_prefix}}}:strikes:{who.id}") is None
+            assert await store.redis.get(f"{{{settings.redis_prefix}}}:strikes:{who.id}") is None
         ticket = await store.ticket(c.id)
         assert ticket is not None and await store.position(ticket) is not None
-    finally:
-        await redis.aclose()
     await d.call("lobby.join", {"topic": t2, "format": "casual"})
     paired = await d.event("proposed", 30)
     took = time.monotonic() - back
