@@ -16,12 +16,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 from agent.lobby_pairing import PAIRING_PERIOD
-from agent.supervise import Backoff, Link, failed
 from lobby import lifecycle
 from lobby.lifecycle import Outcome
 from lobby.model import Match
 from lobby.outage import is_outage
 from lobby.store import LobbyStore
+from lobby.supervise import Backoff, Link, failed
 
 logger = logging.getLogger("disco.lobby")
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from agent.lobby_events import Events
 from agent.lobby_profiles import Profiles
-from agent.supervise import Backoff, failed, repeat
 from lobby import lifecycle, policy
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore
+from lobby.supervise import Backoff, failed, repeat
 
 logger = logging.getLogger("disco.lobby")
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Collection
 
 from agent.batching import Batcher
+from lobby import codec
 from lobby.db import Database
 from lobby.errors import Unavailable
 from lobby.mirror import Mirror
@@ -97,7 +98,7 @@ class Profiles:
         if not self._up():
             return
         for raw in await self.mirror.kept_discussions():
-            match = Match.from_json(raw)
+            match = codec.match(raw)
             try:
                 await self.db.start_discussion(match)
             except Exception as e:

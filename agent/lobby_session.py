@@ -7,7 +7,7 @@ agent picks up where the killed one stopped (see `LobbySession.recover`).
 
 Redis and Postgres may go away and come back. Every call to them has a timeout; a command
 that meets an outage fails fast with `unavailable` (2098); every loop is supervised
-(agent.supervise). When Redis answers again after an outage the agent runs the same recovery
+(lobby.supervise). When Redis answers again after an outage the agent runs the same recovery
 as after a restart, before any expiry: a proposal whose deadline fell in the outage is
 proposed again with a fresh deadline, and nobody earns a strike for it. While Postgres is away
 the lobby works from what it mirrors in Redis (agent.lobby_profiles).
@@ -34,7 +34,6 @@ from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.lobby_rpc import Handler, rpc_call
 from agent.sdk import route
-from agent.supervise import Supervisor, failed, repeat
 from lobby import lifecycle
 from lobby.db import Database, Topic
 from lobby.errors import (
@@ -53,6 +52,7 @@ from lobby.outage import database_down
 from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
 from lobby.settings import Settings
 from lobby.store import Joined, LobbyStore, open_redis
+from lobby.supervise import Supervisor, failed, repeat
 
 logger = logging.getLogger("disco.lobby")
 

@@ -26,9 +26,9 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
-from api.supervise import repeat, running
 from lobby.contract import LOBBY_IDENTITY, LOBBY_JOB, LOBBY_TIMEOUT
 from lobby.settings import Settings
+from lobby.supervise import repeat, running
 
 logger = logging.getLogger("disco.keeper")
 

@@ -33,10 +33,10 @@ from livekit import api as lk
 
 from api.keeper import KEEPER, Keeper
 from api.keys import DB, LIVEKIT, LOBBY_STORE, SETTINGS
-from api.supervise import repeat, running
 from lobby.db import Database
 from lobby.settings import Settings
 from lobby.store import LobbyStore
+from lobby.supervise import repeat, running
 from lobby.upkeep import Pruned, prune
 
 logger = logging.getLogger("disco.reconcile")

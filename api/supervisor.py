@@ -30,10 +30,10 @@ from aiohttp import web
 from livekit import api
 
 from api.keys import DB, LIVEKIT, LOBBY_STORE, REDIS, SETTINGS
-from api.supervise import running
 from lobby.contract import MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
 from lobby.settings import Settings
+from lobby.supervise import running
 
 logger = logging.getLogger("disco.supervisor")
 

@@ -8,7 +8,6 @@ so the load generator here does not share the server's event loop.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import statistics
 import sys
@@ -17,7 +16,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from scripts.stack import ROOT, Stack, free_port
+from bench._servers import stack_env
+from scripts.stack import free_port
 from tests.support.wait import wait_http_ready
 
 WARMUP = 1.0
@@ -110,16 +110,7 @@ async def _run(url: str) -> tuple[Figures, Figures]:
 
 def main() -> None:
     port = free_port()
-    with Stack.start(ROOT / ".run" / f"bench-{os.getpid()}", os.environ, port) as stack:
-        env = {
-            **os.environ,
-            **stack.env,
-            "DISCO_JWT_SECRET": secrets.token_urlsafe(32),
-            "DISCO_API_PORT": str(port),
-            "DISCO_REDIS_PREFIX": f"bench{secrets.token_hex(3)}",
-            "DISCO_LOBBY_ROOM": f"bench-lobby-{secrets.token_hex(3)}",
-            "DISCO_ENV": "dev",
-        }
+    with stack_env(port, DISCO_API_PORT=str(port)) as (stack, env):
         stack.spawn("api", [sys.executable, "-m", "api"], env)
         url = f"http://127.0.0.1:{port}"
         wait_http_ready(url + "/readyz")

@@ -26,7 +26,6 @@ time is printed too.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import statistics
 import time
@@ -37,9 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agent.sdk import quiet_native_logs, route
 from api.keeper import Keeper
+from bench._servers import stack_env
 from lobby.contract import LOBBY_IDENTITY
 from lobby.settings import Settings
-from scripts.stack import ROOT, Stack, free_port
+from scripts.stack import Stack
 from tests.support.lobby_clients import (
     LobbyUser,
     add_topics,
@@ -268,15 +268,7 @@ async def _run(settings: Settings, stack: Stack) -> None:
 
 
 def main() -> None:
-    run_dir = ROOT / ".run" / f"bench-{os.getpid()}"
-    with Stack.start(run_dir, os.environ, free_port()) as stack:
-        env = {
-            **stack.env,
-            "DISCO_JWT_SECRET": secrets.token_urlsafe(32),
-            "DISCO_REDIS_PREFIX": f"b{secrets.token_hex(3)}",
-            "DISCO_LOBBY_ROOM": f"lobby-bench-{secrets.token_hex(3)}",
-            "DISCO_ENV": "dev",
-        }
+    with stack_env() as (stack, env):
         asyncio.run(_run(Settings.from_env(env), stack))
 
 

@@ -10,7 +10,6 @@ each known account takes fewer wrong passwords than locks it, so no limit answer
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import statistics
 import time
@@ -20,8 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
 from api.ratelimit import ACCOUNT_LIMIT
+from bench._servers import stack_env
 from lobby.settings import Settings
-from scripts.stack import ROOT, Stack, free_port
 
 ACCOUNTS = 10
 ROUNDS = ACCOUNT_LIMIT - 1
@@ -63,16 +62,7 @@ def _line(label: str, samples: list[float]) -> str:
 
 
 def main() -> None:
-    run_dir = ROOT / ".run" / f"bench-{os.getpid()}"
-    with Stack.start(run_dir, os.environ, free_port()) as stack:
-        env = {
-            **stack.env,
-            "DISCO_JWT_SECRET": secrets.token_urlsafe(32),
-            "DISCO_REDIS_PREFIX": f"b{secrets.token_hex(3)}",
-            "DISCO_LOBBY_ROOM": f"lobby-bench-{secrets.token_hex(3)}",
-            "DISCO_TRUSTED_PROXIES": "127.0.0.1,::1",
-            "DISCO_ENV": "dev",
-        }
+    with stack_env(DISCO_TRUSTED_PROXIES="127.0.0.1,::1") as (_, env):
         unknown, known = asyncio.run(_run(Settings.from_env(env)))
     print(f"POST /api/login, {len(unknown)} of each, alternating, in-process on loopback")
     print(_line("unknown email", unknown))

@@ -11,27 +11,29 @@ has no blocks for. A batch's latency is its snapshot-to-commit time.
 Each size is drained in a lobby's store that has paired a few hundred people before, as a
 running lobby's has; the first line is 1k tickets in an empty store, a lobby's first seconds.
 The process's garbage collector is tuned as the agent worker's is (`agent.worker.tune_gc`).
+
+`python -m bench.pairing --against REV` runs it on commit REV and on this tree in turns, to
+show a change did not make pairing slower (bench/_against.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import os
 import random
 import secrets
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from redis.asyncio import Redis
 
 from agent.worker import tune_gc
+from bench._against import compare
+from bench._servers import redis_url
 from lobby import lifecycle, policy
 from lobby.model import Ticket
 from lobby.policy import PAIR_BATCH, PAIR_CONCURRENCY, PAIR_HEAD, pair
 from lobby.store import LobbyStore, open_redis
-from scripts.stack import Stack
 
 SIZES = (1_000, 10_000, 100_000)
 TOPICS = 20
@@ -66,7 +68,8 @@ async def _fill(store: LobbyStore, tickets: list[Ticket]) -> None:
         async with store.redis.pipeline(transaction=False) as p:
             for t in tickets[i : i + 2000]:
                 keys = store.join_keys(t.user)
-                await store._join(keys=keys, args=[t.user, t.member, t.bucket, 0], client=p)
+                args: list[str | int] = [t.user, store.codec.member(t), t.bucket, 0]
+                await store._join(keys=keys, args=args, client=p)
             await p.execute()
 
 
@@ -152,17 +155,17 @@ async def _run(redis_url: str) -> None:
 
 def main() -> None:
     tune_gc()
-    if os.environ.get("REDIS_URL"):
-        asyncio.run(_run(os.environ["REDIS_URL"]))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(run_dir=Path(tmp))
-        try:
-            url = stack._start_redis()
-            asyncio.run(_run(url))
-        finally:
-            stack.close()
+    with redis_url() as url:
+        asyncio.run(_run(url))
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(prog="python -m bench.pairing")
+    parser.add_argument("--against", metavar="REV", help="also run it on this commit, in turns")
+    parser.add_argument("--after", metavar="REV", help="that commit instead of this tree")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if args.against:
+        compare("bench.pairing", args.against, args.rounds, args.after)
+    else:
+        main()

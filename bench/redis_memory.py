@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import random
-import tempfile
 import time
-from pathlib import Path
 
 from redis.asyncio import Redis
 
+from bench._servers import redis_url
 from lobby import lifecycle
 from lobby.model import Match, Ticket
 from lobby.policy import Pairing
 from lobby.store import LobbyStore, open_redis
 from lobby.upkeep import prune
-from scripts.stack import Stack
 
 MATCHES = 10_000
 WARM_UP = 200
@@ -98,15 +95,8 @@ async def _run(url: str) -> None:
 
 
 def main() -> None:
-    if os.environ.get("REDIS_URL"):
-        asyncio.run(_run(os.environ["REDIS_URL"]))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(run_dir=Path(tmp))
-        try:
-            asyncio.run(_run(stack._start_redis()))
-        finally:
-            stack.close()
+    with redis_url() as url:
+        asyncio.run(_run(url))
 
 
 if __name__ == "__main__":

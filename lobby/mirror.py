@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping
 
 from redis.asyncio import Redis
 
+from lobby import codec
 from lobby.model import Match
 
 # A day: long enough for anyone seen recently, short enough that nothing grows without end.
@@ -93,7 +94,7 @@ class Mirror:
 
     # -- the outbox of discussion rows -------------------------------------------------------
     async def keep_discussion(self, match: Match) -> None:
-        await self.redis.rpush(self._outbox, match.to_json())
+        await self.redis.rpush(self._outbox, codec.match_json(match))
 
     async def kept_discussions(self, limit: int = 100) -> list[str]:
         return [str(x) for x in await self.redis.lrange(self._outbox, 0, limit - 1)]

@@ -3,7 +3,7 @@ lobby.lifecycle; this module only reads snapshots and commits changes atomically
 
 Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared):
   {p}:queue           HASH user -> the ticket's index member (waiting, or held while a match
-                      is pending); a ticket is its member (Ticket.member / from_member)
+                      is pending); a ticket is its member (lobby.codec)
   {p}:topicIndex      ZSET (score 0) "topic␟format␟rank␟user␟side␟name": the per-topic/format
                       queue, in lexical order = head first, then longest waiting, then user
   {p}:counts          HASH "topic␟format␟" -> tickets waiting in the index
@@ -57,6 +57,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
+from lobby import codec
 from lobby.identities import LobbyIdentities, text
 from lobby.lifecycle import Outcome
 from lobby.model import SEP, Match, Ticket
@@ -113,6 +114,7 @@ class LobbyStore(LobbyIdentities):
         names += ["activeMatches", "rooms", "matchOf", "recent"]
         names += ["layout"]
         self.keys = {n: f"{{{prefix}}}:{n}" for n in names}
+        self.codec = codec.Codec()
         self._join = redis.register_script(JOIN)
         self._leave = redis.register_script(LEAVE)
         self._snapshot = redis.register_script(SNAPSHOT)
@@ -140,7 +142,8 @@ class LobbyStore(LobbyIdentities):
         """Queue (or replace) the ticket. Returns the position, or ('busy', match id) /
         ('cooldown', until) when the person may not join now."""
         res = await self._join(
-            keys=self.join_keys(ticket.user), args=[ticket.user, ticket.member, ticket.bucket, now]
+            keys=self.join_keys(ticket.user),
+            args=[ticket.user, self.codec.member(ticket), ticket.bucket, now],
         )
         if res[0] == "queued":
             return Joined(position=int(res[1]), waiting=int(res[2]))
@@ -162,12 +165,13 @@ class LobbyStore(LobbyIdentities):
 
     async def ticket(self, user: str) -> Ticket | None:
         raw = await self.redis.hget(self.keys["queue"], user)
-        return Ticket.from_member(text(raw)) if raw else None
+        return codec.ticket(text(raw)) if raw else None
 
     async def position(self, ticket: Ticket) -> Joined | None:
+        member = self.codec.member(ticket)
         async with self.redis.pipeline(transaction=True) as p:
-            p.zscore(self.keys["topicIndex"], ticket.member)
-            p.zlexcount(self.keys["topicIndex"], "[" + ticket.bucket, "(" + ticket.member)
+            p.zscore(self.keys["topicIndex"], member)
+            p.zlexcount(self.keys["topicIndex"], "[" + ticket.bucket, "(" + member)
             p.hget(self.keys["counts"], ticket.bucket)
             score, pos, n = await p.execute()
         if score is None:
@@ -208,7 +212,7 @@ class LobbyStore(LobbyIdentities):
         members, raw_recent = await self._snapshot(
             keys=[k["topicIndex"], k["recent"]], args=[limit, *buckets]
         )
-        tickets = [Ticket.from_member(m) for m in members]
+        tickets = self.codec.tickets(members)
         recent = {
             t.user: {p: float(x) for p, x in json.loads(r).items()}
             for t, r in zip(tickets, raw_recent, strict=True)
@@ -221,10 +225,7 @@ class LobbyStore(LobbyIdentities):
         others lost a race: a ticket changed or left, or someone was matched meanwhile)."""
         if not matches:
             return []
-        fields: list[str] = []
-        for m in matches:
-            a, b = m.seats[0].ticket, m.seats[1].ticket
-            fields += (a.user, a.member, b.user, b.member, m.id, m.to_json())
+        fields = self.codec.proposals(matches)
         batch = _RS.join(fields) + _RS
         if batch.count(_RS) != len(fields):
             raise ValueError("a user id, ticket or match id holds the record separator")
@@ -245,19 +246,19 @@ class LobbyStore(LobbyIdentities):
 
     async def pending(self, match_id: str) -> Match | None:
         raw = await self.redis.hget(self.keys["pendingMatches"], match_id)
-        return Match.from_json(text(raw)) if raw else None
+        return codec.match(text(raw)) if raw else None
 
     async def active(self, match_id: str) -> Match | None:
         raw = await self.redis.hget(self.keys["activeMatches"], match_id)
-        return Match.from_json(text(raw)) if raw else None
+        return codec.match(text(raw)) if raw else None
 
     async def all_pending(self) -> list[Match]:
         raw = await self.redis.hvals(self.keys["pendingMatches"])
-        return [Match.from_json(text(r)) for r in raw]
+        return [codec.match(text(r)) for r in raw]
 
     async def all_active(self) -> list[Match]:
         raw = await self.redis.hvals(self.keys["activeMatches"])
-        return [Match.from_json(text(r)) for r in raw]
+        return [codec.match(text(r)) for r in raw]
 
     async def due(self, now: float) -> list[str]:
         return [str(x) for x in await self.redis.zrangebyscore(self.keys["deadlines"], "-inf", now)]
@@ -270,11 +271,16 @@ class LobbyStore(LobbyIdentities):
         """Commit a lifecycle outcome onto the match version it was computed from."""
         if outcome.kind == "unchanged":
             return "ok"
-        args: list[Any] = [before.id, before.version, outcome.kind, outcome.match.to_json()]
+        args: list[Any] = [
+            before.id,
+            before.version,
+            outcome.kind,
+            self.codec.match_json(outcome.match),
+        ]
         requeue = [s.ticket.at_head() for s in before.seats if s.user in outcome.requeue]
         args.append(len(requeue))
         for t in requeue:
-            args += [t.user, t.member]
+            args += [t.user, self.codec.member(t)]
         args += [len(outcome.drop), *outcome.drop]
         k = self.keys
         keys = [k["pendingMatches"], k["matchOf"], k["deadlines"], k["queue"], k["topicIndex"]]
@@ -285,7 +291,7 @@ class LobbyStore(LobbyIdentities):
     async def mark_live(self, match: Match) -> bool:
         return bool(
             await self._mark_live(
-                keys=[self.keys["activeMatches"]], args=[match.id, match.to_json()]
+                keys=[self.keys["activeMatches"]], args=[match.id, self.codec.match_json(match)]
             )
         )
 

@@ -1,7 +1,7 @@
 """The Lua scripts behind lobby.store: each runs atomically in Redis and touches only the keys
 it is given (all under one hash tag), so they run unchanged on Redis Cluster."""
 
-# A ticket's index member starts with its bucket, "topic␟format␟" (see Ticket.member).
+# A ticket's index member starts with its bucket, "topic␟format␟" (lobby.codec.member).
 _BUCKET = "'^[^\\031]*\\031[^\\031]*\\031'"
 
 # ARGV: user, member, bucket, now. The queue hash holds each ticket's member, so a rejoin

@@ -304,10 +304,20 @@ class Stack:
         folder = self.run_dir / "livekit"
         folder.mkdir(exist_ok=True)
         (folder / "livekit.yaml").write_text(config)
-        log = folder / "livekit.log"
+        self.run_livekit(folder / "livekit.yaml", port)
+        return {
+            "LIVEKIT_URL": f"ws://127.0.0.1:{port}",
+            "LIVEKIT_API_KEY": LIVEKIT_KEY,
+            "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
+        }
+
+    def run_livekit(self, config: Path, port: int) -> None:
+        """Start LiveKit with this configuration (its log beside it) and wait until it
+        answers on `port`."""
+        log = config.parent / "livekit.log"
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                [str(LIVEKIT_BIN), "--config", str(folder / "livekit.yaml")],
+                [str(LIVEKIT_BIN), "--config", str(config)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -315,11 +325,6 @@ class Stack:
         self._procs.append(("livekit", proc))
         _wait_port(port, proc, "livekit", log, 30)
         _wait_http(f"http://127.0.0.1:{port}/", proc, log)
-        return {
-            "LIVEKIT_URL": f"ws://127.0.0.1:{port}",
-            "LIVEKIT_API_KEY": LIVEKIT_KEY,
-            "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
-        }
 
     def migrate(self) -> None:
         env = {**os.environ, **self.env}

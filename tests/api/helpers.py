@@ -45,6 +45,11 @@ async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
     return Account(uuid.UUID(user["id"]), email, name, token)
 
 
+async def register_all(client: TestClient[Any, Any], *names: str) -> list[Account]:
+    """One account per name, registered and logged in, in order."""
+    return [await register(client, name) for name in names]
+
+
 async def make_moderator(engine: AsyncEngine, account: Account) -> None:
     async with engine.begin() as conn:
         await conn.execute(users.update().where(users.c.id == account.id).values(role="moderator"))

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.db.schema import blocks, ratings, reports
-from tests.api.helpers import error_of, make_discussion, register
+from tests.api.helpers import error_of, make_discussion, register, register_all
 
 Client = TestClient[Any, Any]
 
@@ -47,11 +47,7 @@ async def test_a_participant_rates_the_partner_once(client: Client, engine: Asyn
 
 
 async def test_only_participants_may_rate(client: Client, engine: AsyncEngine) -> None:
-    a, b, c = (
-        await register(client, "Ann"),
-        await register(client, "Ben"),
-        await register(client, "Cy"),
-    )
+    a, b, c = await register_all(client, "Ann", "Ben", "Cy")
     discussion_id, _ = await make_discussion(engine, [a, b])
     body = {"score": 3, "talk_again": True}
     r = await client.post(f"/api/discussions/{discussion_id}/rating", json=body, headers=c.auth)
@@ -130,11 +126,7 @@ async def test_bad_reports_change_nothing(
 
 
 async def test_reports_only_about_the_real_partner(client: Client, engine: AsyncEngine) -> None:
-    a, b, c = (
-        await register(client, "Ann"),
-        await register(client, "Ben"),
-        await register(client, "Cy"),
-    )
+    a, b, c = await register_all(client, "Ann", "Ben", "Cy")
     discussion_id, _ = await make_discussion(engine, [a, b])
     body = {"discussion_id": str(discussion_id), "reason": "spam"}
     r = await client.post("/api/reports", json=body, headers=c.auth)
@@ -187,11 +179,7 @@ async def test_bad_blocks_change_nothing(client: Client, engine: AsyncEngine) ->
 async def test_history_lists_own_discussions_with_partner_and_rating(
     client: Client, engine: AsyncEngine
 ) -> None:
-    a, b, c = (
-        await register(client, "Ann"),
-        await register(client, "Ben"),
-        await register(client, "Cy"),
-    )
+    a, b, c = await register_all(client, "Ann", "Ben", "Cy")
     done_id, _ = await make_discussion(engine, [a, b], ended=True, outcome="completed")
     other_id, _ = await make_discussion(engine, [b, c], ended=True, outcome="forfeit")
     path = f"/api/discussions/{done_id}/rating"

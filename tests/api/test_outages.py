@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from scripts.stack import Stack
 from tests.api.helpers import PASSWORD, error_of, register, unique_email
-from tests.faults import paused
+from tests.support.faults import paused
 
 Client = TestClient[Any, Any]
 

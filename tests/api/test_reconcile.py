@@ -23,16 +23,16 @@ from lobby.db.schema import webhook_events
 from lobby.model import Match, Ticket
 from lobby.policy import Pairing
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
+from lobby.store import LobbyStore
 from tests.api.helpers import discussion_row, register
 from tests.api.test_outages import Client
+from tests.support.lobby_clients import lobby_store
 
 
 @pytest.fixture
 async def store(app_settings: Settings) -> AsyncIterator[LobbyStore]:
-    redis = open_redis(app_settings.redis_url)
-    yield LobbyStore(redis, app_settings.redis_prefix)
-    await redis.aclose()
+    async with lobby_store(app_settings) as store:
+        yield store
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
@@ -13,8 +11,8 @@ from livekit import api as lk
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
-from tests.api.helpers import error_of, make_discussion, make_moderator, register
+from tests.api.helpers import error_of, make_discussion, make_moderator, register, register_all
+from tests.support.lobby_clients import lobby_store
 
 Client = TestClient[Any, Any]
 
@@ -88,14 +86,14 @@ async def test_lobby_identities_are_opaque_fresh_and_recorded(
     for identity in ids:
         assert identity.startswith("p-") and len(identity) >= 22
         assert account.id.hex not in identity.replace("-", "")
-    async with _store(app_settings) as store:
+    async with lobby_store(app_settings) as store:
         assert await store.users_of(sorted(ids)) == dict.fromkeys(ids, str(account.id))
         assert await store.identities_of([str(account.id)]) == {str(account.id): second["identity"]}
 
 
 async def test_a_flooder_gets_no_lobby_token(client: Client, app_settings: Settings) -> None:
     account = await register(client, "Flooder")
-    async with _store(app_settings) as store:
+    async with lobby_store(app_settings) as store:
         await store.flag_flooding(str(account.id), 120)
         before = await store.identities_of([str(account.id)])
         r = await client.post("/api/lobby/token", headers=account.auth)
@@ -104,15 +102,6 @@ async def test_a_flooder_gets_no_lobby_token(client: Client, app_settings: Setti
         assert error["code"] == "flooding" and 0 < error["retry_after"] <= 120
         assert 0 < int(r.headers["Retry-After"]) <= 120
         assert await store.identities_of([str(account.id)]) == before == {}
-
-
-@contextlib.asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator[LobbyStore]:
-    redis = open_redis(settings.redis_url)
-    try:
-        yield LobbyStore(redis, settings.redis_prefix)
-    finally:
-        await redis.aclose()
 
 
 async def test_lobby_token_needs_a_session(client: Client) -> None:
@@ -133,11 +122,7 @@ async def test_moderator_routes_refuse_other_users(client: Client, engine: Async
 
 
 async def test_moderators_see_live_discussions(client: Client, engine: AsyncEngine) -> None:
-    mod, a, b = (
-        await register(client, "Moira"),
-        await register(client, "Ann"),
-        await register(client, "Ben"),
-    )
+    mod, a, b = await register_all(client, "Moira", "Ann", "Ben")
     await make_moderator(engine, mod)
     live_id, live_room = await make_discussion(engine, [a, b], fmt="quick-debate")
     ended_id, _ = await make_discussion(engine, [a, b], ended=True, outcome="completed")
@@ -155,11 +140,7 @@ async def test_moderators_see_live_discussions(client: Client, engine: AsyncEngi
 async def test_moderator_token_publishes_and_subscribes_in_that_room_only(
     client: Client, engine: AsyncEngine, app_settings: Settings
 ) -> None:
-    mod, a, b = (
-        await register(client, "Moira"),
-        await register(client, "Ann"),
-        await register(client, "Ben"),
-    )
+    mod, a, b = await register_all(client, "Moira", "Ann", "Ben")
     await make_moderator(engine, mod)
     discussion_id, room = await make_discussion(engine, [a, b])
     r = await client.post(f"/api/moderator/discussions/{discussion_id}/token", headers=mod.auth)
@@ -179,11 +160,7 @@ async def test_moderator_token_publishes_and_subscribes_in_that_room_only(
 async def test_moderator_token_for_unknown_or_ended_discussions(
     client: Client, engine: AsyncEngine
 ) -> None:
-    mod, a, b = (
-        await register(client, "Moira"),
-        await register(client, "Ann"),
-        await register(client, "Ben"),
-    )
+    mod, a, b = await register_all(client, "Moira", "Ann", "Ben")
     await make_moderator(engine, mod)
     ended_id, _ = await make_discussion(engine, [a, b], ended=True)
     for path in ("00000000-0000-0000-0000-000000000000", "not-an-id"):

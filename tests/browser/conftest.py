@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port, port_free
 from tests.support.wait import wait_http_ready
-from tests.support.worker import Worker, settings_env, start_worker
+from tests.support.worker import Worker, own_settings, settings_env, start_worker
 
 CHROMIUM = "/usr/bin/chromium"
 WEB_DIST = ROOT / "web" / "dist"
@@ -71,14 +71,8 @@ class Site:
 
 @pytest.fixture(scope="session")
 def browser_settings(settings: Settings) -> Settings:
-    tag = secrets.token_hex(3)
-    return dataclasses.replace(
-        settings,
-        agent_name=f"disco-web-{tag}",
-        lobby_room=f"lobby-web-{tag}",
-        redis_prefix=f"{settings.redis_prefix}w{tag}",
-        formats_file=str(TEST_FORMATS),
-        accept_timeout=ACCEPT_TIMEOUT,
+    return own_settings(
+        settings, "web", formats_file=str(TEST_FORMATS), accept_timeout=ACCEPT_TIMEOUT
     )
 
 

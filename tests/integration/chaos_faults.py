@@ -24,9 +24,9 @@ import aiohttp
 from livekit import api
 from redis.asyncio import Redis
 
+from lobby import codec
 from lobby.contract import MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
-from lobby.model import Match
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 from scripts.stack import Stack
@@ -148,7 +148,7 @@ async def double_bookings(redis: Redis, store: LobbyStore) -> list[str]:
         p.hgetall(k["activeMatches"])
         p.hgetall(k["matchOf"])
         pending_raw, active_raw, match_of = await p.execute()
-    pending = {mid: Match.from_json(raw) for mid, raw in pending_raw.items()}
+    pending = {mid: codec.match(raw) for mid, raw in pending_raw.items()}
     problems, seen = [], dict[str, str]()
     for mid, m in pending.items():
         for user in m.users:

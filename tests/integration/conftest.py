@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -18,7 +16,7 @@ from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 from tests.support.lobby_clients import add_topics, wait_for_agent
-from tests.support.worker import Worker, start_worker
+from tests.support.worker import Worker, own_settings, start_worker
 
 
 @pytest.fixture(scope="session")
@@ -81,15 +79,8 @@ async def own_lobby(
 ) -> AsyncIterator[tuple[Settings, Worker, Keeper]]:
     """A lobby of a test's own: its own agent name, worker, lobby room and Redis prefix, with
     `changes` to the settings (a short accept timeout, ...)."""
-    tag = secrets.token_hex(4)
-    mine = dataclasses.replace(
-        settings,
-        agent_name=f"disco-{name}-{tag}",
-        lobby_room=f"lobby-{name}-{tag}",
-        redis_prefix=f"{settings.redis_prefix}{name}{tag}",
-        **changes,
-    )
-    w = await asyncio.to_thread(start_worker, stack, mine, f"worker-{name}-{tag}")
+    mine = own_settings(settings, name, **changes)
+    w = await asyncio.to_thread(start_worker, stack, mine, f"worker-{mine.agent_name}")
     keeper = Keeper(mine, lkapi)
     try:
         await keeper.ensure()

@@ -76,15 +76,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-import dataclasses
 import os
 import random
-import secrets
-import signal
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
@@ -93,163 +87,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.db.schema import discussions
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
-from scripts.stack import Stack, free_port, port_free
+from scripts.stack import Stack
 from tests.integration.chaos_clients import ChaosClient, summary
 from tests.integration.chaos_faults import (
-    ApiProcess,
-    Recovery,
     Watcher,
-    delete_rooms,
     double_bookings,
-    job_rooms,
-    kill,
     live_rooms,
-    lobby_holder,
     proposal_times,
-    served_again,
-    terminate,
     unmoderated,
-    worker_name,
 )
 from tests.integration.chaos_rules import Facts, Final, judge
-from tests.support.lobby_clients import add_users, connected, lobby_agent, wait_for_agent
-from tests.support.worker import Worker, start_worker
+from tests.integration.chaos_world import ACCEPT_TIMEOUT, World, faults, world
+from tests.support.lobby_clients import add_users, connected
+from tests.support.wait import eventually
 
 SEED = int(os.environ.get("DISCO_CHAOS_SEED", "1011"))
 CLIENTS = 20
-ACCEPT_TIMEOUT = 8
 CHAOS_MIN = 60.0
-KILL_AT = 8.0
-# Between one fault's recovery and the next fault, and after the last one.
-BETWEEN = 6.0
+# After the last fault's recovery, before the clients stop.
 AFTER_LAST = 10.0
-PAUSE = 5.0
-# How long DISCO gets to come back from the worker kill (LiveKit notices the dead agent after
-# 10-20 s; a new one is dispatched and joins), and to settle after the chaos.
-BACK_WITHIN = 150.0
+# How long DISCO gets to settle after the chaos.
 SETTLE = 150.0
-# The API's reconciler runs every 15 s instead of every minute, so a `room_finished` webhook
-# lost (the API was down, or another API of the test run holds the webhook port) is made up
-# for within the settle.
-API_ENV = {"DISCO_RECONCILE_PERIOD": "15"}
 REFUSED = ("internal", "unknown_caller", "replaced", "flooding", "gave_up")
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
-
-
-@dataclass
-class World:
-    stack: Stack
-    settings: Settings
-    lkapi: api.LiveKitAPI
-    api: ApiProcess
-    store: LobbyStore
-    workers: list[Worker]
-    recoveries: list[Recovery] = field(default_factory=list)
-    # Lines for the summary printed at the end.
-    notes: list[str] = field(default_factory=list)
-    # The worker started after the kill, while it registers.
-    starting: asyncio.Future[Worker] | None = None
-
-
-@contextlib.asynccontextmanager
-async def _world(
-    stack: Stack, settings: Settings, lkapi: api.LiveKitAPI, api_port: int
-) -> AsyncIterator[World]:
-    if stack.redis is None:
-        pytest.skip("REDIS_URL names a Redis this test may not pause")
-    port = api_port if port_free(api_port) else free_port()
-    if port != api_port:
-        print("another API holds the webhook port: this one relies on its reconciler")
-    tag = secrets.token_hex(4)
-    mine = dataclasses.replace(
-        settings,
-        agent_name=f"disco-chaos-{tag}",
-        lobby_room=f"lobby-chaos-{tag}",
-        redis_prefix=f"{settings.redis_prefix}chaos{tag}",
-        api_port=port,
-        accept_timeout=ACCEPT_TIMEOUT,
-    )
-    starting = [asyncio.to_thread(start_worker, stack, mine, worker_name(n)) for n in range(2)]
-    workers = list(await asyncio.gather(*starting))
-    redis = open_redis(mine.redis_url, timeout=mine.redis_timeout)
-    store = LobbyStore(redis, mine.redis_prefix)
-    w = World(stack, mine, lkapi, ApiProcess(stack, mine, API_ENV), store, workers)
-    try:
-        w.api.start()
-        await w.api.ready()
-        await wait_for_agent(mine, lkapi, 120)
-        yield w
-    finally:
-        with contextlib.suppress(Exception):
-            stack.redis.resume()  # never leave it paused for the tests after this one
-        # The API first: its keeper would open the lobby room again and dispatch an agent.
-        await asyncio.to_thread(w.api.stop)
-        if w.starting is not None:
-            with contextlib.suppress(Exception):
-                w.workers.append(await w.starting)
-        with contextlib.suppress(Exception):
-            rooms = [m.room for m in await w.store.all_active()]
-            await delete_rooms(lkapi, [mine.lobby_room, *rooms])
-        await asyncio.to_thread(terminate, w.workers)
-        await redis.aclose()
-
-
-# -- the faults ---------------------------------------------------------------------------------
-async def _kill_worker(w: World) -> Recovery:
-    holder = lobby_holder(w.workers, w.settings.lobby_room) or w.workers[0]
-    old = await lobby_agent(w.settings, w.lkapi)
-    began = time.time()
-    await asyncio.to_thread(kill, holder)
-    rooms = job_rooms(holder) - {w.settings.lobby_room}
-    w.notes.append(f"the killed worker ran the lobby agent and {len(rooms)} moderator(s)")
-    # As a process manager would: a fresh worker, started right away; whichever worker takes
-    # the new lobby job, the one that survived or this one, is LiveKit's choice.
-    fresh = asyncio.ensure_future(
-        asyncio.to_thread(start_worker, w.stack, w.settings, worker_name(len(w.workers)))
-    )
-    try:
-        back = await served_again(w.settings, w.lkapi, old, BACK_WITHIN)
-    except BaseException:
-        w.workers.append(await fresh)
-        raise
-    w.starting = fresh
-    return Recovery("lobby agent's worker SIGKILLed", began, began, back, ", a new agent ready")
-
-
-async def _pause_redis(w: World) -> Recovery:
-    assert w.stack.redis is not None
-    began = time.time()
-    w.stack.redis.pause()
-    try:
-        await asyncio.sleep(PAUSE)
-    finally:
-        w.stack.redis.resume()
-    return Recovery("Redis paused (SIGSTOP)", began, time.time())
-
-
-async def _restart_api(w: World, sig: signal.Signals) -> Recovery:
-    began = time.time()
-    await asyncio.to_thread(w.api.stop, sig)
-    w.api.start()
-    ended = time.time()
-    alive = await w.api.ready("/healthz")
-    back = await w.api.ready()
-    note = f", /readyz 200 (it answered /healthz {alive - ended:.1f} s after its start)"
-    return Recovery(f"API stopped ({sig.name}) and started", began, ended, back, note)
-
-
-async def _faults(w: World, rng: random.Random, t0: float) -> None:
-    await asyncio.sleep(max(0.0, t0 + KILL_AT - time.time()))
-    w.recoveries.append(await _kill_worker(w))
-    await asyncio.sleep(BETWEEN)
-    w.recoveries.append(await _pause_redis(w))
-    await asyncio.sleep(BETWEEN + 2)  # the lobby's recovery after Redis (a few seconds)
-    w.recoveries.append(await _restart_api(w, rng.choice([signal.SIGTERM, signal.SIGKILL])))
-    if w.starting is not None:
-        w.workers.append(await w.starting)
-        w.starting = None
 
 
 async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: int) -> None:
@@ -258,7 +119,7 @@ async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: i
     tasks = [asyncio.create_task(c.play(stop)) for c in clients]
     tasks.append(asyncio.create_task(watcher.run(stop)))
     try:
-        await _faults(w, random.Random(seed), t0)
+        await faults(w, random.Random(seed), t0)
         last = max(r.back or r.ended for r in w.recoveries)
         await asyncio.sleep(max(t0 + CHAOS_MIN, last + AFTER_LAST) - time.time())
     finally:
@@ -277,10 +138,11 @@ async def _chaos(w: World, clients: list[ChaosClient], watcher: Watcher, seed: i
 # -- afterwards ---------------------------------------------------------------------------------
 async def _coda(w: World, clients: list[ChaosClient], topic: str) -> None:
     """The last round (see the module docstring), once no proposal is open."""
-    deadline = time.monotonic() + SETTLE
-    while await w.store.all_pending():
-        assert time.monotonic() < deadline, "proposals still open long after the chaos"
-        await asyncio.sleep(1)
+
+    async def none_open() -> bool:
+        return not await w.store.all_pending()
+
+    await eventually(none_open, "no proposal open after the chaos", SETTLE, every=1)
     await asyncio.gather(*(c.coda(topic, 2.0 * ACCEPT_TIMEOUT) for c in clients))
 
 
@@ -403,7 +265,7 @@ async def test_twenty_clients_through_a_worker_kill_a_redis_pause_and_an_api_res
     api_port: int,
 ) -> None:
     topics = (topic_pool.pop(), topic_pool.pop())
-    async with _world(stack, settings, lkapi, api_port) as w:
+    async with world(stack, settings, lkapi, api_port) as w:
         people = await add_users(db_engine, CLIENTS, "chaos")
         async with connected(w.settings, people):
             clients = [

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.settings import Settings
 from tests.integration import debate_room
-from tests.integration.debate_room import MODERATOR, Client, debate
+from tests.integration.debate_client import MODERATOR, Client
+from tests.integration.debate_room import debate
 
 # This module's worker and engine (the fixtures `debate_settings`, `debate_worker`, `engine`).
 _settings = debate_room.settings_fixture

@@ -16,13 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.settings import Settings
 from tests.integration import debate_room
-from tests.integration.debate_room import (
-    Client,
-    Debate,
-    debate,
-    job_metadata,
-    seed,
-)
+from tests.integration.debate_client import Client
+from tests.integration.debate_room import Debate, debate, job_metadata, seed
 from tests.support.wait import eventually
 
 # This module's worker and engine (the fixtures `debate_settings`, `debate_worker`, `engine`).

@@ -24,8 +24,9 @@ from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack, free_port
 from tests.api.helpers import discussion_row
 from tests.api.test_reconcile import live_match
-from tests.faults import restart_livekit
+from tests.support.faults import restart_livekit
 from tests.support.lobby_clients import wait_for_agent
+from tests.support.wait import eventually
 from tests.support.worker import start_worker
 
 
@@ -81,10 +82,11 @@ async def test_after_a_livekit_restart_the_lobby_is_back_and_vanished_rooms_are_
             await asyncio.to_thread(restart_livekit, own_livekit)
             began = time.monotonic()
             await wait_for_agent(s, lkapi, 120)
-            deadline = time.monotonic() + 30
-            while (await discussion_row(engine_, did)).ended_at is None:
-                assert time.monotonic() < deadline, "the vanished room's discussion stayed live"
-                await asyncio.sleep(0.5)
+
+            async def ended() -> bool:
+                return (await discussion_row(engine_, did)).ended_at is not None
+
+            await eventually(ended, "the vanished room's discussion ended", 30, every=0.5)
             print(f"lobby agent back and discussion lost {time.monotonic() - began:.1f} s after")
             assert (await discussion_row(engine_, did)).outcome == "lost"
             assert await store.active(match.id) is None

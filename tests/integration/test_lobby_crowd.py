@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.keeper import Keeper
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
-from tests.support.lobby_clients import LobbyUser, add_users, connected, rpc_summary
+from lobby.store import LobbyStore
+from tests.support.lobby_clients import LobbyUser, add_users, connected, lobby_store, rpc_summary
 
 CROWD = 100
 ROLES = ("accept", "accept", "accept", "decline", "leave")
@@ -25,9 +25,8 @@ ROLES = ("accept", "accept", "accept", "decline", "leave")
 
 @pytest.fixture
 async def store(settings: Settings) -> AsyncIterator[LobbyStore]:
-    redis = open_redis(settings.redis_url)
-    yield LobbyStore(redis, settings.redis_prefix)
-    await redis.aclose()
+    async with lobby_store(settings) as store:
+        yield store
 
 
 def _ticket(i: int, topic: str) -> dict[str, str]:

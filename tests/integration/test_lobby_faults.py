@@ -14,11 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -29,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lobby.db import discussion_id
 from lobby.db.schema import discussions
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
 from tests.integration.conftest import own_lobby
-from tests.support.lobby_clients import LobbyUser, add_users, block, connected
+from tests.support.faults import crashed_redis, paused
+from tests.support.lobby_clients import LobbyUser, add_users, block, connected, lobby_store
 from tests.support.wait import eventually
 
 OUTAGE = 15.0
@@ -89,15 +86,11 @@ async def _afterwards(
     # The answer kept: b's accept alone starts the match.
     reply = await b.call("lobby.respond", {"match_id": match_id, "accept": True})
     assert reply["status"] == "starting"
-    redis = open_redis(settings.redis_url)
-    store = LobbyStore(redis, settings.redis_prefix)
-    try:
+    async with lobby_store(settings) as store:
         for who in (a, b):
-            assert await redis.get(f"{{{settings.redis_prefix}}}:strikes:{who.id}") is None
+            assert await store.redis.get(f"{{{settings.redis_prefix}}}:strikes:{who.id}") is None
         ticket = await store.ticket(c.id)
         assert ticket is not None and await store.position(ticket) is not None
-    finally:
-        await redis.aclose()
     await d.call("lobby.join", {"topic": t2, "format": "casual"})
     paired = await d.event("proposed", 30)
     took = time.monotonic() - back
@@ -108,111 +101,58 @@ async def _afterwards(
     assert (await b.event("ready", 30))["room"] == room
 
 
-async def _fault(
+Outage = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture(name="survive")
+def survive_fixture(
     stack: Stack,
     settings: Settings,
     lkapi: api.LiveKitAPI,
     db_engine: AsyncEngine,
-    topics: tuple[str, str],
-    name: str,
-    outage: Callable[[], Awaitable[None]],
-) -> None:
-    async with own_lobby(stack, settings, lkapi, name, accept_timeout=6) as (mine, _, _k):
-        people = await add_users(db_engine, 4)
-        async with connected(mine, people) as (a, b, c, d):
-            match_id, seqs = await _pending_and_waiting(a, b, c, *topics)
-            # a's deadline is 6 s away: it falls inside the outage.
-            await asyncio.gather(outage(), _during(d))
-            back = time.monotonic()
-            await _afterwards(mine, (a, b, c, d), match_id, seqs, topics[1], back)
+    topic_pool: list[str],
+) -> Callable[[str, Outage], Awaitable[None]]:
+    """Runs a Redis outage (a coroutine that ends when Redis is back) through a lobby of its
+    own with a pending match and people waiting, and checks what must hold meanwhile and
+    afterwards."""
+    if stack.redis is None:
+        pytest.skip("REDIS_URL names a Redis these tests may not stop")
+    topics = (topic_pool.pop(), topic_pool.pop())
+
+    async def survive(name: str, outage: Outage) -> None:
+        async with own_lobby(stack, settings, lkapi, name, accept_timeout=6) as (mine, _, _k):
+            people = await add_users(db_engine, 4)
+            async with connected(mine, people) as (a, b, c, d):
+                match_id, seqs = await _pending_and_waiting(a, b, c, *topics)
+                # a's deadline is 6 s away: it falls inside the outage.
+                await asyncio.gather(outage(), _during(d))
+                back = time.monotonic()
+                await _afterwards(mine, (a, b, c, d), match_id, seqs, topics[1], back)
+
+    return survive
 
 
 async def test_a_paused_redis_costs_nobody_anything(
-    stack: Stack,
-    settings: Settings,
-    lkapi: api.LiveKitAPI,
-    db_engine: AsyncEngine,
-    topic_pool: list[str],
+    stack: Stack, survive: Callable[[str, Outage], Awaitable[None]]
 ) -> None:
-    server = stack.redis
-    if server is None:
-        pytest.skip("REDIS_URL names a Redis these tests may not pause")
-
     async def pause() -> None:
-        server.pause()
-        try:
+        with paused(stack, "redis"):
             await asyncio.sleep(OUTAGE)
-        finally:
-            server.resume()
 
-    topics = (topic_pool.pop(), topic_pool.pop())
-    try:
-        await _fault(stack, settings, lkapi, db_engine, topics, "pause", pause)
-    finally:
-        with contextlib.suppress(Exception):
-            server.resume()
+    await survive("pause", pause)
 
 
 async def test_a_restarted_redis_costs_nobody_anything(
-    stack: Stack,
-    settings: Settings,
-    lkapi: api.LiveKitAPI,
-    db_engine: AsyncEngine,
-    topic_pool: list[str],
+    stack: Stack, survive: Callable[[str, Outage], Awaitable[None]]
 ) -> None:
-    server = stack.redis
-    if server is None:
-        pytest.skip("REDIS_URL names a Redis these tests may not restart")
-
     async def restart() -> None:
-        server.kill()
-        await asyncio.sleep(8)
-        await asyncio.to_thread(server.start)
+        async with crashed_redis(stack):
+            await asyncio.sleep(8)
 
-    topics = (topic_pool.pop(), topic_pool.pop())
-    try:
-        await _fault(stack, settings, lkapi, db_engine, topics, "restart", restart)
-    finally:
-        if not server.running:
-            await asyncio.to_thread(server.start)
+    await survive("restart", restart)
 
 
 # -- Postgres ------------------------------------------------------------------------------------
-def _postgres_pids(stack: Stack) -> list[int]:
-    """The stack's Postgres server and all its processes (backends each have a process group
-    of their own, so the group's signal would miss them)."""
-    found = [p for name, p in stack._procs if name == "postgres" and p.poll() is None]
-    if not found:
-        return []
-    roots, pids = {found[0].pid}, []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                pids.append((int(entry.name), ppid))
-    tree = set(roots)
-    for _ in range(3):  # runuser -> postgres -> its backends
-        tree |= {pid for pid, ppid in pids if ppid in tree}
-    return sorted(tree)
-
-
-@contextlib.contextmanager
-def _frozen_postgres(stack: Stack) -> Iterator[None]:
-    """Postgres stops answering (every process SIGSTOPped: connections hang, connects too)."""
-    pids = _postgres_pids(stack)
-    if not pids:
-        pytest.skip("DATABASE_URL names a Postgres these tests may not stop")
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-
-
 async def test_the_lobby_pairs_through_a_postgres_outage_and_never_ignores_a_block(
     stack: Stack,
     settings: Settings,
@@ -233,7 +173,7 @@ async def test_the_lobby_pairs_through_a_postgres_outage_and_never_ignores_a_blo
                 await who.call("lobby.leave")
             for who in (x, y):
                 await who.call("lobby.join", {"topic": t1, "format": "casual"})
-            with _frozen_postgres(stack):
+            with paused(stack, "postgres"):
                 name, _, took = await _refusal(
                     stranger, "lobby.join", {"topic": t2, "format": "casual"}
                 )

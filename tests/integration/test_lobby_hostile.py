@@ -25,12 +25,12 @@ from api.keeper import Keeper
 from lobby.contract import LOBBY_IDENTITY
 from lobby.protocol import TOPIC
 from lobby.settings import Settings
-from lobby.store import LobbyStore, open_redis
 from tests.support.lobby_clients import (
     LobbyUser,
     add_users,
     connected,
     issuer,
+    lobby_store,
     unrecorded_lobby_token,
 )
 from tests.support.wait import eventually
@@ -46,15 +46,6 @@ async def removed(room: rtc.Room | LobbyUser, wait: float = 30.0) -> None:
     await eventually(
         lambda: room.connection_state == rtc.ConnectionState.CONN_DISCONNECTED, "removed", wait
     )
-
-
-@contextlib.asynccontextmanager
-async def lobby_store(settings: Settings) -> AsyncIterator[LobbyStore]:
-    redis = open_redis(settings.redis_url)
-    try:
-        yield LobbyStore(redis, settings.redis_prefix)
-    finally:
-        await redis.aclose()
 
 
 def _forged_token(room: str) -> str:

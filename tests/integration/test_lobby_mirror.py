@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.lobby_profiles import Profiles
+from lobby import codec
 from lobby.db import Database, discussion_id
 from lobby.db.schema import discussions
 from lobby.errors import Unavailable
@@ -85,7 +86,7 @@ async def test_a_discussion_row_kept_while_postgres_is_away_is_written_later(
     mid = uuid.uuid4().hex
     match = Match.proposal(mid, f"disco-{mid}", ta, None, tb, None, now, now + 20)
     await Profiles(away, mirror, 5).start_discussion(match)
-    assert await mirror.kept_discussions() == [match.to_json()]
+    assert await mirror.kept_discussions() == [codec.match_json(match)]
     assert await _rows(db_engine, mid) == 0
     await Profiles(up, mirror, 5).write_kept()
     assert await _rows(db_engine, mid) == 1

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from lobby import lifecycle
+from lobby import codec, lifecycle
 from lobby.model import Ticket
 from lobby.policy import Pairing, batches, pair
 from lobby.settings import Settings
@@ -144,7 +144,7 @@ async def test_one_propose_call_never_matches_one_person_twice(store: LobbyStore
     matches = lifecycle.propose(pairings, 10, rng, 20)
     assert await store.propose(matches, 10, 600) == [matches[0].id, matches[2].id]
     raw = await store.redis.hget(store.keys["pendingMatches"], matches[0].id)
-    assert raw == matches[0].to_json()
+    assert raw == codec.match_json(matches[0])
     assert await store.counts() == {}
     assert (
         await store.propose(lifecycle.propose([Pairing(b, d, None, None)], 10, rng, 20), 10, 600)

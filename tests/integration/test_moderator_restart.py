@@ -30,13 +30,9 @@ from lobby.debate_states import DEBATE_STATE_TTL, DebateStates
 from lobby.settings import Settings
 from lobby.store import open_redis
 from scripts.stack import Stack, free_port, port_free
-from tests.integration.debate_room import (
-    MODERATOR,
-    Client,
-    engine_fixture,
-    settings_fixture,
-)
+from tests.integration.debate_client import MODERATOR, Client
 from tests.integration.debate_room import debate as open_debate
+from tests.integration.debate_room import engine_fixture, settings_fixture
 from tests.support.wait import eventually
 from tests.support.worker import Worker, start_worker
 

@@ -62,12 +62,19 @@ class Issuer:
 
 
 @contextlib.asynccontextmanager
-async def issuer(settings: Settings) -> AsyncIterator[Issuer]:
+async def lobby_store(settings: Settings) -> AsyncIterator[LobbyStore]:
+    """The lobby's Redis store under these settings' prefix, for the block's length."""
     redis = open_redis(settings.redis_url)
     try:
-        yield Issuer(settings, LobbyStore(redis, settings.redis_prefix), LobbyTokens(settings))
+        yield LobbyStore(redis, settings.redis_prefix)
     finally:
         await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def issuer(settings: Settings) -> AsyncIterator[Issuer]:
+    async with lobby_store(settings) as store:
+        yield Issuer(settings, store, LobbyTokens(settings))
 
 
 @dataclass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen, TimeoutExpired
+from typing import Any
 
 from lobby.settings import Settings
 from scripts.stack import Stack
@@ -30,6 +33,19 @@ class Worker:
         except TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def own_settings(settings: Settings, name: str, **changes: Any) -> Settings:
+    """Settings for a lobby of a test's own: its own agent name, lobby room and Redis prefix
+    (named after `name`, made unique), with `changes`."""
+    tag = secrets.token_hex(4)
+    return dataclasses.replace(
+        settings,
+        agent_name=f"disco-{name}-{tag}",
+        lobby_room=f"lobby-{name}-{tag}",
+        redis_prefix=f"{settings.redis_prefix}{name}{tag}",
+        **changes,
+    )
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import math
 import random
-from dataclasses import replace
-from typing import Literal
 
 import pytest
 
@@ -136,41 +132,3 @@ def test_extend_gives_a_fresh_deadline_and_keeps_answers() -> None:
     assert later.expires_at == 520.0 and later.version == m.version + 1
     assert [s.accepted for s in later.seats] == [True, False]
     assert extend(m, 101.0, 20.0).match.expires_at == 121.0
-
-
-def test_json_round_trip() -> None:
-    m = _match((True, False))
-    assert Match.from_json(m.to_json()) == m
-
-
-def test_match_json_keeps_its_stored_shape() -> None:
-    a = Ticket("a", 'Ä "q"', "tea/é", "quick-debate", "any", 1.5)
-    b = Ticket("b", "B", "tea/é", "quick-debate", "pro", 2, head=True)
-    (m,) = propose([Pairing(a, b, "con", "pro")], 100.0, random.Random(5), 20.0)
-    seats = [{"m": s.ticket.member, "side": s.side, "accepted": s.accepted} for s in m.seats]
-    shape: dict[str, object] = {
-        "id": m.id,
-        "room": m.room,
-        "topic": m.topic,
-        "format": m.format,
-        "seats": seats,
-    }
-    shape |= {"created_at": 100.0, "expires_at": 120.0, "version": 0, "state": "pending"}
-    shape["users"] = ["a", "b"]
-    assert m.to_json() == json.dumps(shape, separators=(",", ":"))
-    assert Match.from_json(m.to_json()) == m
-
-
-@pytest.mark.parametrize("accepted", [(False, False), (True, False), (True, True)])
-@pytest.mark.parametrize("state", ["pending", "starting", "live"])
-def test_match_json_round_trips_every_state(
-    accepted: tuple[bool, bool], state: Literal["pending", "starting", "live"]
-) -> None:
-    m = replace(_match(accepted), state=state, version=7, expires_at=1e10 + 0.125)
-    assert Match.from_json(m.to_json()) == m
-    assert json.loads(m.to_json())["version"] == 7
-
-
-def test_match_json_refuses_a_time_json_cannot_hold() -> None:
-    with pytest.raises(ValueError):
-        replace(_match(), expires_at=math.inf).to_json()

@@ -1,4 +1,4 @@
-"""agent.supervise: loops that raise, return or die are logged and run again; the backoff
+"""lobby.supervise: loops that raise, return or die are logged and run again; the backoff
 grows and resets; `aclose` stops everything for good."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from agent.supervise import Backoff, Link, Supervisor, repeat
+from lobby.supervise import Backoff, Link, Supervisor, repeat
 from tests.support.wait import eventually
 
 
@@ -57,7 +57,7 @@ async def test_a_loop_that_raises_is_logged_and_run_again(
         await _until(lambda: len(runs) == 4)
         assert sup.running == ["expiry"]
         await sup.aclose()
-    failed = [r for r in caplog.records if r.getMessage() == "agent loop failed"]
+    failed = [r for r in caplog.records if r.getMessage() == "loop failed"]
     assert len(failed) == 3
     assert all(getattr(r, "loop", None) == "expiry" for r in failed)
     assert sup.running == []
@@ -80,8 +80,8 @@ async def test_a_loop_that_returns_or_dies_is_restarted(caplog: pytest.LogCaptur
         await _until(lambda: len(runs) == 3)
         await sup.aclose()
     messages = [r.getMessage() for r in caplog.records]
-    assert "agent loop ended" in messages
-    assert "agent loop task ended; restarting" in messages
+    assert "loop ended" in messages
+    assert "loop task ended; restarting" in messages
 
 
 async def test_a_cancelled_task_is_restarted_until_the_supervisor_closes() -> None:
@@ -117,7 +117,7 @@ async def test_repeat_survives_failing_steps(caplog: pytest.LogCaptureFixture) -
         await _until(lambda: len(calls) >= 6)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    failed = [r for r in caplog.records if r.getMessage() == "agent loop step failed"]
+    failed = [r for r in caplog.records if r.getMessage() == "loop step failed"]
     assert len(failed) >= 3
     # A server away is one warning line; a bug is an error with its traceback.
     assert {(r.levelno, r.exc_info is not None) for r in failed} == {

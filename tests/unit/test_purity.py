@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE = [
     "lobby.model",
+    "lobby.codec",
     "lobby.policy",
     "lobby.lifecycle",
     "lobby.formats",
@@ -20,6 +21,7 @@ PURE = [
     "lobby.contract",
     "lobby.names",
     "agent.clock",
+    "agent.clock_time",
     "agent.clock_types",
     "agent.errors",
     "agent.proposal",

@@ -1,22 +1,24 @@
-"""Long-running loops that outlive their failures, for any agent (the lobby uses it for every
-loop it runs; a moderator can do the same).
+"""Long-running loops that outlive their failures, for the agents and the API alike.
 
 Two layers:
-- inside a loop, a failing round is logged and retried after a pause that grows while it keeps
-  failing (`Backoff`, `repeat`);
+- inside a loop, a failing step is logged and tried again after a pause that grows while it
+  keeps failing (`Backoff`, `repeat`);
 - around it, a `Supervisor` owns each loop's task: a loop that raises out is logged and run
   again after a pause, and a task that ends anyway (it returned, or something that is not an
-  `Exception` ended it) is logged and started again. Only `aclose` stops them.
+  `Exception` ended it) is logged and started again. Only `aclose` stops them. `running`
+  does the same for one loop over an aiohttp cleanup_ctx entry's life.
 
-Log messages are fixed text; the loop's name is in `extra`.
+A server away is expected (one warning line, no traceback); anything else is a bug (logged
+with its traceback). Log messages are fixed text; the loop's name is in `extra`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,17 +56,20 @@ async def repeat(
     period: float,
     backoff: Backoff | None = None,
 ) -> None:
-    """Run `step` every `period` seconds, forever; a failing step is logged and tried again
-    after the backoff's pause (never sooner than `period`)."""
-    pause = backoff or Backoff()
+    """Run `step` now and then every `period` seconds, forever. A failing step is logged and
+    tried again after the backoff's pause (by default a quarter second, doubled while it keeps
+    failing, at most `period`)."""
+    pause = backoff or Backoff(cap=period)
     while True:
         try:
             await step()
             pause.reset()
             wait = period
         except Exception as e:
-            failed(logger, "agent loop step failed", e, loop=name)
-            wait = max(period, pause.delay())
+            _stop_if_cancelled()
+            failed(logger, "loop step failed", e, loop=name)
+            wait = pause.delay()
+        _stop_if_cancelled()
         await asyncio.sleep(wait)
 
 
@@ -115,11 +120,13 @@ class Supervisor:
             started = time.monotonic()
             try:
                 await make()
-                logger.error("agent loop ended", extra={"loop": name})
+                logger.error("loop ended", extra={"loop": name})
             except Exception:
-                logger.exception("agent loop failed", extra={"loop": name})
+                _stop_if_cancelled()
+                logger.exception("loop failed", extra={"loop": name})
             if time.monotonic() - started > STEADY:
                 backoff.reset()
+            _stop_if_cancelled()
             await asyncio.sleep(backoff.delay())
 
     def _ended(self, task: asyncio.Task[None]) -> None:
@@ -128,7 +135,7 @@ class Supervisor:
             return
         error = None if task.cancelled() else task.exception()
         logger.error(
-            "agent loop task ended; restarting",
+            "loop task ended; restarting",
             extra={"loop": name, "error": repr(error) if error else "cancelled"},
         )
         loop = asyncio.get_running_loop()
@@ -141,6 +148,26 @@ class Supervisor:
 
         handle = loop.call_later(self._backoff().first, restart)
         self._restarts.add(handle)
+
+
+@contextlib.asynccontextmanager
+async def running(name: str, loop: LoopFactory) -> AsyncIterator[None]:
+    """The loop runs supervised for the block's length; leaving the block stops it."""
+    supervisor = Supervisor()
+    supervisor.start(name, loop)
+    try:
+        yield
+    finally:
+        await supervisor.aclose()
+
+
+def _stop_if_cancelled() -> None:
+    """A cancellation can be lost on its way (a client that turns it into an error of its
+    own, or Python 3.11's wait_for when the awaited call finishes at the same moment): the
+    loop would then run on after its owner asked it to stop, and its owner wait forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class Link:

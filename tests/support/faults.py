@@ -1,5 +1,6 @@
 """Faults for tests: pause a server of the test stack (SIGSTOP, as a machine that stops
-answering looks from outside: connections open, no replies), and restart LiveKit on its ports.
+answering looks from outside: connections open, no replies), crash Redis, and restart LiveKit
+on its ports.
 
 Only servers the stack started itself can be paused: a test asking for one that came from the
 environment is skipped. The server is always resumed, whatever the test did.
@@ -7,16 +8,17 @@ environment is skipped. The server is always resumed, whatever the test did.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from scripts.stack import LIVEKIT_BIN, Stack, _wait_http, _wait_port
+from scripts.stack import Stack
 
 
 def _proc(stack: Stack, name: str) -> subprocess.Popen[bytes]:
@@ -78,25 +80,29 @@ def paused(stack: Stack, name: str) -> Iterator[None]:
                 os.kill(pid, signal.SIGCONT)
 
 
+@contextlib.asynccontextmanager
+async def crashed_redis(stack: Stack) -> AsyncIterator[None]:
+    """DISCO's Redis killed (SIGKILL: what it had not saved is lost) until the block ends, then
+    started again on its port (in a thread: the test's clients keep running meanwhile)."""
+    server = stack.redis
+    if server is None:
+        pytest.skip("redis is not a server this test stack started")
+    server.kill()
+    try:
+        yield
+    finally:
+        if not server.running:
+            await asyncio.to_thread(server.start)
+
+
 def restart_livekit(stack: Stack) -> None:
     """Kill the stack's LiveKit (SIGKILL: it forgets every room, as a crash does) and start it
     again with the same configuration, so clients find it at the same URL."""
     old = _proc(stack, "livekit")
     old.kill()
     old.wait(10)
-    folder = stack.run_dir / "livekit"
-    config = folder / "livekit.yaml"
+    config = stack.run_dir / "livekit" / "livekit.yaml"
     port = int(
         next(line for line in config.read_text().splitlines() if line.startswith("port:"))[5:]
     )
-    log = folder / "livekit.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [str(LIVEKIT_BIN), "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stack._procs.append(("livekit", proc))
-    _wait_port(port, proc, "livekit", log, 30)
-    _wait_http(f"http://127.0.0.1:{port}/", proc, log)
+    stack.run_livekit(config, port)
