@@ -17,7 +17,7 @@ from api.keeper import Keeper
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
-from tests.support.lobby_clients import add_topics, wait_for_agent
+from tests.support.lobby_clients import add_topics, lobby_rooms, wait_for_agent
 from tests.support.worker import Worker, start_worker
 
 
@@ -66,7 +66,8 @@ async def lobby(
     await keeper.ensure()
     await wait_for_agent(settings, lkapi)
     yield keeper
-    await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))
+    for room in lobby_rooms(settings):
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
     # Discussion rooms the lobby opened and tests left behind hold moderator jobs.
     redis = open_redis(settings.redis_url)
     for match in await LobbyStore(redis, settings.redis_prefix).all_active():
@@ -80,7 +81,8 @@ async def own_lobby(
     stack: Stack, settings: Settings, lkapi: api.LiveKitAPI, name: str, **changes: Any
 ) -> AsyncIterator[tuple[Settings, Worker, Keeper]]:
     """A lobby of a test's own: its own agent name, worker, lobby room and Redis prefix, with
-    `changes` to the settings (a short accept timeout, ...)."""
+    `changes` to the settings (a short accept timeout, `lobby_shards=3`, ...). It returns once
+    every shard's agent is in its room."""
     tag = secrets.token_hex(4)
     mine = dataclasses.replace(
         settings,
@@ -97,8 +99,9 @@ async def own_lobby(
         await keeper.ensure()  # as its periodic check would: it has seen the agent arrive
         yield mine, w, keeper
     finally:
-        with contextlib.suppress(Exception):
-            await lkapi.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+        for room in lobby_rooms(mine):
+            with contextlib.suppress(Exception):
+                await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
         if w.proc.poll() is None:
             w.proc.kill()
             await asyncio.to_thread(w.proc.wait, 15)
