@@ -39,6 +39,11 @@ PERIOD = 5.0
 # Once its agent has been seen in the room the dispatch has arrived, and the grace is over:
 # an agent gone after that is replaced at the next check, however young its dispatch.
 GRACE = 30.0
+# A dispatch that no worker has taken this long after it was made never will be: LiveKit gave up
+# on it (every worker said it was full; an idle livekit-agents worker takes one job at a time
+# until that job runs, so a burst of dispatches to it loses all but one). Made again then,
+# without waiting out GRACE.
+ASSIGN_GRACE = 10.0
 
 
 class Keeper:
@@ -87,10 +92,16 @@ class Keeper:
         if any(p.identity == shard.identity for p in people.participants):
             self._dispatched_at[shard.index] = -GRACE  # arrived
             return False
-        if time.monotonic() - self._dispatched_at[shard.index] < GRACE:
+        age = time.monotonic() - self._dispatched_at[shard.index]
+        if age < GRACE and (age < ASSIGN_GRACE or await self._taken(room)):
             return False
         await self._dispatch(shard)
         return True
+
+    async def _taken(self, room: str) -> bool:
+        """Whether a worker took a dispatch of ours into this room (it has a job)."""
+        found = await self.lkapi.agent_dispatch.list_dispatch(room)
+        return any(d.agent_name == self.settings.agent_name and d.state.jobs for d in found)
 
     async def _dispatch(self, shard: LobbyShard) -> None:
         room = shard.room

@@ -92,6 +92,10 @@ class LobbyNotices:
         )
         return [_notice(entry) for _, entries in found or () for entry in entries]
 
+    async def notices_waiting(self, shard: int) -> int:
+        """Events in the shard's stream not yet sent (or sent and not yet deleted)."""
+        return int(await self.redis.xlen(self._notices_key(shard)))
+
     async def drop_notices(self, shard: int, ids: Sequence[str]) -> None:
         """Done with these events (sent, or found to be for nobody)."""
         if not ids:

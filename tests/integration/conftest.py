@@ -63,8 +63,7 @@ async def lobby(
     """The session's lobby room with its agent in it, dispatched by the API's keeper. Closing
     the room ends the lobby job, so the worker can drain and stop."""
     keeper = Keeper(settings, lkapi)
-    await keeper.ensure()
-    await wait_for_agent(settings, lkapi)
+    await wait_for_agent(settings, lkapi, keeper=keeper)
     yield keeper
     for room in lobby_rooms(settings):
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
@@ -94,9 +93,8 @@ async def own_lobby(
     w = await asyncio.to_thread(start_worker, stack, mine, f"worker-{name}-{tag}")
     keeper = Keeper(mine, lkapi)
     try:
-        await keeper.ensure()
-        await wait_for_agent(mine, lkapi)
-        await keeper.ensure()  # as its periodic check would: it has seen the agent arrive
+        await wait_for_agent(mine, lkapi, keeper=keeper)
+        await keeper.ensure()  # as its periodic check would: it has seen the agents arrive
         yield mine, w, keeper
     finally:
         for room in lobby_rooms(mine):

@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,8 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.sdk import quiet_native_logs, route
-from api.tokens import LobbyPass, LobbyTokens, issue_lobby_pass, livekit_urls
+from api.keeper import Keeper
+from api.tokens import LobbyPass, LobbyTokens, issue_lobby_pass, livekit_urls, seat_shard
 from lobby.contract import LOBBY_IDENTITY, lobby_shard, lobby_shards
 from lobby.protocol import TOPIC
 from lobby.schema import blocks, topics, users
@@ -259,6 +260,29 @@ class LobbyUser:
 
 async def add_users(engine: AsyncEngine, n: int, label: str = "user") -> list[LobbyUser]:
     people = [LobbyUser(str(uuid.uuid4()), f"{label}{i}") for i in range(n)]
+    await _insert(engine, people)
+    return people
+
+
+async def add_users_in_shards(
+    engine: AsyncEngine, shards: int, wanted: Sequence[int], label: str = "user"
+) -> list[LobbyUser]:
+    """One new user per entry of `wanted`, each seated (by the API's rule) in that lobby shard
+    of a lobby with `shards` shards."""
+    if not all(0 <= k < shards for k in wanted):
+        raise ValueError(f"a lobby of {shards} shard(s) has no shard among {list(wanted)}")
+    free: dict[int, list[str]] = {}
+    people: list[LobbyUser] = []
+    for i, shard in enumerate(wanted):
+        while not free.setdefault(shard, []):
+            user = str(uuid.uuid4())
+            free.setdefault(seat_shard(user, shards), []).append(user)
+        people.append(LobbyUser(free[shard].pop(), f"{label}{i}"))
+    await _insert(engine, people)
+    return people
+
+
+async def _insert(engine: AsyncEngine, people: list[LobbyUser]) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             users.insert(),
@@ -272,7 +296,6 @@ async def add_users(engine: AsyncEngine, n: int, label: str = "user") -> list[Lo
                 for p in people
             ],
         )
-    return people
 
 
 async def add_topics(engine: AsyncEngine, n: int) -> list[str]:
@@ -340,10 +363,15 @@ async def lobby_agent(settings: Settings, lkapi: api.LiveKitAPI, shard: int = 0)
     return ""
 
 
-async def wait_for_agent(settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60) -> None:
-    """Until every lobby shard's agent is in its room, ready."""
+async def wait_for_agent(
+    settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60, keeper: Keeper | None = None
+) -> None:
+    """Until every lobby shard's agent is in its room, ready; with `keeper`, checking as the
+    API's keeper does every few seconds (a dispatch no worker took is made again)."""
 
     async def ready() -> bool:
+        if keeper is not None:
+            await keeper.ensure()
         sids = [await lobby_agent(settings, lkapi, k) for k in range(settings.lobby_shards)]
         return all(sids)
 
