@@ -81,7 +81,8 @@ def is_lobby_agent(identity: str) -> bool:
     if identity == LOBBY_IDENTITY:
         return True
     head, _, index = identity.rpartition("-")
-    return head == LOBBY_IDENTITY and index.isdecimal() and index == str(int(index))
+    # Only the spelling lobby_identity gives: "-1", never "-01", "-0" or other digits.
+    return head == LOBBY_IDENTITY and index.isdecimal() and index == str(int(index)) != "0"
 
 
 Role = Literal["lobby", "moderator"]

@@ -5,15 +5,22 @@ events made for its people meanwhile."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import secrets
+import time
+import uuid
 
 import pytest
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.lobby_guard import Guard
+from agent.lobby_shard import Seated
 from api.keeper import Keeper
 from api.tokens import LobbyTokens
 from lobby.contract import lobby_shard
+from lobby.model import Ticket
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
@@ -100,6 +107,42 @@ async def test_an_identity_is_admitted_by_its_own_shard_only(
             await elsewhere.disconnect()
 
 
+async def test_each_shard_drops_the_tickets_of_its_own_people_only(
+    settings: Settings, lkapi: api.LiveKitAPI
+) -> None:
+    """The presence sweep of a shard's agent sees its own room only: someone waiting in another
+    shard's room is not gone. A ticket whose person has no lobby connection at all is shard 0's
+    to drop."""
+    mine = dataclasses.replace(
+        settings,
+        lobby_room=f"lobby-sweep-{secrets.token_hex(4)}",
+        redis_prefix=f"{settings.redis_prefix}sweep{secrets.token_hex(4)}",
+        lobby_shards=3,
+    )
+    redis = open_redis(mine.redis_url)
+    store = LobbyStore(redis, mine.redis_prefix)
+    there, elsewhere, nowhere = (str(uuid.uuid4()) for _ in range(3))
+    long_ago = time.time() - 60
+    for user, shard in ((there, 0), (elsewhere, 2)):
+        await store.issue_identity(f"p-{secrets.token_hex(8)}", user, 600, shard)
+    for user in (there, elsewhere, nowhere):
+        await store.join(Ticket(user, "Someone", "t-sweep", CASUAL, None, long_ago), long_ago)
+    rooms = [lobby_shard(mine.lobby_room, k).room for k in range(3)]
+    try:
+        for room in rooms:
+            await lkapi.room.create_room(api.CreateRoomRequest(name=room))
+        strays = {}
+        for k in (0, 2):
+            guard = Guard(lkapi, rooms[k], mine, store, lambda c: c.close(), k)
+            strays[k] = set(await Seated(lkapi, rooms[k], store, guard, k, 3).strays())
+        # Nobody is in any lobby room: each shard finds its own people gone, and no one else.
+        assert strays == {0: {there, nowhere}, 2: {elsewhere}}
+    finally:
+        for room in rooms:
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+        await redis.aclose()
+
+
 def _in(room: rtc.Room) -> bool:
     return room.connection_state == rtc.ConnectionState.CONN_CONNECTED
 
@@ -169,3 +212,31 @@ async def _waiting(settings: Settings, shard: int) -> int:
 
 async def _drained(settings: Settings) -> bool:
     return await _waiting(settings, 1) == 0
+
+
+async def test_events_read_but_never_sent_are_read_again(settings: Settings) -> None:
+    """An agent that dies between reading its shard's events and sending them leaves them to
+    the next agent of the shard; other shards' streams are their own."""
+    redis = open_redis(settings.redis_url)
+    store = LobbyStore(redis, f"{settings.redis_prefix}notes{secrets.token_hex(4)}")
+    try:
+        await store.notify([(1, "ann", '{"n": 1}'), (2, "bob", '{"n": 2}')])
+        await store.notify([(1, "ann", '{"n": 3}'), (1, "cy", '{"n": 4}')])
+        for shard in (1, 2):
+            await store.open_notices(shard)
+        first = await store.read_notices(1, 2, 100)
+        assert [(n.user, n.event) for n in first] == [("ann", '{"n": 1}'), ("ann", '{"n": 3}')]
+        # The agent dies here. Its successor finds what it read and never cleared, first.
+        await store.open_notices(1)
+        again = await store.read_notices(1, 10, 0, backlog=True)
+        assert again == first
+        await store.drop_notices(1, [n.id for n in again])
+        assert await store.read_notices(1, 10, 0, backlog=True) == []
+        rest = await store.read_notices(1, 10, 100)
+        assert [(n.user, n.event) for n in rest] == [("cy", '{"n": 4}')]
+        await store.drop_notices(1, [n.id for n in rest])
+        assert await store.notices_waiting(1) == 0
+        assert [n.user for n in await store.read_notices(2, 10, 100)] == ["bob"]
+        assert await store.read_notices(1, 10, 100) == []
+    finally:
+        await redis.aclose()
