@@ -2,10 +2,12 @@
 newest lobby connection with that person's next sequence number (kept in Redis, so it survives
 a restart). An event is only a hint to call `lobby.status`: it carries no token.
 
-They are sent through LiveKit's server API (RoomService.SendData), not the agent's own data
-channel: measured on a busy 2-core machine, the SDK's `publish_data` delivered ~7 packets/s,
-and RPC acks queued behind a pairing round's events timed out (1501). The server API sends
-hundreds per second. Events to one person are sent one after another, so they arrive in order.
+The lobby may be split into shards (lobby.contract.LobbyShard), and the agent that makes an
+event (the one that paired two people, say) need not be the one serving the room its person
+sits in. So this module only makes events and appends each to the Redis stream of its
+person's shard (lobby/notices.py); that shard's agent sends it (agent/lobby_delivery.py). One
+agent sending all of a person's events keeps them in order, and the stream keeps what a
+restarting agent has not sent yet.
 """
 
 from __future__ import annotations
@@ -18,30 +20,27 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from livekit import api
-
 from lobby.model import Match, Ticket
-from lobby.protocol import TOPIC, cancelled_event, proposed_event, queued_event, ready_event
+from lobby.protocol import cancelled_event, proposed_event, queued_event, ready_event
 from lobby.store import LobbyStore
 
 logger = logging.getLogger("disco.lobby")
 
 
 class Events:
-    def __init__(self, lkapi: api.LiveKitAPI, room: str, store: LobbyStore) -> None:
-        self.lkapi = lkapi
-        self.room = room
+    def __init__(self, store: LobbyStore, shards: int) -> None:
         self.store = store
+        self.shards = shards
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         # The position each waiting person was last told, so `queued` goes out only when it
         # changes (a change in the count behind them is not worth a packet to everyone).
         self._told: dict[str, int] = {}
 
     async def send(self, messages: dict[str, dict[str, Any]]) -> None:
-        """Send each person their message, to their newest lobby connection: the sequence
-        numbers and connections of the whole batch come from two Redis round trips, then the
-        packets go out in parallel. A person's lock is held from taking their number until
-        their packet is out, so their events arrive in order."""
+        """Append each person's message to their shard's stream; someone with no lobby
+        connection is told nothing (they ask `lobby.status` when they return). A person's lock
+        is held until their message is appended, so events made one after another by this agent
+        are appended, and sent, in that order."""
         if not messages:
             return
         users = sorted(messages)  # every batch takes its locks in one order: no deadlock
@@ -50,36 +49,17 @@ class Events:
             for u in users:
                 await self._locks[u].acquire()
                 held.append(u)
-            seqs = await self.store.next_seqs(users)
-            identities = await self.store.identities_of(users)
-        except BaseException as e:
+            seats = await self.store.seats(users)
+            await self.store.notify(
+                (seat.owner(self.shards), u, json.dumps(messages[u]))
+                for u, seat in seats.items()
+                if seat.identity is not None
+            )
+        except Exception:
+            logger.warning("lobby events not delivered", extra={"count": len(users)})
+        finally:
             for u in held:
                 self._locks[u].release()
-            if not isinstance(e, Exception):
-                raise
-            logger.warning("lobby events not delivered", extra={"count": len(users)})
-            return
-        await asyncio.gather(
-            *(self._publish(u, identities.get(u), {**messages[u], "seq": seqs[u]}) for u in users)
-        )
-
-    async def _publish(self, user: str, identity: str | None, msg: dict[str, Any]) -> None:
-        try:
-            # No lobby connection: the person left; they ask `lobby.status` when they return.
-            if identity is not None:
-                await self.lkapi.room.send_data(
-                    api.SendDataRequest(
-                        room=self.room,
-                        data=json.dumps(msg).encode(),
-                        kind=api.DataPacket.Kind.RELIABLE,
-                        destination_identities=[identity],
-                        topic=TOPIC,
-                    )
-                )
-        except Exception:
-            logger.warning("lobby event not delivered", extra={"user_id": user})
-        finally:
-            self._locks[user].release()
 
     async def queued(
         self, places: Iterable[tuple[Ticket, int, int, int]], only_changes: bool = False

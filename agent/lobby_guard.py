@@ -6,6 +6,8 @@ and event numbers stay keyed by user; this guard maps every caller to its user a
 from the lobby room:
 
 - identities nobody recorded (a token not minted by the API, or whose mapping is gone);
+- identities recorded for another lobby shard's room (each shard's agent admits only the
+  connections the API seated in its shard);
 - identities a newer connection of the same person replaced;
 - people who flood the agent with RPCs or data packets, whose user is then kept out of the
   lobby for a while (the API mints them no lobby token, and the guard removes them again if
@@ -23,8 +25,9 @@ from typing import Any
 
 from livekit import api
 
-from lobby.contract import LOBBY_IDENTITY
+from lobby.contract import is_lobby_agent
 from lobby.errors import Flooding, Replaced, UnknownCaller
+from lobby.identities import Standing
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -76,9 +79,10 @@ class Guard:
         settings: Settings,
         store: LobbyStore,
         spawn: Spawn,
+        shard: int = 0,
     ) -> None:
         self.lkapi, self.room, self.settings, self.store = lkapi, room, settings, store
-        self._spawn = spawn
+        self._spawn, self.shard = spawn, shard
         # identity -> user, for the connections admitted so far
         self._users: dict[str, str] = {}
         self._rpcs = FloodMeter(settings.flood_rpc_rate, settings.flood_window)
@@ -101,14 +105,24 @@ class Guard:
         if user is None:
             self.remove(identity, "unknown")
             raise UnknownCaller()
-        current, banned = (await self.store.standings([user]))[user]
-        if banned:
-            self.remove(identity, "kept out")
-            raise Flooding(retry_after=banned)
-        if current != identity:
-            self.remove(identity, "replaced")
-            raise Replaced()
-        return user
+        standing = (await self.store.standings([user]))[user]
+        refusal = self._refusal(identity, standing)
+        if refusal is None:
+            return user
+        self.remove(identity, refusal)
+        if refusal == "kept out":
+            raise Flooding(retry_after=standing.banned)
+        raise Replaced() if refusal == "replaced" else UnknownCaller()
+
+    def _refusal(self, identity: str, standing: Standing) -> str | None:
+        """Why this connection of the user may not stay in this shard's room, or None."""
+        if standing.banned:
+            return "kept out"
+        if standing.identity != identity:
+            return "replaced"
+        if standing.shard != self.shard:
+            return "other shard"
+        return None
 
     def packet(self, identity: str) -> None:
         """A data packet reached the agent (sent to it, or to everyone)."""
@@ -117,7 +131,7 @@ class Guard:
 
     async def arrived(self, identity: str) -> None:
         """Someone joined the lobby room: turn them away at once if they may not be there."""
-        if identity == LOBBY_IDENTITY:
+        if is_lobby_agent(identity):
             return
         for _, user in await self._check([identity]):
             # A newer connection of the same person replaces the older ones.
@@ -134,7 +148,7 @@ class Guard:
         user = self._users.pop(identity, None)
         if user is None:
             return None
-        current, _ = (await self.store.standings([user]))[user]
+        current = (await self.store.standings([user]))[user].identity
         return user if current in (None, identity) else None
 
     async def present(self, identities: Iterable[str]) -> set[str]:
@@ -153,7 +167,7 @@ class Guard:
 
     async def _check(self, identities: Iterable[str]) -> list[tuple[str, str]]:
         """(identity, user) of the connections that may stay; the others are removed."""
-        people = [i for i in identities if i != LOBBY_IDENTITY]
+        people = [i for i in identities if not is_lobby_agent(i)]
         missing = [i for i in people if i not in self._users]
         self._users.update(await self.store.users_of(missing))
         users = sorted({self._users[i] for i in people if i in self._users})
@@ -161,12 +175,10 @@ class Guard:
         kept: list[tuple[str, str]] = []
         for identity in people:
             user = self._users.get(identity)
-            current, banned = standings[user] if user else (None, 0)
-            if user is None:
-                self.remove(identity, "unknown")
-            elif banned or current != identity:
-                self.remove(identity, "kept out" if banned else "replaced")
-            else:
+            refusal = "unknown" if user is None else self._refusal(identity, standings[user])
+            if refusal is not None:
+                self.remove(identity, refusal)
+            elif user is not None:
                 kept.append((identity, user))
         return kept
 

@@ -1,9 +1,13 @@
-"""The lobby agent's job: the `disco-lobby` participant in the lobby room.
+"""The lobby agent's job: the `disco-lobby` participant in the lobby room (`disco-lobby-k` in
+the room of lobby shard k, lobby.contract.LobbyShard).
 
-It answers the lobby RPCs (lobby.join / lobby.leave / lobby.respond / lobby.status), sends
-`disco.lobby` events to the people concerned only, pairs waiting tickets, times out pending
-matches and opens discussion rooms. All state lives in Redis (lobby.store), so a restarted
-agent picks up where the killed one stopped (see `LobbySession.recover`).
+It answers the lobby RPCs (lobby.join / lobby.leave / lobby.respond / lobby.status) of the
+people seated in its shard, sends them their `disco.lobby` events (agent/lobby_delivery.py),
+pairs waiting tickets, times out pending matches and opens discussion rooms. All state lives
+in Redis (lobby.store), so a restarted agent picks up where the killed one stopped (see
+`LobbySession.recover`). Every shard's agent pairs and expires from the same queues, which
+the store's atomic scripts keep from matching anyone twice; each looks after the presence of
+its own room's people only.
 
 Redis and Postgres may go away and come back. Every call to them has a timeout; a command
 that meets an outage fails fast with `unavailable` (2098); every loop is supervised
@@ -26,6 +30,7 @@ from typing import Any
 from livekit import api, rtc
 from livekit.agents import AutoSubscribe, JobContext
 
+from agent.lobby_delivery import Delivery
 from agent.lobby_events import Events
 from agent.lobby_expiry import Expiry
 from agent.lobby_guard import Guard
@@ -33,8 +38,10 @@ from agent.lobby_pairing import Pairing
 from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.lobby_rpc import Handler, rpc_call
+from agent.lobby_shard import Seated, job_shard
 from agent.sdk import route
 from lobby import lifecycle
+from lobby.contract import Job
 from lobby.db import Database, Topic
 from lobby.errors import (
     Busy,
@@ -65,13 +72,14 @@ _CAS_TRIES = 16
 
 
 async def run(ctx: JobContext, settings: Settings) -> None:
+    shard = job_shard(Job.from_json(ctx.job.metadata), ctx.job.room.name, settings)
     redis = open_redis(settings.redis_url, timeout=settings.redis_timeout)
     store = LobbyStore(redis, settings.redis_prefix)
     db = Database.connect(settings.async_database_url, settings.database_timeout)
     catalogue = load_catalogue(settings.formats_file)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
-    session = LobbySession(ctx.room, ctx.api, settings, store, db, catalogue)
+    session = LobbySession(ctx.room, ctx.api, settings, store, db, catalogue, shard.index)
     ctx.add_shutdown_callback(session.aclose)
     await session.start()
 
@@ -85,10 +93,15 @@ class LobbySession:
         store: LobbyStore,
         db: Database,
         catalogue: Catalogue,
+        shard: int = 0,
     ) -> None:
         self.room, self.lkapi, self.settings = room, lkapi, settings
         self.store, self.db, self.catalogue = store, db, catalogue
-        self.events = Events(lkapi, room.name, store)
+        self.shard = shard
+        self.events = Events(store, settings.lobby_shards)
+        self.delivery = Delivery(
+            lkapi, room.name, store, shard, settings.lobby_shards, settings.redis_timeout
+        )
         mirror = Mirror(store.redis, settings.redis_prefix)
         self.profiles = Profiles(db, mirror, settings.outage_retry_after)
         self.topics: dict[str, Topic] = {}
@@ -96,7 +109,8 @@ class LobbySession:
         self._tasks: set[asyncio.Task[None]] = set()
         self.loops = Supervisor()
         self.expiry = Expiry(store, self._apply, self.recover)
-        self.guard = Guard(lkapi, room.name, settings, store, self._spawn)
+        self.guard = Guard(lkapi, room.name, settings, store, self._spawn, shard)
+        self.seated = Seated(lkapi, room.name, store, self.guard, shard, settings.lobby_shards)
         self.pairing = Pairing(
             settings, store, self.profiles, self.events, self._spawn, self._quietly
         )
@@ -126,6 +140,7 @@ class LobbySession:
         self.room.on("participant_connected", self._on_connected)
         self.room.on("data_received", self._on_data)
         await self.recover()
+        self.loops.start("delivery", self.delivery.loop)
         self.loops.start("pairing", self.pairing.pairing_loop)
         self.loops.start("refresh", self.pairing.refresh_loop)
         self.loops.start("expiry", self.expiry.loop)
@@ -135,7 +150,7 @@ class LobbySession:
         )
         # Public and harmless: tells clients (and the keeper's tests) the RPCs are registered.
         await self.room.local_participant.set_attributes({"lobby": "ready"})
-        logger.info("lobby agent ready", extra={"room": self.room.name})
+        logger.info("lobby agent ready", extra={"room": self.room.name, "shard": self.shard})
 
     async def aclose(self) -> None:
         await self.loops.aclose()
@@ -175,21 +190,25 @@ class LobbySession:
             failed(logger, "lobby background step failed", e)
 
     async def recover(self) -> None:
-        """Resume from Redis after a restart: people who left meanwhile lose their tickets (their
-        partners are told); pending matches get a fresh deadline and are proposed again; rooms
-        whose opening was interrupted are opened again; everyone waiting is re-sent `queued`."""
-        present = await self._present()
-        for m in await self.store.all_pending():
-            gone = [u for u in m.users if u not in present]
+        """Resume from Redis after a restart, for the people seated in this shard: those who
+        left meanwhile lose their tickets (their partners are told); their pending matches get
+        a fresh deadline and are proposed again; everyone waiting is re-sent `queued`. Rooms
+        whose opening was interrupted are opened again (whoever's they are: it is idempotent)."""
+        present = await self.seated.present()
+        pending = await self.store.all_pending()
+        mine = await self.seated.mine({u for m in pending for u in m.users})
+        for m in pending:
+            gone = [u for u in m.users if u in mine and u not in present]
             for u in gone:
                 await self._leave_user(u)
-            out = None if gone else await self._apply(m.id, self._extend)
+            touched = not gone and any(u in mine for u in m.users)
+            out = await self._apply(m.id, self._extend) if touched else None
             if out is not None and out.kind == "updated":
                 await self.events.proposed(out.match)
         for m in await self.store.all_active():
             if m.state == "starting":
                 self._spawn(self._start(m))
-        for user in await self.store.queued_users():
+        for user in await self.seated.mine(await self.store.queued_users()):
             if user not in present:
                 await self._leave_user(user)
             elif (t := await self.store.ticket(user)) and not await self.store.match_of(user):
@@ -359,22 +378,9 @@ class LobbySession:
 
     # -- loops -----------------------------------------------------------------------------
     async def _sweep(self) -> None:
-        """Drop tickets of people no longer in the lobby room. The disconnect event usually
-        does this, but LiveKit announces joins and leaves seconds late and never announces
-        a leave of someone the agent had not yet seen join; the server's list is the truth."""
-        present = await self._present()
-        now = time.time()
-        for user in await self.store.queued_users():
-            t = await self.store.ticket(user)
-            if user not in present and t is not None and now - t.joined_at > 2.0:
-                await self._leave_user(user)
-
-    async def _present(self) -> set[str]:
-        """The users in the lobby room now; connections that may not be there are removed."""
-        found = await self.lkapi.room.list_participants(
-            api.ListParticipantsRequest(room=self.room.name)
-        )
-        return await self.guard.present([p.identity for p in found.participants])
+        """Drop the tickets of this shard's people who are no longer in its room."""
+        for user in await self.seated.strays():
+            await self._leave_user(user)
 
     # -- helpers ---------------------------------------------------------------------------
     async def _refresh_topics(self, *, force: bool = False) -> bool:

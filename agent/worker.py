@@ -1,7 +1,8 @@
 """The DISCO agent worker: one livekit-agents `AgentServer` serving two roles.
 
 A job's metadata (`lobby.contract.Job`) says its role (livekit-agents allows one `rtc_session`
-per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby`, `moderator` runs
+per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby` (`disco-lobby-k` for
+lobby shard k), `moderator` runs
 `agent.moderator_job.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
 rejected before it starts.
 
@@ -22,7 +23,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_session, moderator_job
 from agent.sdk import quiet_native_logs
-from lobby.contract import IDENTITIES, Job, Role
+from lobby.contract import Job, Role
 from lobby.errors import InvalidPayload
 from lobby.settings import ConfigError, Settings
 
@@ -35,21 +36,28 @@ logger = logging.getLogger("disco.worker")
 JOB_CAPACITY = 200
 
 
-def job_role(metadata: str) -> Role | None:
-    """The role named in a job's metadata, or None when the metadata is not a DISCO job's."""
+def job_of(metadata: str) -> Job | None:
+    """The job a job's metadata describes, or None when the metadata is not a DISCO job's."""
     try:
-        return Job.from_json(metadata or "{}").role
+        return Job.from_json(metadata or "{}")
     except InvalidPayload:
         return None
 
 
+def job_role(metadata: str) -> Role | None:
+    """The role named in a job's metadata, or None when the metadata is not a DISCO job's."""
+    job = job_of(metadata)
+    return None if job is None else job.role
+
+
 async def _on_request(req: JobRequest) -> None:
-    role = job_role(req.job.metadata)
-    if role is None:
+    job = job_of(req.job.metadata)
+    if job is None:
         logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
         await req.reject()
         return
-    await req.accept(identity=IDENTITIES[role], name="DISCO")
+    # Each lobby shard's agent has its own identity (lobby.contract.LobbyShard).
+    await req.accept(identity=job.identity, name="DISCO")
 
 
 async def _entrypoint(ctx: JobContext) -> None:

@@ -1,13 +1,13 @@
-"""Keeps the lobby served: the lobby room exists with timeouts that keep it alive, and a lobby
-agent (`disco-lobby`) is in it.
+"""Keeps the lobby served: every lobby shard's room exists with timeouts that keep it alive, and
+its lobby agent (`disco-lobby`, `disco-lobby-1`, ...: lobby.contract.LobbyShard) is in it.
 
 LiveKit creates no room on join (`room.auto_create: false` in livekit.yaml), so the keeper is
-what opens the lobby room, and the lobby token route waits for it (`room_ready`): a token for
-a room that does not exist yet would join nothing.
+what opens the lobby rooms, and the lobby token route waits for the person's shard's room
+(`room_ready`): a token for a room that does not exist yet would join nothing.
 
 Self-hosted LiveKit does not dispatch a job again when its worker dies (docs/FAILURES.md), so the
 API checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
-webhook says the lobby agent left (the webhook handler calls `ensure()`).
+webhook says a lobby agent left (the webhook handler calls `ensure()`).
 
 Wire it into the app with `app.cleanup_ctx.append(keeper_context(settings))`; the running
 keeper is then `app[KEEPER]`.
@@ -26,7 +26,7 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
-from lobby.contract import LOBBY_IDENTITY, LOBBY_JOB, LOBBY_TIMEOUT
+from lobby.contract import LOBBY_TIMEOUT, Job, LobbyShard, lobby_shards
 from lobby.settings import Settings
 from lobby.supervise import repeat, running
 
@@ -39,48 +39,72 @@ PERIOD = 5.0
 # Once its agent has been seen in the room the dispatch has arrived, and the grace is over:
 # an agent gone after that is replaced at the next check, however young its dispatch.
 GRACE = 30.0
+# A dispatch that no worker has taken this long after it was made never will be: LiveKit gave up
+# on it (every worker said it was full; an idle livekit-agents worker takes one job at a time
+# until that job runs, so a burst of dispatches to it loses all but one). Made again then,
+# without waiting out GRACE.
+ASSIGN_GRACE = 10.0
 
 
 class Keeper:
     def __init__(self, settings: Settings, lkapi: api.LiveKitAPI) -> None:
         self.settings = settings
         self.lkapi = lkapi
-        self._dispatched_at = -GRACE
+        self.shards = lobby_shards(settings.lobby_room, settings.lobby_shards)
+        self._dispatched_at = {s.index: -GRACE for s in self.shards}
         self._lock = asyncio.Lock()
-        self._created = False
+        self._created: set[int] = set()
 
-    async def room_ready(self) -> None:
-        """Return once the lobby room has been created (at the first successful `ensure`; the
-        periodic check keeps it after that); NotReady when LiveKit cannot create it now."""
-        if self._created:
+    async def room_ready(self, shard: int = 0) -> None:
+        """Return once lobby shard `shard`'s room has been created (at the first successful
+        `ensure`; the periodic check keeps it after that); NotReady when LiveKit cannot create
+        it now."""
+        if shard in self._created:
             return
         try:
             await self.ensure()
         except Exception:
-            logger.exception("creating the lobby room failed")
+            if shard in self._created:  # another shard's room failed
+                return
+            logger.exception("creating the lobby room failed", extra={"shard": shard})
             raise NotReady("The lobby is not open yet. Please try again.") from None
 
     async def ensure(self) -> bool:
-        """Make sure the lobby room exists and its agent is there or on its way; True when a
-        new dispatch was created. Safe to call often and concurrently."""
+        """Make sure every shard's lobby room exists and its agent is there or on its way; True
+        when a new dispatch was created. Safe to call often and concurrently; a shard that
+        fails does not hold up the others (the first failure is raised after all were tried)."""
         async with self._lock:
-            room = self.settings.lobby_room
-            await self.lkapi.room.create_room(
-                api.CreateRoomRequest(
-                    name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
-                )
-            )
-            self._created = True
-            people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-            if any(p.identity == LOBBY_IDENTITY for p in people.participants):
-                self._dispatched_at = -GRACE  # arrived
-                return False
-            if time.monotonic() - self._dispatched_at < GRACE:
-                return False
-            await self._dispatch(room)
-            return True
+            done = await asyncio.gather(*map(self._ensure, self.shards), return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return any(done)
 
-    async def _dispatch(self, room: str) -> None:
+    async def _ensure(self, shard: LobbyShard) -> bool:
+        room = shard.room
+        await self.lkapi.room.create_room(
+            api.CreateRoomRequest(
+                name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
+            )
+        )
+        self._created.add(shard.index)
+        people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+        if any(p.identity == shard.identity for p in people.participants):
+            self._dispatched_at[shard.index] = -GRACE  # arrived
+            return False
+        age = time.monotonic() - self._dispatched_at[shard.index]
+        if age < GRACE and (age < ASSIGN_GRACE or await self._taken(room)):
+            return False
+        await self._dispatch(shard)
+        return True
+
+    async def _taken(self, room: str) -> bool:
+        """Whether a worker took a dispatch of ours into this room (it has a job)."""
+        found = await self.lkapi.agent_dispatch.list_dispatch(room)
+        return any(d.agent_name == self.settings.agent_name and d.state.jobs for d in found)
+
+    async def _dispatch(self, shard: LobbyShard) -> None:
+        room = shard.room
         # A dispatch whose agent is not in the room is dead (its worker was killed or refused):
         # remove it so the room holds one live dispatch.
         for d in await self.lkapi.agent_dispatch.list_dispatch(room):
@@ -88,11 +112,13 @@ class Keeper:
                 await self.lkapi.agent_dispatch.delete_dispatch(d.id, room)
         await self.lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
-                agent_name=self.settings.agent_name, room=room, metadata=LOBBY_JOB.to_json()
+                agent_name=self.settings.agent_name,
+                room=room,
+                metadata=Job("lobby", shard=shard.index).to_json(),
             )
         )
-        self._dispatched_at = time.monotonic()
-        logger.info("lobby agent dispatched", extra={"room": room})
+        self._dispatched_at[shard.index] = time.monotonic()
+        logger.info("lobby agent dispatched", extra={"room": room, "shard": shard.index})
 
     async def keep(self, period: float = PERIOD) -> None:
         """Run `ensure` forever; failures are logged and retried with backoff."""

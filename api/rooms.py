@@ -28,7 +28,8 @@ async def list_topics(request: web.Request) -> web.Response:
 async def lobby_token(request: web.Request) -> web.Response:
     user = await current_user(request)
     settings = request.app[SETTINGS]
-    await request.app[KEEPER].room_ready()  # a join never creates the room
+    # A join never creates the room: the keeper has opened the user's shard's room first.
+    await request.app[KEEPER].room_ready(tokens.lobby_seat(settings, str(user.id)).index)
     issued = await tokens.issue_lobby_pass(
         request.app[LOBBY_STORE], request.app[LOBBY_TOKENS], settings, str(user.id)
     )
@@ -38,7 +39,9 @@ async def lobby_token(request: web.Request) -> web.Response:
             # Every LiveKit URL a client may connect to: it connects nowhere else, whatever a
             # data packet says (docs/PROTOCOL.md, "Lobby").
             "livekit_urls": tokens.livekit_urls(settings),
-            "room": settings.lobby_room,
+            # The person's lobby shard: the room the token joins and the agent to call there.
+            "room": issued.shard.room,
+            "agent_identity": issued.shard.identity,
             "identity": issued.identity,
             "token": issued.token,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -11,15 +12,15 @@ import jwt
 from livekit import api as lk
 
 from api.errors import Flooding
-from lobby.contract import LOBBY_IDENTITY_PREFIX, MODERATOR_PREFIX
+from lobby.contract import LOBBY_IDENTITY_PREFIX, MODERATOR_PREFIX, LobbyShard, lobby_shard
 from lobby.db.records import User
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
 
 class LobbyTokens:
-    """Mints lobby tokens: the lobby room only; may send data, may not publish or subscribe
-    media. A token carries no room configuration: joins never create rooms (livekit.yaml),
+    """Mints lobby tokens: one lobby shard's room only; may send data, may not publish or
+    subscribe media. A token carries no room configuration: joins never create rooms (livekit.yaml),
     the API's keeper creates the lobby room and dispatches its agent. A lobby token carries no
     name: everyone in the lobby room can list its participants, and strangers waiting there
     see only opaque ids (LiveKit's `hidden` grant would hide them, but LiveKit then strips the
@@ -31,23 +32,31 @@ class LobbyTokens:
     `AccessToken.to_jwt` signs it (HS256); bench/api_tokens.py measures the route."""
 
     def __init__(self, settings: Settings) -> None:
+        self._shared = [
+            self._grants(settings, lobby_shard(settings.lobby_room, k).room)
+            for k in range(settings.lobby_shards)
+        ]
+        self._key = settings.livekit_api_key
+        self._secret = settings.livekit_api_secret
+        self._ttl = settings.lobby_token_ttl
+
+    @staticmethod
+    def _grants(settings: Settings, room: str) -> dict[str, object]:
         grants = lk.VideoGrants(
             room_join=True,
-            room=settings.lobby_room,
+            room=room,
             can_publish=False,
             can_subscribe=False,
             can_publish_data=True,
         )
         template = lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        self._shared = template.with_grants(grants).claims.asdict()
-        self._key = settings.livekit_api_key
-        self._secret = settings.livekit_api_secret
-        self._ttl = settings.lobby_token_ttl
+        return template.with_grants(grants).claims.asdict()
 
-    def mint(self, identity: str, now: float | None = None) -> str:
+    def mint(self, identity: str, now: float | None = None, *, shard: int = 0) -> str:
+        """A token for lobby shard `shard`'s room."""
         issued = int(time.time() if now is None else now)
         claims = {
-            **self._shared,
+            **self._shared[shard],
             "sub": identity,
             "iss": self._key,
             "nbf": issued,
@@ -60,6 +69,25 @@ class LobbyTokens:
 class LobbyPass:
     identity: str
     token: str
+    # The shard the person is seated in: the room the token joins and the agent to call.
+    shard: LobbyShard
+
+
+def seat_shard(user_id: str, shards: int) -> int:
+    """The lobby shard a person is seated in: a hash of their user id, the same in every API
+    process and every time. Stable, so a reload, a second tab or the next token lands in the
+    room the person's older connection is in (which it replaces there), and all their events
+    go through one agent, in order. User ids are random, so the shards fill evenly without a
+    count anyone must keep; a least-loaded choice would need that shared count and would move
+    people between rooms as the load shifts, for little gain over an even hash."""
+    if shards <= 1:
+        return 0
+    digest = hashlib.blake2b(user_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def lobby_seat(settings: Settings, user_id: str) -> LobbyShard:
+    return lobby_shard(settings.lobby_room, seat_shard(user_id, settings.lobby_shards))
 
 
 def livekit_urls(settings: Settings) -> list[str]:
@@ -76,14 +104,15 @@ def new_lobby_identity() -> str:
 async def issue_lobby_pass(
     store: LobbyStore, minter: LobbyTokens, settings: Settings, user_id: str
 ) -> LobbyPass:
-    """A lobby token under a fresh identity, recorded in Redis for the token's life so the
-    lobby agent can tell whose it is (and that it replaces the user's earlier ones); Flooding
-    while the user is kept out of the lobby."""
+    """A lobby token under a fresh identity for the user's lobby shard, recorded in Redis for the
+    token's life so the shard's agent can tell whose it is (and that it replaces the user's
+    earlier ones); Flooding while the user is kept out of the lobby."""
     identity = new_lobby_identity()
-    wait = await store.issue_identity(identity, user_id, settings.lobby_token_ttl)
+    shard = lobby_seat(settings, user_id)
+    wait = await store.issue_identity(identity, user_id, settings.lobby_token_ttl, shard.index)
     if wait:
         raise Flooding(wait)
-    return LobbyPass(identity, minter.mint(identity))
+    return LobbyPass(identity, minter.mint(identity, shard=shard.index), shard)
 
 
 def moderator_identity(user: User) -> str:

@@ -19,7 +19,7 @@ from api.errors import InvalidSignature, UnsupportedMediaType
 from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, WEBHOOKS
 from api.supervisor import SUPERVISOR
-from lobby.contract import LOBBY_IDENTITY, MODERATOR_IDENTITY
+from lobby.contract import MODERATOR_IDENTITY, is_lobby_agent
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -50,7 +50,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     event = _verified(request, raw)
     if event.event == "room_finished":
         await _room_finished(request, event, raw)
-    elif event.event == "participant_left" and event.participant.identity == LOBBY_IDENTITY:
+    elif event.event == "participant_left" and is_lobby_agent(event.participant.identity):
         await request.app[KEEPER].ensure()
     elif event.event == "participant_left" and event.participant.identity == MODERATOR_IDENTITY:
         await request.app[SUPERVISOR].check(event.room.name)

@@ -1,7 +1,8 @@
 """What the API, the agents and the web client agree on outside the RPC payloads: who the
-agents are in a room, how a person's identity looks, how long rooms stay open, and the
-metadata a job is dispatched with. Pure. The web client keeps its own copies of the
-identities in `web/src/` (docs/PROTOCOL.md).
+agents are in a room, the lobby's shards (their rooms and agents), how a person's identity
+looks, how long rooms stay open, and the metadata a job is dispatched with. Pure. The web
+client keeps its own copies of the identities in `web/src/` (docs/PROTOCOL.md); it learns its
+lobby shard's room and agent from the lobby token route.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any, Literal, get_args
 from lobby.errors import InvalidPayload
 from lobby.formats import Format, Side
 
-# The lobby agent's participant identity: clients send their RPCs here.
+# The lobby agent's participant identity in the first lobby shard (the only one by default):
+# clients send their RPCs here. Shard k > 0 appends "-k" (`lobby_identity`).
 LOBBY_IDENTITY = "disco-lobby"
 # The moderator agent's identity in every discussion room.
 MODERATOR_IDENTITY = "disco-moderator"
@@ -46,6 +48,43 @@ def room_timeouts(fmt: Format) -> tuple[int, int]:
     return max(EMPTY_TIMEOUT, hold), max(DEPARTURE_TIMEOUT, hold)
 
 
+@dataclass(frozen=True, slots=True)
+class LobbyShard:
+    """One lobby room and the agent that serves it. The lobby is split into `shards` rooms
+    (`Settings.lobby_shards`); every shard pairs from the same queues in Redis, and each
+    shard's agent answers and tells the people seated in its room. Shard 0 keeps the names a
+    lobby of one shard has always had; shard k > 0 appends "-k" to both."""
+
+    index: int
+    room: str
+    identity: str
+
+
+def lobby_shard(base_room: str, index: int) -> LobbyShard:
+    """Shard `index` of a lobby whose first room is `base_room` (`Settings.lobby_room`)."""
+    if index < 0:
+        raise ValueError("a lobby shard's index is never negative")
+    suffix = f"-{index}" if index else ""
+    return LobbyShard(index, base_room + suffix, LOBBY_IDENTITY + suffix)
+
+
+def lobby_shards(base_room: str, count: int) -> tuple[LobbyShard, ...]:
+    return tuple(lobby_shard(base_room, k) for k in range(count))
+
+
+def lobby_identity(index: int) -> str:
+    return lobby_shard("", index).identity
+
+
+def is_lobby_agent(identity: str) -> bool:
+    """True for the identity of any shard's lobby agent (`disco-lobby`, `disco-lobby-3`)."""
+    if identity == LOBBY_IDENTITY:
+        return True
+    head, _, index = identity.rpartition("-")
+    # Only the spelling lobby_identity gives: "-1", never "-01", "-0" or other digits.
+    return head == LOBBY_IDENTITY and index.isdecimal() and index == str(int(index)) != "0"
+
+
 Role = Literal["lobby", "moderator"]
 ROLES: tuple[Role, ...] = get_args(Role)
 IDENTITIES: dict[Role, str] = {"lobby": LOBBY_IDENTITY, "moderator": MODERATOR_IDENTITY}
@@ -62,11 +101,12 @@ class Debater:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A job's metadata: `{"role": "lobby"}` for the lobby agent (the API's keeper dispatches
-    it), or the match a moderator runs (the lobby agent dispatches it with the room). Written
-    with `to_json` and read with `from_json` only."""
+    """A job's metadata: `{"role": "lobby", "shard": k}` for the agent of lobby shard k (the
+    API's keeper dispatches it; a missing shard is 0), or the match a moderator runs (the lobby
+    agent dispatches it with the room). Written with `to_json` and read with `from_json` only."""
 
     role: Role
+    shard: int = 0
     match_id: str = ""
     discussion_id: str = ""
     room: str = ""
@@ -79,11 +119,11 @@ class Job:
     @property
     def identity(self) -> str:
         """The identity the agent of this job joins its room with."""
-        return IDENTITIES[self.role]
+        return lobby_identity(self.shard) if self.role == "lobby" else IDENTITIES[self.role]
 
     def to_json(self) -> str:
         if self.role == "lobby":
-            return json.dumps({"role": self.role})
+            return json.dumps({"role": self.role, "shard": self.shard})
         people = [
             {"identity": d.identity, "display_name": d.display_name, "side": d.side}
             for d in self.debaters
@@ -98,11 +138,9 @@ class Job:
         if not isinstance(data, dict) or data.get("role") not in ROLES:
             raise InvalidPayload("job metadata: 'role' must be lobby or moderator", field="role")
         if data["role"] == "lobby":
-            return cls("lobby")
-        return cls("moderator", **{k: _text(data, k) for k in _TEXT}, debaters=_debaters(data))
-
-
-LOBBY_JOB = Job("lobby")
+            return cls("lobby", shard=_shard(data))
+        texts = {k: _text(data, k) for k in _TEXT}
+        return cls("moderator", shard=0, debaters=_debaters(data), **texts)
 
 
 def load_json(text: str, what: str) -> Any:
@@ -117,6 +155,13 @@ def load_json(text: str, what: str) -> Any:
 def side_or_none(value: object) -> Side | None:
     """A debate side, or None for anything else (a casual talk's seats have no side)."""
     return next((s for s in _SIDES if s == value), None)
+
+
+def _shard(data: dict[str, Any]) -> int:
+    value = data.get("shard", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidPayload("job metadata: 'shard' must be a whole number >= 0", field="shard")
+    return value
 
 
 def _text(data: dict[str, Any], key: str) -> str:

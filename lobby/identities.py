@@ -1,11 +1,13 @@
 """The lobby identities and flooding bans in Redis, part of `LobbyStore` (lobby/store.py has
-the key map): an opaque lobby identity maps to its user both ways for the token's life, and a
-user kept out for flooding gets no new identity until the ban runs out.
+the key map): an opaque lobby identity maps to its user both ways for the token's life, along
+with the lobby shard whose room the identity may join, and a user kept out for flooding gets
+no new identity until the ban runs out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -14,6 +16,38 @@ from redis.asyncio import Redis
 def text(value: bytes | str) -> str:
     """A Redis reply as text, whether the client decodes replies or not."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """Where a user sits in the lobby: their newest lobby identity (None: no lobby connection
+    now) and the shard whose room it may join."""
+
+    identity: str | None
+    shard: int
+
+    def owner(self, shards: int) -> int:
+        """The shard that tells this user: theirs; shard 0 for a user with no lobby identity or
+        seated in a shard that is no longer configured (the shard count went down)."""
+        return self.shard if self.identity is not None and self.shard < shards else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A user's seat, and the seconds left of a flooding ban (0: none)."""
+
+    identity: str | None
+    shard: int
+    banned: int
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return text(value) if value else None
+
+
+def _shard(value: bytes | str | None) -> int:
+    # Identities recorded before the lobby had shards carry none: they sit in shard 0.
+    return int(text(value)) if value else 0
 
 
 class LobbyIdentities:
@@ -29,15 +63,19 @@ class LobbyIdentities:
     def _user_key(self, identity: str) -> str:
         return f"{{{self.prefix}}}:lobbyUser:{identity}"
 
+    def _shard_key(self, user: str) -> str:
+        return f"{{{self.prefix}}}:lobbyShard:{user}"
+
     def _flooding_key(self, user: str) -> str:
         return f"{{{self.prefix}}}:flooding:{user}"
 
-    async def issue_identity(self, identity: str, user: str, ttl: int) -> int:
-        """Map a new lobby identity to `user` both ways for `ttl` seconds (the newest identity
-        of a user replaces the one before) and return 0; or, while the user is kept out for
-        flooding, write nothing and return the seconds left."""
+    async def issue_identity(self, identity: str, user: str, ttl: int, shard: int = 0) -> int:
+        """Map a new lobby identity to `user` both ways for `ttl` seconds, seated in lobby
+        shard `shard` (the newest identity of a user replaces the one before) and return 0; or,
+        while the user is kept out for flooding, write nothing and return the seconds left."""
         keys = [self._flooding_key(user), self._user_key(identity), self._identity_key(user)]
-        return int(await self._issue_identity(keys=keys, args=[user, identity, ttl]))
+        keys.append(self._shard_key(user))
+        return int(await self._issue_identity(keys=keys, args=[user, identity, ttl, shard]))
 
     async def users_of(self, identities: Sequence[str]) -> dict[str, str]:
         """identity -> user, for the identities that have one."""
@@ -53,16 +91,28 @@ class LobbyIdentities:
         found = await self.redis.mget([self._identity_key(u) for u in users])
         return {u: text(i) for u, i in zip(users, found, strict=True) if i}
 
-    async def standings(self, users: Sequence[str]) -> dict[str, tuple[str | None, int]]:
-        """Each user's newest lobby identity and the seconds left of a flooding ban (0: none),
-        in one round trip."""
+    async def seats(self, users: Sequence[str]) -> dict[str, Seat]:
+        """Each user's newest lobby identity and its shard, in one round trip."""
+        if not users:
+            return {}
+        keys = [k for u in users for k in (self._identity_key(u), self._shard_key(u))]
+        found = await self.redis.mget(keys)
+        return {u: Seat(_text(found[2 * n]), _shard(found[2 * n + 1])) for n, u in enumerate(users)}
+
+    async def standings(self, users: Sequence[str]) -> dict[str, Standing]:
+        """Each user's seat and flooding ban, in one round trip."""
         async with self.redis.pipeline(transaction=False) as p:
             for u in users:
                 p.get(self._identity_key(u))
+                p.get(self._shard_key(u))
                 p.ttl(self._flooding_key(u))
             found = await p.execute()
         return {
-            u: ((text(found[2 * n]) if found[2 * n] else None), max(0, int(found[2 * n + 1])))
+            u: Standing(
+                _text(found[3 * n]),
+                _shard(found[3 * n + 1]),
+                max(0, int(found[3 * n + 2])),
+            )
             for n, u in enumerate(users)
         }
 
@@ -73,6 +123,7 @@ class LobbyIdentities:
             for identity, user in pairs:
                 p.expire(self._user_key(identity), ttl)
                 p.expire(self._identity_key(user), ttl)
+                p.expire(self._shard_key(user), ttl)
             await p.execute()
 
     async def flag_flooding(self, user: str, seconds: int) -> None:

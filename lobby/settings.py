@@ -25,9 +25,14 @@ PUBLIC_LIVEKIT_SECRETS = frozenset({DEV_LIVEKIT_SECRET, "secret"})
 # HS256 wants a key at least as long as its hash (RFC 7518 section 3.2).
 MIN_JWT_SECRET = 32
 ENVIRONMENTS = ("production", "dev")
+# Every shard is a room the API's keeper checks every few seconds and an agent that scans the
+# shared queues: far more than a few dozen buys nothing but load.
+MAX_LOBBY_SHARDS = 64
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -37,6 +42,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -98,6 +105,9 @@ class Settings:
     jwt_audience: str = "disco-web"
     access_token_ttl: int = 3600
     lobby_room: str = "disco-lobby"
+    # Lobby rooms, each with its own lobby agent, all pairing from the same queues; the first
+    # is `lobby_room`, the others append "-1", "-2", ... (lobby.contract.lobby_shard).
+    lobby_shards: int = 1
     lobby_token_ttl: int = 600
     room_token_ttl: int = 600
     # Name every DISCO job is dispatched under; the job metadata says lobby or moderator.
@@ -156,6 +166,7 @@ class Settings:
             livekit_public_url=e.get("DISCO_LIVEKIT_PUBLIC_URL", "") or url,
             access_token_ttl=_int(e, "DISCO_ACCESS_TOKEN_TTL", 3600, minimum=60),
             lobby_room=e.get("DISCO_LOBBY_ROOM", "") or "disco-lobby",
+            lobby_shards=_int(e, "DISCO_LOBBY_SHARDS", 1, minimum=1, maximum=MAX_LOBBY_SHARDS),
             lobby_token_ttl=_int(e, "DISCO_LOBBY_TOKEN_TTL", 600, minimum=30),
             room_token_ttl=_int(e, "DISCO_ROOM_TOKEN_TTL", 600, minimum=30),
             agent_name=e.get("DISCO_AGENT_NAME", "") or "disco",

@@ -22,7 +22,11 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
                       {p}:lobbyIdentity:<user>  STRING that user's newest lobby identity. Both
                       written by the API when it mints a lobby token, for the token's life,
                       and kept alive by the lobby agent while the connection stays
-                      (`lobby/identities.py`).
+                      (`lobby/identities.py`); {p}:lobbyShard:<user> STRING the lobby shard
+                      whose room that identity may join (missing: shard 0), with them.
+  {p}:notify:<shard>  STREAM (group "agents") the events waiting to be sent to the people
+                      seated in that lobby shard, read and deleted by its agent
+                      (`lobby/notices.py`; capped at about `NOTICES_MAXLEN` entries)
   {p}:flooding:<user> STRING set while the user is kept out of the lobby (TTL: the ban)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
   {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator
@@ -47,7 +51,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,6 +65,7 @@ from lobby import codec
 from lobby.identities import LobbyIdentities, text
 from lobby.lifecycle import Outcome
 from lobby.model import SEP, Match, Ticket
+from lobby.notices import LobbyNotices
 from lobby.policy import RATE_LIMIT, RATE_WINDOW, STRIKE_WINDOW, Strikes, strike
 from lobby.store_lua import (
     FINISH_ROOM,
@@ -106,7 +111,7 @@ SettleResult = Literal["ok", "gone", "conflict"]
 SEQ_TTL = 24 * 3600
 
 
-class LobbyStore(LobbyIdentities):
+class LobbyStore(LobbyIdentities, LobbyNotices):
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -339,15 +344,20 @@ class LobbyStore(LobbyIdentities):
             count, _, ttl = await p.execute()
         return max(1, int(ttl)) if int(count) > RATE_LIMIT else 0
 
-    async def next_seqs(self, users: Iterable[str]) -> dict[str, int]:
+    async def next_seqs(
+        self, users: Iterable[str], counts: Mapping[str, int] | None = None
+    ) -> dict[str, int]:
+        """Each user's next event number, taking `counts[user]` numbers in a row (one when not
+        given): the first of them."""
         users = list(users)
+        wanted = [1 if counts is None else counts[u] for u in users]
         async with self.redis.pipeline(transaction=True) as p:
-            for u in users:
+            for u, n in zip(users, wanted, strict=True):
                 key = f"{{{self.prefix}}}:seq:{u}"
-                p.incr(key)
+                p.incrby(key, n)
                 p.expire(key, SEQ_TTL)
             found = await p.execute()
-        return {u: int(found[2 * n]) for n, u in enumerate(users)}
+        return {u: int(found[2 * i]) - wanted[i] + 1 for i, u in enumerate(users)}
 
     async def queued_users(self) -> list[str]:
         return [str(u) for u in await self.redis.hkeys(self.keys["queue"])]

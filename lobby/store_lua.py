@@ -225,14 +225,16 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 
-# KEYS: flooding:<user>, lobbyUser:<identity>, lobbyIdentity:<user>. ARGV: user, identity,
-# ttl. A new lobby identity for the user, unless the user is kept out for flooding: then the
-# seconds left, and nothing is written.
+# KEYS: flooding:<user>, lobbyUser:<identity>, lobbyIdentity:<user>, lobbyShard:<user>.
+# ARGV: user, identity, ttl, shard. A new lobby identity for the user, seated in that lobby
+# shard, unless the user is kept out for flooding: then the seconds left, and nothing is
+# written.
 ISSUE_IDENTITY = """
 local banned = redis.call('TTL', KEYS[1])
 if banned > 0 then return banned end
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
 redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
 return 0
 """
 

@@ -15,7 +15,7 @@ from api.keeper import Keeper
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
-from tests.support.lobby_clients import add_topics, wait_for_agent
+from tests.support.lobby_clients import add_topics, lobby_rooms, wait_for_agent
 from tests.support.worker import Worker, own_settings, start_worker
 
 
@@ -61,10 +61,10 @@ async def lobby(
     """The session's lobby room with its agent in it, dispatched by the API's keeper. Closing
     the room ends the lobby job, so the worker can drain and stop."""
     keeper = Keeper(settings, lkapi)
-    await keeper.ensure()
-    await wait_for_agent(settings, lkapi)
+    await wait_for_agent(settings, lkapi, keeper=keeper)
     yield keeper
-    await lkapi.room.delete_room(api.DeleteRoomRequest(room=settings.lobby_room))
+    for room in lobby_rooms(settings):
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
     # Discussion rooms the lobby opened and tests left behind hold moderator jobs.
     redis = open_redis(settings.redis_url)
     for match in await LobbyStore(redis, settings.redis_prefix).all_active():
@@ -78,18 +78,19 @@ async def own_lobby(
     stack: Stack, settings: Settings, lkapi: api.LiveKitAPI, name: str, **changes: Any
 ) -> AsyncIterator[tuple[Settings, Worker, Keeper]]:
     """A lobby of a test's own: its own agent name, worker, lobby room and Redis prefix, with
-    `changes` to the settings (a short accept timeout, ...)."""
+    `changes` to the settings (a short accept timeout, `lobby_shards=3`, ...). It returns once
+    every shard's agent is in its room."""
     mine = own_settings(settings, name, **changes)
     w = await asyncio.to_thread(start_worker, stack, mine, f"worker-{mine.agent_name}")
     keeper = Keeper(mine, lkapi)
     try:
-        await keeper.ensure()
-        await wait_for_agent(mine, lkapi)
-        await keeper.ensure()  # as its periodic check would: it has seen the agent arrive
+        await wait_for_agent(mine, lkapi, keeper=keeper)
+        await keeper.ensure()  # as its periodic check would: it has seen the agents arrive
         yield mine, w, keeper
     finally:
-        with contextlib.suppress(Exception):
-            await lkapi.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+        for room in lobby_rooms(mine):
+            with contextlib.suppress(Exception):
+                await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
         if w.proc.poll() is None:
             w.proc.kill()
             await asyncio.to_thread(w.proc.wait, 15)

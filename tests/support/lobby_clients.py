@@ -1,5 +1,6 @@
 """Lobby participants played by the Python `livekit` SDK, as any client would be: a lobby token
-minted and recorded by the API's own code, RPCs to `disco-lobby`, and the `disco.lobby` events
+minted and recorded by the API's own code, RPCs to the agent of the lobby shard that token
+seats them in (`disco-lobby` with one shard), and the `disco.lobby` events
 they receive. As docs/PROTOCOL.md asks, a packet is only a hint: the client then asks
 `lobby.status` (at most once a second, however many hints arrive), and takes the room it is to
 join, with its token, from that reply alone."""
@@ -13,7 +14,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +23,9 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.sdk import quiet_native_logs, route
-from api.tokens import LobbyTokens, issue_lobby_pass, livekit_urls
-from lobby.contract import LOBBY_IDENTITY
+from api.keeper import Keeper
+from api.tokens import LobbyPass, LobbyTokens, issue_lobby_pass, livekit_urls, seat_shard
+from lobby.contract import LOBBY_IDENTITY, lobby_shard, lobby_shards
 from lobby.db.schema import blocks, topics, users
 from lobby.protocol import TOPIC
 from lobby.settings import Settings
@@ -57,8 +59,12 @@ class Issuer:
 
     async def issue(self, user: str) -> tuple[str, str]:
         """(identity, token) of a fresh lobby pass for this user."""
-        issued = await issue_lobby_pass(self.store, self.minter, self.settings, user)
+        issued = await self.issue_pass(user)
         return issued.identity, issued.token
+
+    async def issue_pass(self, user: str) -> LobbyPass:
+        """A fresh lobby pass for this user, with the shard it seats them in."""
+        return await issue_lobby_pass(self.store, self.minter, self.settings, user)
 
 
 @contextlib.asynccontextmanager
@@ -85,6 +91,10 @@ class LobbyUser:
     # The opaque identity of this client's lobby connection, and the token it joined with.
     identity: str = ""
     token: str = ""
+    # The lobby shard's room the token joins and the agent to call there (the token route's
+    # `room` and `agent_identity`).
+    lobby_room: str = ""
+    agent: str = LOBBY_IDENTITY
     # What the agent sent this client: packets with no sending participant (a forger can
     # still slip in here while LiveKit has not announced it; nothing acts on these).
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -106,7 +116,9 @@ class LobbyUser:
     _state_hints: int = -1
 
     async def connect(self, settings: Settings, issued: Issuer) -> None:
-        self.identity, self.token = await issued.issue(self.id)
+        issued_pass = await issued.issue_pass(self.id)
+        self.identity, self.token = issued_pass.identity, issued_pass.token
+        self.lobby_room, self.agent = issued_pass.shard.room, issued_pass.shard.identity
         self.urls = livekit_urls(settings)
         self.room.on("data_received", self._on_data)
         self.room.on("disconnected", lambda *_: self.removed.set())
@@ -198,7 +210,7 @@ class LobbyUser:
             # Generous limits: a hundred SDK rooms in one test process on a small, busy machine
             # deliver acks late; a slow ack is not what these tests are about.
             reply = await self.room.local_participant.perform_rpc(
-                destination_identity=LOBBY_IDENTITY,
+                destination_identity=self.agent,
                 method=method,
                 payload=body,
                 response_timeout=30,
@@ -255,6 +267,29 @@ class LobbyUser:
 
 async def add_users(engine: AsyncEngine, n: int, label: str = "user") -> list[LobbyUser]:
     people = [LobbyUser(str(uuid.uuid4()), f"{label}{i}") for i in range(n)]
+    await _insert(engine, people)
+    return people
+
+
+async def add_users_in_shards(
+    engine: AsyncEngine, shards: int, wanted: Sequence[int], label: str = "user"
+) -> list[LobbyUser]:
+    """One new user per entry of `wanted`, each seated (by the API's rule) in that lobby shard
+    of a lobby with `shards` shards."""
+    if not all(0 <= k < shards for k in wanted):
+        raise ValueError(f"a lobby of {shards} shard(s) has no shard among {list(wanted)}")
+    free: dict[int, list[str]] = {}
+    people: list[LobbyUser] = []
+    for i, shard in enumerate(wanted):
+        while not free.setdefault(shard, []):
+            user = str(uuid.uuid4())
+            free.setdefault(seat_shard(user, shards), []).append(user)
+        people.append(LobbyUser(free[shard].pop(), f"{label}{i}"))
+    await _insert(engine, people)
+    return people
+
+
+async def _insert(engine: AsyncEngine, people: list[LobbyUser]) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             users.insert(),
@@ -268,7 +303,6 @@ async def add_users(engine: AsyncEngine, n: int, label: str = "user") -> list[Lo
                 for p in people
             ],
         )
-    return people
 
 
 async def add_topics(engine: AsyncEngine, n: int) -> list[str]:
@@ -325,26 +359,32 @@ def rpc_summary(people: list[LobbyUser]) -> str:
     return "; ".join(parts) + f"; errors by code {dict(sorted(failed.items()))}"
 
 
-async def lobby_agent(settings: Settings, lkapi: api.LiveKitAPI) -> str:
-    """The sid of the lobby agent that is in the lobby room and ready, or ''."""
-    found = await lkapi.room.list_participants(
-        api.ListParticipantsRequest(room=settings.lobby_room)
-    )
+async def lobby_agent(settings: Settings, lkapi: api.LiveKitAPI, shard: int = 0) -> str:
+    """The sid of lobby shard `shard`'s agent when it is in its room and ready, or ''."""
+    mine = lobby_shard(settings.lobby_room, shard)
+    found = await lkapi.room.list_participants(api.ListParticipantsRequest(room=mine.room))
     for p in found.participants:
-        if p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready":
+        # The agent marks itself ready once its RPC methods are registered.
+        if p.identity == mine.identity and p.attributes.get("lobby") == "ready":
             return str(p.sid)
     return ""
 
 
-async def wait_for_agent(settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60) -> None:
-    async def ready() -> bool:
-        found = await lkapi.room.list_participants(
-            api.ListParticipantsRequest(room=settings.lobby_room)
-        )
-        # The agent marks itself ready once its RPC methods are registered.
-        return any(
-            p.identity == LOBBY_IDENTITY and p.attributes.get("lobby") == "ready"
-            for p in found.participants
-        )
+async def wait_for_agent(
+    settings: Settings, lkapi: api.LiveKitAPI, wait: float = 60, keeper: Keeper | None = None
+) -> None:
+    """Until every lobby shard's agent is in its room, ready; with `keeper`, checking as the
+    API's keeper does every few seconds (a dispatch no worker took is made again)."""
 
-    await eventually(ready, "the lobby agent joins the lobby room, ready", wait, every=0.2)
+    async def ready() -> bool:
+        if keeper is not None:
+            await keeper.ensure()
+        sids = [await lobby_agent(settings, lkapi, k) for k in range(settings.lobby_shards)]
+        return all(sids)
+
+    await eventually(ready, "every lobby shard's agent joins its room, ready", wait, every=0.2)
+
+
+def lobby_rooms(settings: Settings) -> list[str]:
+    """Every lobby shard's room."""
+    return [s.room for s in lobby_shards(settings.lobby_room, settings.lobby_shards)]

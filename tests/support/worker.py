@@ -59,6 +59,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_JWT_SECRET": settings.jwt_secret,
         "DISCO_REDIS_PREFIX": settings.redis_prefix,
         "DISCO_LOBBY_ROOM": settings.lobby_room,
+        "DISCO_LOBBY_SHARDS": str(settings.lobby_shards),
         "DISCO_AGENT_NAME": settings.agent_name,
         "DISCO_API_PORT": str(settings.api_port),
         "DISCO_ACCEPT_TIMEOUT": str(settings.accept_timeout),

@@ -1,6 +1,7 @@
 // The HTTP API (api/README.md): JSON in and out, errors as
 // {"error": {"code", "message"}}. Every failure becomes an ApiError whose message a person
 // can read.
+import { LOBBY_IDENTITY } from './contract';
 
 export interface User {
   id: string;
@@ -29,16 +30,27 @@ export interface RoomToken {
 export interface LobbyToken extends RoomToken {
   /** Every LiveKit address a client may connect to: a room anywhere else is refused. */
   livekit_urls: string[];
+  /** The lobby agent to send commands to: the one serving this token's lobby shard (`room`). */
+  agent_identity: string;
 }
 
 /** The lobby token route's reply, or an error when it lacks what the client relies on. */
-function lobbyToken(data: unknown): LobbyToken {
+export function lobbyToken(data: unknown): LobbyToken {
   const t = data as Partial<LobbyToken> | null;
   const urls = Array.isArray(t?.livekit_urls) ? t.livekit_urls.filter((u) => typeof u === 'string') : [];
   if (!t || typeof t.url !== 'string' || typeof t.token !== 'string' || typeof t.room !== 'string') {
     throw new ApiError('DISCO sent an answer this page does not understand.', 0, 'malformed');
   }
-  return { url: t.url, room: t.room, identity: String(t.identity ?? ''), token: t.token, livekit_urls: urls };
+  // An API from before the lobby had shards names no agent: it has only the one.
+  const agent = typeof t.agent_identity === 'string' && t.agent_identity ? t.agent_identity : LOBBY_IDENTITY;
+  return {
+    url: t.url,
+    room: t.room,
+    identity: String(t.identity ?? ''),
+    token: t.token,
+    livekit_urls: urls,
+    agent_identity: agent,
+  };
 }
 
 export interface HistoryEntry {

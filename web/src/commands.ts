@@ -1,7 +1,7 @@
 // DISCO's commands as typed calls: the RPC (rpc.ts) and the strict reading of its reply
 // (lobbyProtocol.ts, debateProtocol.ts). A reply of another shape fails like any other error.
 import type { Room } from 'livekit-client';
-import { DEBATE_IDENTITY, DEBATE_METHODS as D, LOBBY_IDENTITY, LOBBY_METHODS as L } from './contract';
+import { DEBATE_IDENTITY, DEBATE_METHODS as D, LOBBY_METHODS as L } from './contract';
 import { parseDebateState, type DebateState } from './debateProtocol';
 import {
   parseJoinReply,
@@ -25,14 +25,16 @@ async function ask<T>(room: Room, identity: string, method: string, payload: obj
   }
 }
 
+/** Commands to `agent`, the lobby agent of the shard whose room `room` is (the lobby token
+ * route names it: PROTOCOL.md "Lobby"). */
 export const lobby = {
-  join: (room: Room, topic: string, format: string, side: SideChoice | null): Promise<Ticket> =>
-    ask(room, LOBBY_IDENTITY, L.join, { topic, format, ...(side ? { side } : {}) }, parseJoinReply),
-  leave: (room: Room): Promise<void> => ask(room, LOBBY_IDENTITY, L.leave, {}, parseLeaveReply),
-  respond: (room: Room, match_id: string, accept: boolean): Promise<RespondStatus> =>
-    ask(room, LOBBY_IDENTITY, L.respond, { match_id, accept }, (v) => parseRespondReply(v, match_id)),
-  status: (room: Room): Promise<LobbyStatus> =>
-    ask(room, LOBBY_IDENTITY, L.status, {}, (v) => parseLobbyStatus(v, Date.now())),
+  join: (room: Room, agent: string, topic: string, format: string, side: SideChoice | null): Promise<Ticket> =>
+    ask(room, agent, L.join, { topic, format, ...(side ? { side } : {}) }, parseJoinReply),
+  leave: (room: Room, agent: string): Promise<void> => ask(room, agent, L.leave, {}, parseLeaveReply),
+  respond: (room: Room, agent: string, match_id: string, accept: boolean): Promise<RespondStatus> =>
+    ask(room, agent, L.respond, { match_id, accept }, (v) => parseRespondReply(v, match_id)),
+  status: (room: Room, agent: string): Promise<LobbyStatus> =>
+    ask(room, agent, L.status, {}, (v) => parseLobbyStatus(v, Date.now())),
 };
 
 /** Every debate command replies with the whole state (docs/PROTOCOL.md "Commands"). */

@@ -52,6 +52,8 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
   const [agentPresent, setAgentPresent] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const roomRef = useRef<Room | null>(null);
+  // The lobby agent of the shard this connection's token seats it in (the token route says).
+  const agentRef = useRef<string>(LOBBY_IDENTITY);
   // The stage as last set, read by handlers between renders.
   const stageRef = useRef<Stage>(stage);
   const put = useCallback((next: Stage) => {
@@ -72,7 +74,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
     const reasons = new Map<string, CancelReason>();
     const rechecked = new Set<string>();
     const read = async () => {
-      const st = await lobby.status(room);
+      const st = await lobby.status(room, agentRef.current);
       if (cancelled) return;
       if (st.formats.length) setFormats(st.formats);
       const prev = stageRef.current;
@@ -99,7 +101,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
     });
     let wasReady = false;
     const presence = () => {
-      const ready = agentReady(room, LOBBY_IDENTITY);
+      const ready = agentReady(room, agentRef.current);
       setAgentPresent(ready);
       // A (re)started lobby agent: read where we stand (PROTOCOL.md "When the lobby agent
       // restarts").
@@ -131,6 +133,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
         const t = await api.lobbyToken(token);
         if (cancelled) return;
         livekitUrls = t.livekit_urls;
+        agentRef.current = t.agent_identity;
         await room.connect(t.url, t.token, { autoSubscribe: false });
         if (cancelled) return;
         await pace.now();
@@ -187,7 +190,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
     (topic: string, format: string, side: SideChoice | null) =>
       run(async (room) => {
         setNotice(null);
-        const ticket = await lobby.join(room, topic, format, side);
+        const ticket = await lobby.join(room, agentRef.current, topic, format, side);
         const now = Date.now();
         const s = stageRef.current;
         if (s.kind === 'proposed' || s.kind === 'room') return;
@@ -199,7 +202,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
   const leave = useCallback(
     () =>
       run(async (room) => {
-        await lobby.leave(room);
+        await lobby.leave(room, agentRef.current);
         setNotice('You left the queue.');
         put({ kind: 'choose' });
       }),
@@ -213,7 +216,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
         if (s.kind !== 'proposed') return;
         put({ ...s, answered: accept });
         try {
-          await lobby.respond(room, s.proposal.match_id, accept);
+          await lobby.respond(room, agentRef.current, s.proposal.match_id, accept);
         } catch (e) {
           const cur = stageRef.current;
           if (cur.kind === 'proposed') put({ ...cur, answered: null });

@@ -2,7 +2,7 @@
 // whose message a person can read (the words are text.ts). What the replies mean is parsed by
 // lobbyProtocol.ts and debateProtocol.ts; commands.ts puts the two together.
 import { ConnectionState, RoomEvent, RpcError, type Room } from 'livekit-client';
-import { LOBBY_IDENTITY, LOBBY_READY_ATTRIBUTE, LOBBY_READY_VALUE } from './contract';
+import { DEBATE_IDENTITY, LOBBY_READY_ATTRIBUTE, LOBBY_READY_VALUE } from './contract';
 import { Malformed } from './json';
 import { errorMessage, FALLBACK_TEXT, MALFORMED_TEXT, NOT_CONNECTED_TEXT } from './text';
 
@@ -40,12 +40,13 @@ export function toProtocolError(e: unknown): ProtocolError {
   return new ProtocolError(msg || FALLBACK_TEXT, 0, 'client', {});
 }
 
-/** True when the agent `identity` is in the room and ready for commands (the lobby agent sets
- * its attribute `lobby` to "ready" once its methods are registered; PROTOCOL.md "Lobby"). */
+/** True when the agent `identity` is in the room and ready for commands (a lobby agent, of
+ * whichever shard, sets its attribute `lobby` to "ready" once its methods are registered;
+ * PROTOCOL.md "Lobby"; the moderator is ready once it is there). */
 export function agentReady(room: Room, identity: string): boolean {
   const p = room.remoteParticipants.get(identity);
   if (!p) return false;
-  return identity !== LOBBY_IDENTITY || p.attributes[LOBBY_READY_ATTRIBUTE] === LOBBY_READY_VALUE;
+  return identity === DEBATE_IDENTITY || p.attributes[LOBBY_READY_ATTRIBUTE] === LOBBY_READY_VALUE;
 }
 
 /** Wait until the agent `identity` is in the room and ready (it joins a moment after us). */

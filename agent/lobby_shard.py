@@ -1,0 +1,73 @@
+"""This lobby agent's shard: which shard a job serves, and which of the lobby's people it looks
+after. Every shard pairs from the same queues, but a person's presence (are they still in the
+lobby?) can only be seen from the room they are seated in, so each agent drops the tickets of
+its own room's people only (`Seat.owner`: a person with no lobby connection at all, or seated
+in a shard no longer configured, is shard 0's).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from livekit import api
+
+from agent.lobby_guard import Guard
+from lobby.contract import Job, LobbyShard, lobby_shard
+from lobby.settings import ConfigError, Settings
+from lobby.store import LobbyStore
+
+# A ticket younger than this may belong to someone LiveKit has not listed in the room yet.
+JOIN_GRACE = 2.0
+
+
+def job_shard(job: Job, room: str, settings: Settings) -> LobbyShard:
+    """The lobby shard this job serves; ConfigError when the room it was dispatched into is not
+    that shard's (the API and the worker disagree on DISCO_LOBBY_ROOM or DISCO_LOBBY_SHARDS)."""
+    shard = lobby_shard(settings.lobby_room, job.shard)
+    if shard.room != room or job.shard >= settings.lobby_shards:
+        raise ConfigError(
+            f"lobby shard {job.shard} was dispatched into room {room!r}; this worker expects "
+            f"{settings.lobby_shards} shard(s) of lobby room {settings.lobby_room!r}"
+        )
+    return shard
+
+
+class Seated:
+    """The people of one shard's room."""
+
+    def __init__(
+        self,
+        lkapi: api.LiveKitAPI,
+        room: str,
+        store: LobbyStore,
+        guard: Guard,
+        shard: int,
+        shards: int,
+    ) -> None:
+        self.lkapi, self.room, self.store, self.guard = lkapi, room, store, guard
+        self.shard, self.shards = shard, shards
+
+    async def present(self) -> set[str]:
+        """The users in this shard's room now; connections that may not be there are removed."""
+        found = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=self.room))
+        return await self.guard.present([p.identity for p in found.participants])
+
+    async def mine(self, users: Iterable[str]) -> set[str]:
+        """Those of these users whose presence this shard looks after."""
+        seats = await self.store.seats(sorted(users))
+        return {u for u, s in seats.items() if s.owner(self.shards) == self.shard}
+
+    async def strays(self) -> list[str]:
+        """This shard's people holding a ticket who are no longer in its room. The disconnect
+        event usually tells, but LiveKit announces joins and leaves seconds late and never
+        announces a leave of someone the agent had not yet seen join; the server's list is
+        the truth."""
+        present = await self.present()
+        now = time.time()
+        out = []
+        for user in await self.mine(await self.store.queued_users()):
+            t = await self.store.ticket(user)
+            if user not in present and t is not None and now - t.joined_at > JOIN_GRACE:
+                out.append(user)
+        return out
