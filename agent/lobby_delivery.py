@@ -8,12 +8,13 @@ channel: measured on a busy 2-core machine, the SDK's `publish_data` delivered ~
 and RPC acks queued behind a pairing round's events timed out (1501). The server API sends
 hundreds per second.
 
-Order: a person's events are numbered in stream order while their lock is held, and a batch
-takes its locks before the next batch is read, so a few batches can be on the wire at once
-while each person's packets still leave one after another, in order. An entry is deleted only
-once its packet was handed to LiveKit (or found to be for nobody), so an agent that dies in
-between leaves it to the next agent of the shard, which sends it again (a hint twice is
-harmless; one lost would leave a client waiting for a status it never asks for).
+Order and pace: the numbers of a batch's events are taken in stream order by the one loop
+that reads the stream, and each person's packets leave one after another (each person's sending
+waits for their previous batch's, and only theirs), so a slow send to one person holds up
+nobody else while their own events still arrive in order. An entry is deleted only once its
+batch was handed to LiveKit (or found to be for nobody), so an agent that dies in between
+leaves it to the next agent of the shard, which sends it again (a hint twice is harmless; one
+lost would leave a client waiting for a status it never asks for).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from livekit import api
 
+from agent.supervise import Backoff, failed
 from lobby.notices import Notice
 from lobby.protocol import TOPIC
 from lobby.store import LobbyStore
@@ -36,7 +38,7 @@ logger = logging.getLogger("disco.lobby")
 
 # Events read from the stream at once, and batches on the wire at once.
 BATCH = 500
-IN_FLIGHT = 4
+IN_FLIGHT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +65,26 @@ class Delivery:
         self.shard, self.shards = shard, shards
         # A blocking read must return well within the client's reply timeout.
         self._block_ms = max(100, int(redis_timeout * 500))
-        # Each person's lock, with how many batches hold or await it.
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Each person's latest sending: the next one for them waits for it.
+        self._tails: dict[str, asyncio.Task[None]] = {}
 
     async def loop(self) -> None:
-        """Send what a predecessor left, then every new event, until cancelled. A failure
-        (Redis away) ends the loop; the supervisor starts it again, and what was read but not
-        sent is read again from the backlog."""
-        self._locks = {}  # those of batches cut off when the loop last ended go with them
+        """Send events until cancelled; Redis away is waited out (and logged once a round)."""
+        backoff = Backoff()
+        while True:
+            try:
+                await self._run(backoff)
+            except Exception as e:
+                failed(logger, "lobby event delivery failed", e, shard=self.shard)
+                await asyncio.sleep(backoff.delay())
+
+    async def _run(self, backoff: Backoff) -> None:
+        """Send what a predecessor (or this loop before a failure) read and never cleared,
+        then every new event."""
         await self.store.open_notices(self.shard)
         while batch := await self.store.read_notices(self.shard, BATCH, 0, backlog=True):
             await self._send(*await self._prepare(batch))
+        backoff.reset()
         sending: set[asyncio.Task[None]] = set()
         try:
             while True:
@@ -90,74 +101,62 @@ class Delivery:
                 t.cancel()
             await asyncio.gather(*sending, return_exceptions=True)
 
-    async def _prepare(self, batch: list[Notice]) -> tuple[list[_Parcel], list[str]]:
-        """Take the locks and numbers of this batch's people: what to send to whom, and the
-        entries to delete once sent. Events for someone seated in another shard since (a newer
-        lobby token) go on to that shard's stream."""
+    async def _prepare(self, batch: list[Notice]) -> tuple[list[asyncio.Task[None]], list[str]]:
+        """Number this batch's events and start sending them, each person's after their
+        previous ones: the sendings, and the entries to delete once they are done. Events for
+        someone seated in another shard since (a newer lobby token) go on to that shard's
+        stream."""
         by_user: dict[str, list[Notice]] = defaultdict(list)
         for n in batch:
             if n.user and n.event:
                 by_user[n.user].append(n)
-        users = sorted(by_user)  # one lock order for every batch: no deadlock
-        held: list[str] = []
-        try:
-            for u in users:
-                await self._acquire(u)
-                held.append(u)
-            seats = await self.store.seats(users)
-            here = {u: s.identity for u, s in seats.items() if s.owner(self.shards) == self.shard}
-            moved = [u for u, s in seats.items() if s.identity and u not in here]
-            await self.store.notify(
-                (seats[u].owner(self.shards), u, n.event) for u in moved for n in by_user[u]
-            )
-            mine = {u: i for u, i in here.items() if i}
-            firsts = await self.store.next_seqs(mine, {u: len(by_user[u]) for u in mine})
-        except BaseException:
-            for u in held:
-                self._release(u)
-            raise
-        for u in set(held) - set(mine):
-            self._release(u)
-        parcels = [_Parcel(u, i, by_user[u], firsts[u]) for u, i in mine.items()]
-        return parcels, [n.id for n in batch]
+        seats = await self.store.seats(sorted(by_user))
+        here = {u for u, s in seats.items() if s.owner(self.shards) == self.shard}
+        moved = [u for u, s in seats.items() if s.identity and u not in here]
+        await self.store.notify(
+            (seats[u].owner(self.shards), u, n.event) for u in moved for n in by_user[u]
+        )
+        mine = {u: i for u in here if (i := seats[u].identity)}
+        firsts = await self.store.next_seqs(mine, {u: len(by_user[u]) for u in mine})
+        sends = [self._chain(_Parcel(u, i, by_user[u], firsts[u])) for u, i in mine.items()]
+        return sends, [n.id for n in batch]
 
-    async def _send(self, parcels: list[_Parcel], ids: list[str]) -> None:
-        await asyncio.gather(*(self._publish(p) for p in parcels))
+    def _chain(self, parcel: _Parcel) -> asyncio.Task[None]:
+        before = self._tails.get(parcel.user)
+        task = asyncio.create_task(self._publish(parcel, before))
+        self._tails[parcel.user] = task
+        task.add_done_callback(lambda t: self._untail(parcel.user, t))
+        return task
+
+    def _untail(self, user: str, task: asyncio.Task[None]) -> None:
+        if self._tails.get(user) is task:
+            del self._tails[user]
+
+    async def _send(self, sends: list[asyncio.Task[None]], ids: list[str]) -> None:
+        try:
+            await asyncio.gather(*sends)
+        except asyncio.CancelledError:
+            for t in sends:
+                t.cancel()
+            raise
         try:
             await self.store.drop_notices(self.shard, ids)
         except Exception:
             # Sent all the same; the shard's next agent sends these again.
             logger.warning("lobby events sent but not cleared", extra={"count": len(ids)})
 
-    async def _publish(self, parcel: _Parcel) -> None:
-        try:
-            for seq, n in enumerate(parcel.notices, start=parcel.first):
+    async def _publish(self, parcel: _Parcel, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # in order; how that one went does not matter
+        for seq, n in enumerate(parcel.notices, start=parcel.first):
+            try:
                 event = {**json.loads(n.event), "seq": seq}
-                await self._send_one(parcel.user, parcel.identity, event)
-        finally:
-            self._release(parcel.user)
-
-    async def _acquire(self, user: str) -> None:
-        lock, users = self._locks.get(user) or (asyncio.Lock(), 0)
-        self._locks[user] = (lock, users + 1)
-        try:
-            await lock.acquire()
-        except BaseException:
-            self._forget(user)
-            raise
-
-    def _release(self, user: str) -> None:
-        if user in self._locks:  # else a batch from before the loop last started
-            self._locks[user][0].release()
-            self._forget(user)
-
-    def _forget(self, user: str) -> None:
-        """One fewer holder or waiter; the lock goes once nobody holds or awaits it."""
-        lock, users = self._locks[user]
-        if users > 1:
-            self._locks[user] = (lock, users - 1)
-        else:
-            del self._locks[user]
+            except (ValueError, TypeError):
+                # Not written by a DISCO agent: nothing to send, and the number goes unused
+                # (the client sees a gap and reads its state).
+                logger.warning("lobby event unreadable", extra={"user_id": parcel.user})
+                continue
+            await self._send_one(parcel.user, parcel.identity, event)
 
     async def _send_one(self, user: str, identity: str, event: dict[str, Any]) -> None:
         if "expires_at" in event:
