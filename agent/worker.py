@@ -3,7 +3,12 @@
 A job's metadata (`lobby.contract.Job`) says its role (livekit-agents allows one `rtc_session`
 per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby`, `moderator` runs
 `agent.moderator_job.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
-rejected before it starts.
+rejected before it starts, and so is a job of a role this worker does not serve
+(`DISCO_WORKER_ROLES`): LiveKit then offers it to another worker. A worker of the lobby only and
+another of the moderators only keep a busy lobby from stalling the discussion rooms.
+
+Every job of the process shares one set of connections (agent/resources.py), closed once the
+runner returns.
 
 Run it with the livekit-agents runner: `python -m agent.worker dev` (development) or
 `python -m agent.worker start` (production). Settings come from the environment.
@@ -14,6 +19,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, cli
 
@@ -21,6 +27,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_session, moderator_job
+from agent.resources import close_shared
 from agent.sdk import quiet_native_logs
 from lobby.contract import IDENTITIES, Job, Role
 from lobby.errors import InvalidPayload
@@ -43,13 +50,20 @@ def job_role(metadata: str) -> Role | None:
         return None
 
 
-async def _on_request(req: JobRequest) -> None:
-    role = job_role(req.job.metadata)
-    if role is None:
-        logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
-        await req.reject()
-        return
-    await req.accept(identity=IDENTITIES[role], name="DISCO")
+def _on_request(roles: tuple[str, ...]) -> Callable[[JobRequest], Awaitable[None]]:
+    async def on_request(req: JobRequest) -> None:
+        role = job_role(req.job.metadata)
+        if role is None:
+            logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
+            await req.reject()
+            return
+        if role not in roles:
+            # Not an error: LiveKit offers the job to a worker that serves the role.
+            await req.reject()
+            return
+        await req.accept(identity=IDENTITIES[role], name="DISCO")
+
+    return on_request
 
 
 async def _entrypoint(ctx: JobContext) -> None:
@@ -78,7 +92,11 @@ def build_server(settings: Settings) -> AgentServer:
         num_idle_processes=0,
         port=0,
     )
-    server.rtc_session(_entrypoint, agent_name=settings.agent_name, on_request=_on_request)
+    server.rtc_session(
+        _entrypoint,
+        agent_name=settings.agent_name,
+        on_request=_on_request(settings.worker_roles),
+    )
     return server
 
 
@@ -100,7 +118,10 @@ def main() -> None:
         sys.exit(f"agent worker not started: {error}")
     tune_gc()
     quiet_native_logs()
-    cli.run_app(build_server(settings))
+    try:
+        cli.run_app(build_server(settings))
+    finally:
+        close_shared()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import accounts, feedback, health, keeper, reconcile, rooms, supervisor, webhook
+from api import accounts, feedback, health, keeper, nodes, reconcile, rooms, supervisor, webhook
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.db import Database
@@ -245,7 +245,14 @@ def create_app(settings: Settings) -> web.Application:
     verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     app[WEBHOOKS] = lk.WebhookReceiver(verifier)
     app.cleanup_ctx.extend(
-        [_postgres, _redis, _livekit, keeper.keeper_context(settings), reconcile.reconciler]
+        [
+            _postgres,
+            _redis,
+            _livekit,
+            nodes.nodes_context,
+            keeper.keeper_context(settings),
+            reconcile.reconciler,
+        ]
     )
     app.cleanup_ctx.append(supervisor.supervisor_context)
     for module in (health, accounts, rooms, feedback, webhook):
