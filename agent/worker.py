@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -27,7 +28,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_session, moderator_job
-from agent.resources import close_shared
+from agent.resources import close_shared, shared
 from agent.sdk import quiet_native_logs
 from lobby.contract import IDENTITIES, Job, Role
 from lobby.errors import InvalidPayload
@@ -88,7 +89,13 @@ def build_server(settings: Settings) -> AgentServer:
         # would cost ~100 MB each on a 2-core machine.
         job_executor_type=JobExecutorType.THREAD,
         load_fnc=_load,
-        load_threshold=0.95,
+        # Never "full" by the SDK's own reckoning: it counts a job being launched on a worker
+        # with no job as a whole threshold of load, so a worker taking its first job reported
+        # itself full until its next status update, and LiveKit dropped a dispatch meanwhile
+        # (it does not retry): just when a surviving worker takes over a dead one's lobby and
+        # moderators. Capacity still holds: LiveKit picks workers weighted by 1 - load, so one
+        # at load 1.0 (JOB_CAPACITY jobs) gets none.
+        load_threshold=math.inf,
         num_idle_processes=0,
         port=0,
     )
@@ -118,6 +125,8 @@ def main() -> None:
         sys.exit(f"agent worker not started: {error}")
     tune_gc()
     quiet_native_logs()
+    # Opened before the first job, which would otherwise wait for it (agent/resources.py).
+    shared(settings)
     try:
         cli.run_app(build_server(settings))
     finally:

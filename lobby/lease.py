@@ -19,8 +19,8 @@ import time
 from redis.asyncio import Redis
 
 LEASE_TTL = 15.0
-# `held` stops trusting a renewal this long before the lease would run out in Redis.
-MARGIN = 3.0
+# `held` stops trusting a renewal this share of the TTL before the lease would run out in Redis.
+MARGIN = 0.2
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -59,7 +59,7 @@ class Lease:
         except Exception:
             self._until = 0.0
             raise
-        self._until = asked + self.ttl - MARGIN if got else 0.0
+        self._until = asked + self.ttl * (1 - MARGIN) if got else 0.0
         return bool(got)
 
     async def release(self) -> None:

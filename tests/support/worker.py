@@ -57,6 +57,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_REDIS_TIMEOUT": str(settings.redis_timeout),
         "DISCO_DATABASE_TIMEOUT": str(settings.database_timeout),
         "DISCO_OUTAGE_RETRY_AFTER": str(settings.outage_retry_after),
+        "DISCO_WORKER_ROLES": ",".join(settings.worker_roles),
     }
 
 
