@@ -13,6 +13,7 @@ import array
 import asyncio
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import re
@@ -29,7 +30,7 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api.app import create_app
-from lobby.contract import LOBBY_TIMEOUT, MODERATOR_IDENTITY
+from lobby.contract import LOBBY_IDENTITY, LOBBY_TIMEOUT, MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
 from lobby.settings import Settings
 from lobby.store import open_redis
@@ -101,7 +102,8 @@ async def _worker(stack: Stack, settings: Settings, index: int) -> Worker:
     """Worker `index`, registered through node index mod N (as `make dev` spreads them)."""
     node = stack.livekit[index % len(stack.livekit)]
     name = f"worker-{settings.agent_name}-{index}"
-    return await asyncio.to_thread(start_worker, stack, _on(settings, node), name)
+    # Several workers start at once here, on a machine shared with other test runs.
+    return await asyncio.to_thread(start_worker, stack, _on(settings, node), name, 180)
 
 
 @dataclass
@@ -347,7 +349,7 @@ async def _back(
         return await _ticket(clients[-1])
 
     try:
-        found = await eventually(answered, "the lobby answers again with the ticket", 60, every=1)
+        found = await eventually(answered, "the lobby answers again with the ticket", 90, every=1)
         assert found is not None
         yield found
     finally:
@@ -359,8 +361,17 @@ def _public(node: LiveKitNode) -> str:
 
 
 async def _ticket(who: LobbyUser) -> dict[str, Any] | None:
+    """`lobby.status` when it has a ticket; None when the lobby does not answer now. Asked with
+    short limits: a call sent to the agent still listed on the dead node is never answered."""
     try:
-        status: dict[str, Any] = await who.call("lobby.status")
-    except Exception:
+        reply = await who.room.local_participant.perform_rpc(
+            destination_identity=LOBBY_IDENTITY,
+            method="lobby.status",
+            payload="{}",
+            response_timeout=5,
+            max_round_trip_latency=5,
+        )
+    except rtc.RpcError:
         return None
+    status: dict[str, Any] = json.loads(reply)
     return status if status.get("ticket") else None

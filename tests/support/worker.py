@@ -61,8 +61,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def start_worker(stack: Stack, settings: Settings, name: str = "worker") -> Worker:
-    """An agent worker with these settings, once it has registered with LiveKit."""
+def start_worker(
+    stack: Stack, settings: Settings, name: str = "worker", within: float = 60
+) -> Worker:
+    """An agent worker with these settings, once it has registered with LiveKit (waiting up to
+    `within` seconds: a worker's imports take long on a busy machine)."""
     env = {**os.environ, **settings_env(settings)}
     proc = stack.spawn(name, [sys.executable, "-m", "agent.worker", "start"], env)
     log = stack.run_dir / f"{name}.log"
@@ -72,5 +75,5 @@ def start_worker(stack: Stack, settings: Settings, name: str = "worker") -> Work
             raise RuntimeError(f"agent worker exited with {proc.returncode}; see {log}")
         return log.exists() and "registered worker" in log.read_text(errors="replace")
 
-    wait_until(registered, f"the agent worker registers (see {log})", 60, every=0.1)
+    wait_until(registered, f"the agent worker registers (see {log})", within, every=0.1)
     return Worker(proc, log, env)
