@@ -9,6 +9,13 @@ dev: install
 
 test: install check
 
+# `make dev` on a LiveKit cluster: two nodes and two agent workers (DISCO_LIVEKIT_NODES and
+# DISCO_WORKERS choose other counts).
+.PHONY: dev-cluster
+dev-cluster: install
+	@DISCO_LIVEKIT_NODES=$${DISCO_LIVEKIT_NODES:-2} DISCO_WORKERS=$${DISCO_WORKERS:-2} \
+		.venv/bin/python -m scripts.dev
+
 check: lint types web-check pytest
 
 lint:

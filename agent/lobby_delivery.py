@@ -29,10 +29,10 @@ from typing import Any
 
 from livekit import api
 
-from agent.supervise import Backoff, failed
 from lobby.notices import Notice
 from lobby.protocol import TOPIC
 from lobby.store import LobbyStore
+from lobby.supervise import Backoff, failed
 
 logger = logging.getLogger("disco.lobby")
 

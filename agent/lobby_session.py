@@ -39,6 +39,7 @@ from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.lobby_rpc import Handler, rpc_call
 from agent.lobby_shard import Seated, job_shard
+from agent.resources import shared
 from agent.sdk import route
 from lobby import lifecycle
 from lobby.contract import Job
@@ -52,6 +53,8 @@ from lobby.errors import (
     UnknownMatch,
 )
 from lobby.formats import Catalogue, load_catalogue
+from lobby.heartbeats import PERIOD as HEARTBEAT
+from lobby.heartbeats import Heartbeats
 from lobby.lifecycle import Outcome
 from lobby.mirror import Mirror
 from lobby.model import Match, Ticket, clean_name
@@ -75,7 +78,8 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     shard = job_shard(Job.from_json(ctx.job.metadata), ctx.job.room.name, settings)
     redis = open_redis(settings.redis_url, timeout=settings.redis_timeout)
     store = LobbyStore(redis, settings.redis_prefix)
-    db = Database.connect(settings.async_database_url, settings.database_timeout)
+    # The process's engine, shared with its other jobs (agent/resources.py).
+    db = shared(settings).db
     catalogue = load_catalogue(settings.formats_file)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
@@ -147,6 +151,12 @@ class LobbySession:
         self.loops.start("presence", lambda: repeat("presence", self._sweep, PRESENCE_PERIOD))
         self.loops.start(
             "outbox", lambda: repeat("outbox", self.profiles.write_kept, OUTBOX_PERIOD)
+        )
+        # Tells the API's keeper this agent is alive (lobby/heartbeats.py).
+        beats = Heartbeats(self.store.redis, self.settings.redis_prefix)
+        self.loops.start(
+            "heartbeat",
+            lambda: repeat("heartbeat", lambda: beats.beat(self.room.name, time.time()), HEARTBEAT),
         )
         # Public and harmless: tells clients (and the keeper's tests) the RPCs are registered.
         await self.room.local_participant.set_attributes({"lobby": "ready"})

@@ -1,28 +1,25 @@
-"""The moderator's job: read its metadata (lobby/contract.py), join the discussion room, open
-Redis and Postgres, pick up a debate a previous moderator of this room left, and run it
-(`agent/moderator.py`) until the end.
+"""The moderator's job: read its metadata (lobby/contract.py), join the discussion room, pick
+up a debate a previous moderator of this room left, and run it (`agent/moderator.py`) until the
+end. Redis, Postgres and LiveKit's API are the worker process's, shared by all its jobs
+(agent/resources.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
-from livekit import api
 from livekit.agents import AutoSubscribe, JobContext
 
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.moderator import Moderator
+from agent.resources import shared
 from agent.sdk import route
 from lobby.contract import Job
-from lobby.db import Database
-from lobby.debate_states import DebateStates
 from lobby.errors import InvalidPayload
 from lobby.formats import load_catalogue
 from lobby.settings import Settings
-from lobby.store import open_redis
 
 logger = logging.getLogger("disco.moderator")
 
@@ -42,23 +39,13 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     # The moderator listens to nobody: speaking rights are enforced by permissions.
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
-    lkapi = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
-    redis = open_redis(settings.redis_url, max_connections=4)
-    memory = Memory(DebateStates(redis, settings.redis_prefix), ctx.room.name)
-    try:
-        # One moderator per room, each with its own small pool: a discussion writes a handful
-        # of rows in its life.
-        db = Database.connect(settings.async_database_url, settings.database_timeout, pool_size=1)
-        async with contextlib.aclosing(db):
-            saved, _ = await asyncio.gather(memory.recall(job.match_id), db.ping())
-            floor = Floor(lkapi, ctx.room.name)
-            moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory)
-            if saved is not None:
-                moderator.resume(saved)
-            await moderator.run()
-    finally:
-        await redis.aclose()
-        await lkapi.aclose()
+    resources = shared(settings)
+    db = resources.db
+    memory = Memory(resources.debate_states(), ctx.room.name)
+    saved, _ = await asyncio.gather(memory.recall(job.match_id), db.ping())
+    floor = Floor(resources.lkapi, ctx.room.name)
+    moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory)
+    if saved is not None:
+        moderator.resume(saved)
+    await moderator.run()
     ctx.shutdown("discussion over")

@@ -4,7 +4,12 @@ A job's metadata (`lobby.contract.Job`) says its role (livekit-agents allows one
 per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby` (`disco-lobby-k` for
 lobby shard k), `moderator` runs
 `agent.moderator_job.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
-rejected before it starts.
+rejected before it starts, and so is a job of a role this worker does not serve
+(`DISCO_WORKER_ROLES`): LiveKit then offers it to another worker. A worker of the lobby only and
+another of the moderators only keep a busy lobby from stalling the discussion rooms.
+
+Every job of the process shares one set of connections (agent/resources.py), closed once the
+runner returns.
 
 Run it with the livekit-agents runner: `python -m agent.worker dev` (development) or
 `python -m agent.worker start` (production). Settings come from the environment.
@@ -14,7 +19,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import sys
+from collections.abc import Awaitable, Callable
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, cli
 
@@ -22,6 +29,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_session, moderator_job
+from agent.resources import close_shared, shared
 from agent.sdk import quiet_native_logs
 from lobby.contract import Job, Role
 from lobby.errors import InvalidPayload
@@ -50,14 +58,21 @@ def job_role(metadata: str) -> Role | None:
     return None if job is None else job.role
 
 
-async def _on_request(req: JobRequest) -> None:
-    job = job_of(req.job.metadata)
-    if job is None:
-        logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
-        await req.reject()
-        return
-    # Each lobby shard's agent has its own identity (lobby.contract.LobbyShard).
-    await req.accept(identity=job.identity, name="DISCO")
+def _on_request(roles: tuple[str, ...]) -> Callable[[JobRequest], Awaitable[None]]:
+    async def on_request(req: JobRequest) -> None:
+        job = job_of(req.job.metadata)
+        if job is None:
+            logger.warning("rejecting a job without a DISCO role", extra={"job": req.id})
+            await req.reject()
+            return
+        if job.role not in roles:
+            # Not an error: LiveKit offers the job to a worker that serves the role.
+            await req.reject()
+            return
+        # Each lobby shard's agent has its own identity (lobby.contract.LobbyShard).
+        await req.accept(identity=job.identity, name="DISCO")
+
+    return on_request
 
 
 async def _entrypoint(ctx: JobContext) -> None:
@@ -82,11 +97,21 @@ def build_server(settings: Settings) -> AgentServer:
         # would cost ~100 MB each on a 2-core machine.
         job_executor_type=JobExecutorType.THREAD,
         load_fnc=_load,
-        load_threshold=0.95,
+        # Never "full" by the SDK's own reckoning: it counts a job being launched on a worker
+        # with no job as a whole threshold of load, so a worker taking its first job reported
+        # itself full until its next status update, and LiveKit dropped a dispatch meanwhile
+        # (it does not retry): just when a surviving worker takes over a dead one's lobby and
+        # moderators. Capacity still holds: LiveKit picks workers weighted by 1 - load, so one
+        # at load 1.0 (JOB_CAPACITY jobs) gets none.
+        load_threshold=math.inf,
         num_idle_processes=0,
         port=0,
     )
-    server.rtc_session(_entrypoint, agent_name=settings.agent_name, on_request=_on_request)
+    server.rtc_session(
+        _entrypoint,
+        agent_name=settings.agent_name,
+        on_request=_on_request(settings.worker_roles),
+    )
     return server
 
 
@@ -108,7 +133,12 @@ def main() -> None:
         sys.exit(f"agent worker not started: {error}")
     tune_gc()
     quiet_native_logs()
-    cli.run_app(build_server(settings))
+    # Opened before the first job, which would otherwise wait for it (agent/resources.py).
+    shared(settings)
+    try:
+        cli.run_app(build_server(settings))
+    finally:
+        close_shared()
 
 
 if __name__ == "__main__":

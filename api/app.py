@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from api import accounts, feedback, health, keeper, reconcile, rooms, supervisor, webhook
+from api import accounts, feedback, health, keeper, nodes, reconcile, rooms, supervisor, webhook
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.errors import ApiError, NotFound, Unavailable, from_gateway, is_outage
@@ -239,7 +239,14 @@ def create_app(settings: Settings) -> web.Application:
     verifier = lk.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret)
     app[WEBHOOKS] = lk.WebhookReceiver(verifier)
     app.cleanup_ctx.extend(
-        [_postgres, _redis, _livekit, keeper.keeper_context(settings), reconcile.reconciler]
+        [
+            _postgres,
+            _redis,
+            _livekit,
+            nodes.nodes_context,
+            keeper.keeper_context(settings),
+            reconcile.reconciler,
+        ]
     )
     app.cleanup_ctx.append(supervisor.supervisor_context)
     for module in (health, accounts, rooms, feedback, webhook):

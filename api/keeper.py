@@ -7,7 +7,22 @@ what opens the lobby rooms, and the lobby token route waits for the person's sha
 
 Self-hosted LiveKit does not dispatch a job again when its worker dies (docs/FAILURES.md), so the
 API checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`
-webhook says a lobby agent left (the webhook handler calls `ensure()`).
+webhook says a lobby agent left (the webhook handler calls `ensure()`). A lobby agent still
+listed whose heartbeat stopped (lobby/heartbeats.py) is replaced too: LiveKit lists a killed
+worker's agent for about 20 s more.
+
+With several API processes, one keeper acts at a time: the holder of the `keeper` lease in
+Redis (lobby/lease.py), which it renews at every check; the others only create the lobby room,
+which is idempotent, so each can answer the token route. The supervisor (api/supervisor.py)
+acts under the same lease.
+
+In a cluster, a LiveKit node that dies (SIGKILL, a lost machine) leaves its participants listed
+in LiveKit's store, the lobby agent among them when it was there, and a lobby room bound to
+that node. While a node is down (api/nodes.py), a listed lobby agent is asked, through LiveKit,
+whether it is still connected (an empty participant update, which only its node can answer).
+Creating the room again, as every check does, moves it to a live node; one that does not answer
+is replaced by a new dispatch, which takes its identity over. The room is not deleted: the
+people waiting on the live nodes would be thrown out with it, and their tickets with them.
 
 Wire it into the app with `app.cleanup_ctx.append(keeper_context(settings))`; the running
 keeper is then `app[KEEPER]`.
@@ -26,7 +41,11 @@ from aiohttp import web
 from livekit import api
 
 from api.errors import NotReady
+from api.keys import REDIS
+from api.nodes import NODES, Nodes
 from lobby.contract import LOBBY_TIMEOUT, Job, LobbyShard, lobby_shards
+from lobby.heartbeats import STALE, Heartbeats
+from lobby.lease import Lease
 from lobby.settings import Settings
 from lobby.supervise import repeat, running
 
@@ -45,11 +64,26 @@ GRACE = 30.0
 # without waiting out GRACE.
 ASSIGN_GRACE = 10.0
 
+# How long a listed agent may take to answer whether it is still connected; its node answers
+# within milliseconds, a dead node's participant makes LiveKit give up after about 3 s.
+REACH_TIMEOUT = 5.0
+
 
 class Keeper:
-    def __init__(self, settings: Settings, lkapi: api.LiveKitAPI) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        lkapi: api.LiveKitAPI,
+        lease: Lease | None = None,
+        nodes: Nodes | None = None,
+        beats: Heartbeats | None = None,
+    ) -> None:
         self.settings = settings
         self.lkapi = lkapi
+        # Without a lease this keeper always acts (one API, or a test's own keeper).
+        self.lease = lease
+        self.nodes = nodes
+        self.beats = beats
         self.shards = lobby_shards(settings.lobby_room, settings.lobby_shards)
         self._dispatched_at = {s.index: -GRACE for s in self.shards}
         self._lock = asyncio.Lock()
@@ -88,14 +122,40 @@ class Keeper:
             )
         )
         self._created.add(shard.index)
+        if self.lease is not None and not self.lease.held():
+            return False  # another API's keeper acts
         people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-        if any(p.identity == shard.identity for p in people.participants):
+        listed = any(p.identity == shard.identity for p in people.participants)
+        if listed and await self._alive(room) and await self._reachable(shard):
             self._dispatched_at[shard.index] = -GRACE  # arrived
             return False
         age = time.monotonic() - self._dispatched_at[shard.index]
         if age < GRACE and (age < ASSIGN_GRACE or await self._taken(room)):
             return False
         await self._dispatch(shard)
+        return True
+
+    async def _alive(self, room: str) -> bool:
+        """Whether the listed lobby agent still beats (lobby/heartbeats.py): LiveKit lists one
+        whose worker was killed for 20 s more. No heartbeat at all counts as alive."""
+        if self.beats is None:
+            return True
+        at = await self.beats.written_at(room)
+        if at is None or time.time() - at < STALE:
+            return True
+        logger.warning("lobby agent listed but silent", extra={"room": room})
+        return False
+
+    async def _reachable(self, shard: LobbyShard) -> bool:
+        """Whether the listed lobby agent is connected: always, while every node is up."""
+        if self.nodes is None or not self.nodes.down():
+            return True
+        ask = api.UpdateParticipantRequest(room=shard.room, identity=shard.identity)
+        try:
+            await asyncio.wait_for(self.lkapi.room.update_participant(ask), REACH_TIMEOUT)
+        except Exception:
+            logger.warning("lobby agent listed on a dead node", extra={"room": shard.room})
+            return False
         return True
 
     async def _taken(self, room: str) -> bool:
@@ -120,9 +180,15 @@ class Keeper:
         self._dispatched_at[shard.index] = time.monotonic()
         logger.info("lobby agent dispatched", extra={"room": room, "shard": shard.index})
 
+    async def check(self) -> bool:
+        """One periodic check: take or renew the lease, then `ensure`."""
+        if self.lease is not None:
+            await self.lease.hold()
+        return await self.ensure()
+
     async def keep(self, period: float = PERIOD) -> None:
-        """Run `ensure` forever; failures are logged and retried with backoff."""
-        await repeat("keeper", self.ensure, period)
+        """Run `check` forever; failures are logged and retried with backoff."""
+        await repeat("keeper", self.check, period)
 
 
 KEEPER = web.AppKey("disco.keeper", Keeper)
@@ -138,12 +204,16 @@ def keeper_context(
         lkapi = api.LiveKitAPI(
             settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
         )
-        keeper = Keeper(settings, lkapi)
+        lease = Lease(app[REDIS], settings.redis_prefix, "keeper")
+        beats = Heartbeats(app[REDIS], settings.redis_prefix)
+        keeper = Keeper(settings, lkapi, lease, app[NODES], beats)
         app[KEEPER] = keeper
         try:
             async with running("keeper", keeper.keep):
                 yield
         finally:
+            with contextlib.suppress(Exception):
+                await lease.release()
             await lkapi.aclose()
 
     return context

@@ -11,6 +11,7 @@ from api.accounts import current_user
 from api.errors import Conflict, Forbidden, NotFound
 from api.keeper import KEEPER
 from api.keys import DB, LOBBY_STORE, LOBBY_TOKENS, SETTINGS
+from api.nodes import NODES
 from api.validation import path_id
 from lobby.db.records import User
 
@@ -33,12 +34,13 @@ async def lobby_token(request: web.Request) -> web.Response:
     issued = await tokens.issue_lobby_pass(
         request.app[LOBBY_STORE], request.app[LOBBY_TOKENS], settings, str(user.id)
     )
+    # The nodes up, the first rotating (api/nodes.py): a client connects to `url`, and
+    # nowhere but these, whatever a data packet says (docs/PROTOCOL.md, "Lobby").
+    urls = request.app[NODES].public_urls()
     return web.json_response(
         {
-            "url": settings.livekit_public_url,
-            # Every LiveKit URL a client may connect to: it connects nowhere else, whatever a
-            # data packet says (docs/PROTOCOL.md, "Lobby").
-            "livekit_urls": tokens.livekit_urls(settings),
+            "url": urls[0],
+            "livekit_urls": urls,
             # The person's lobby shard: the room the token joins and the agent to call there.
             "room": issued.shard.room,
             "agent_identity": issued.shard.identity,

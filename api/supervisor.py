@@ -15,6 +15,10 @@ lobby agent gave the room when it opened it, read back from LiveKit, so nothing 
 what the moderator is told. The dead dispatch is left in place: deleting a dispatch makes
 LiveKit remove its participant by identity, which by then may be the new moderator.
 
+With several API processes only the holder of the keeper's lease supervises (api/keeper.py).
+A room whose LiveKit node died is moved to a live node (creating it again does that) before
+its new moderator is dispatched, as the dispatch is delivered by the node hosting the room.
+
 Wire it into the app after the Postgres, Redis and LiveKit entries:
 `app.cleanup_ctx.append(supervisor_context)`; the running supervisor is `app[SUPERVISOR]`.
 """
@@ -29,7 +33,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from livekit import api
 
+from api.keeper import KEEPER
 from api.keys import DB, LIVEKIT, LOBBY_STORE, REDIS, SETTINGS
+from api.nodes import NODES
 from lobby.contract import MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
 from lobby.settings import Settings
@@ -67,8 +73,14 @@ class Supervisor:
             logger.warning("live discussions not read from Postgres", exc_info=True)
         return {m.room for m in await self._app[LOBBY_STORE].all_active()}
 
+    def _acting(self) -> bool:
+        lease = self._app[KEEPER].lease
+        return lease is None or lease.held()
+
     async def check_all(self) -> list[str]:
         """Dispatch a moderator into every live room that lacks one; returns those rooms."""
+        if not self._acting():
+            return []
         wanted = await self.live_rooms()
         if not wanted:
             return []
@@ -84,7 +96,7 @@ class Supervisor:
         """Check one room (a moderator just left it); True when a moderator was dispatched.
         Failures are logged: the periodic check tries again."""
         try:
-            if room not in await self.live_rooms():
+            if not self._acting() or room not in await self.live_rooms():
                 return False
             found = await self._lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
             if not any(r.name == room for r in found.rooms):
@@ -124,6 +136,8 @@ class Supervisor:
         arrived = beat is not None and beat > dispatched_at
         if time.time() - dispatched_at < GRACE and not arrived:
             return False
+        if self._app[NODES].down():
+            await self._lkapi.room.create_room(api.CreateRoomRequest(name=room))
         await self._lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=name, room=room, metadata=newest.metadata)
         )

@@ -91,8 +91,9 @@ def lobby_seat(settings: Settings, user_id: str) -> LobbyShard:
 
 
 def livekit_urls(settings: Settings) -> list[str]:
-    """Every LiveKit URL a client may connect to; it connects nowhere else."""
-    return [settings.livekit_public_url]
+    """Every LiveKit URL a client may ever connect to (every node's); it connects nowhere
+    else. A lobby token lists those of them that are up (api/nodes.py)."""
+    return [public for _, public in settings.livekit_nodes]
 
 
 def new_lobby_identity() -> str:

@@ -28,6 +28,8 @@ ENVIRONMENTS = ("production", "dev")
 # Every shard is a room the API's keeper checks every few seconds and an agent that scans the
 # shared queues: far more than a few dozen buys nothing but load.
 MAX_LOBBY_SHARDS = 64
+# The job roles a worker can serve (lobby.contract's roles).
+WORKER_ROLES = ("lobby", "moderator")
 
 
 def _int(
@@ -58,6 +60,45 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         except ValueError:
             raise ConfigError(f"{name}: {item!r} is not an IP address or network") from None
     return tuple(out)
+
+
+def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of LiveKit URLs, each checked."""
+    out = tuple(x.strip() for x in env.get(name, "").split(",") if x.strip())
+    for url in out:
+        _check_livekit_url(name, url)
+    return out
+
+
+def _check_livekit_url(name: str, url: str) -> None:
+    if not url.startswith(("ws://", "wss://", "http://", "https://")):
+        raise ConfigError(f"{name} must be a ws(s):// or http(s):// URL, got {url!r}")
+
+
+def _roles(env: Mapping[str, str]) -> tuple[str, ...]:
+    """DISCO_WORKER_ROLES: the job roles this worker takes (lobby, moderator); all by default."""
+    raw = tuple(x.strip() for x in env.get("DISCO_WORKER_ROLES", "").split(",") if x.strip())
+    wrong = [r for r in raw if r not in WORKER_ROLES]
+    if wrong:
+        raise ConfigError(
+            f"DISCO_WORKER_ROLES must name roles among {', '.join(WORKER_ROLES)}, got {wrong[0]!r}"
+        )
+    return raw or WORKER_ROLES
+
+
+def _nodes(env: Mapping[str, str], url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every LiveKit node (the URL servers use, the URL browsers get), one pair a node:
+    DISCO_LIVEKIT_URLS and DISCO_LIVEKIT_PUBLIC_URLS, in the same order; one node,
+    LIVEKIT_URL, by default."""
+    inner = _urls(env, "DISCO_LIVEKIT_URLS")
+    public = _urls(env, "DISCO_LIVEKIT_PUBLIC_URLS")
+    if not inner:
+        if len(public) > 1:
+            raise ConfigError("DISCO_LIVEKIT_PUBLIC_URLS needs DISCO_LIVEKIT_URLS, one a node")
+        return (url,), public or (env.get("DISCO_LIVEKIT_PUBLIC_URL", "") or url,)
+    if public and len(public) != len(inner):
+        raise ConfigError("DISCO_LIVEKIT_PUBLIC_URLS must name as many nodes as DISCO_LIVEKIT_URLS")
+    return inner, public or inner
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -148,14 +189,21 @@ class Settings:
     reconcile_period: int = 60
     reconcile_grace: int = 60
     webhook_retention: int = 7 * 24 * 3600
+    # Every LiveKit node of a multi-node cluster, as servers reach it and as browsers do (the
+    # same order); the API hands out the live ones. One node, LIVEKIT_URL, by default.
+    livekit_urls: tuple[str, ...] = ()
+    livekit_public_urls: tuple[str, ...] = ()
+    # The job roles this agent worker takes; a worker of the lobby only keeps a busy lobby
+    # from stalling moderators, and the reverse.
+    worker_roles: tuple[str, ...] = WORKER_ROLES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
         url = _required(e, "LIVEKIT_URL")
-        if not url.startswith(("ws://", "wss://", "http://", "https://")):
-            raise ConfigError(f"LIVEKIT_URL must be a ws(s):// or http(s):// URL, got {url!r}")
+        _check_livekit_url("LIVEKIT_URL", url)
         _check_secrets(e)
+        nodes, public_nodes = _nodes(e, url)
         return cls(
             livekit_url=url,
             livekit_api_key=_required(e, "LIVEKIT_API_KEY"),
@@ -190,7 +238,19 @@ class Settings:
             reconcile_period=_int(e, "DISCO_RECONCILE_PERIOD", 60, minimum=1),
             reconcile_grace=_int(e, "DISCO_RECONCILE_GRACE", 60),
             webhook_retention=_int(e, "DISCO_WEBHOOK_RETENTION", 7 * 24 * 3600, minimum=3600),
+            livekit_urls=nodes,
+            livekit_public_urls=public_nodes,
+            worker_roles=_roles(e),
         )
+
+    @property
+    def livekit_nodes(self) -> tuple[tuple[str, str], ...]:
+        """(server URL, public URL) of every LiveKit node; settings made in code without the
+        lists have the one node of LIVEKIT_URL."""
+        if not self.livekit_urls:
+            return ((self.livekit_url, self.livekit_public_url or self.livekit_url),)
+        public = self.livekit_public_urls or self.livekit_urls
+        return tuple(zip(self.livekit_urls, public, strict=True))
 
     @property
     def async_database_url(self) -> str:

@@ -31,6 +31,10 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
   {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator
                       (`lobby/debate_states.py`)
+  {p}:lease:keeper    STRING the id of the API process whose keeper acts, TTL 15 s, renewed
+                      (`lobby/lease.py`)
+  {p}:beat:<room>     STRING when that lobby room's agent last said it was alive (TTL an hour;
+                      `lobby/heartbeats.py`)
 
 Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
 when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by

@@ -2,13 +2,16 @@
 
 Starts (or reuses, when named in the environment) LiveKit, Redis and Postgres, migrates the
 database, then runs the API (serving the web client) and the agent worker under the
-livekit-agents dev runner. Once the API is ready, a crashed API or worker is restarted within a
-second and the restart logged (scripts/supervise.py). Everything it started is stopped on exit,
-Ctrl-C or SIGTERM included. Servers' data and logs are kept in `.run/dev` (`DISCO_RUN_DIR`).
+livekit-agents dev runner. `DISCO_LIVEKIT_NODES=N` runs N LiveKit servers as one cluster and
+`DISCO_WORKERS=M` runs M agent workers (1 and 1 by default). Once the API is ready, a crashed
+API or worker is restarted within a second and the restart logged (scripts/supervise.py).
+Everything it started is stopped on exit, Ctrl-C or SIGTERM included. Servers' data and logs
+are kept in `.run/dev` (`DISCO_RUN_DIR`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -20,12 +23,34 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scripts.stack import ROOT, Stack, StackError, free_port, port_free
-from scripts.supervise import ExtraFormatter, Supervisor
+from scripts.supervise import ExtraFormatter, Spawn, Supervisor
 
 
 def _api_port() -> int:
     wanted = int(os.environ.get("DISCO_API_PORT", "8080"))
     return wanted if port_free(wanted) else free_port()
+
+
+def _count(name: str) -> int:
+    """A count from the environment (DISCO_LIVEKIT_NODES, DISCO_WORKERS): 1 when unset."""
+    raw = os.environ.get(name, "") or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise StackError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
+
+
+def worker_spawns(stack: Stack, env: dict[str, str], workers: int) -> dict[str, Spawn]:
+    """The agent workers, named `worker` (one) or `worker-1`…; worker i registers with node
+    i mod N, so a cluster's workers are spread over its nodes, as a load balancer in front of
+    the nodes would spread them in production."""
+    urls = env.get("DISCO_LIVEKIT_URLS", "").split(",") if env.get("DISCO_LIVEKIT_URLS") else []
+    spawns: dict[str, Spawn] = {}
+    for i in range(workers):
+        name = "worker" if workers == 1 else f"worker-{i + 1}"
+        mine = {**env, "LIVEKIT_URL": urls[i % len(urls)]} if urls else env
+        argv = [sys.executable, "-m", "agent.worker", "dev"]
+        spawns[name] = functools.partial(stack.spawn, name, argv, mine)
+    return spawns
 
 
 def _secret(run_dir: Path) -> str:
@@ -83,7 +108,8 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    with Stack.start(run_dir, os.environ, port) as stack:
+    nodes, workers = _count("DISCO_LIVEKIT_NODES"), _count("DISCO_WORKERS")
+    with Stack.start(run_dir, os.environ, port, nodes) as stack:
         env = {
             **os.environ,
             **stack.env,
@@ -95,17 +121,16 @@ def main() -> int:
         children = Supervisor(
             {
                 "api": lambda: stack.spawn("api", [sys.executable, "-m", "api"], env),
-                "worker": lambda: stack.spawn(
-                    "worker", [sys.executable, "-m", "agent.worker", "dev"], env
-                ),
+                **worker_spawns(stack, env, workers),
             }
         )
         children.start()
         try:
             if _wait_ready(f"http://127.0.0.1:{port}/readyz", children, lambda: stop, run_dir):
                 print(f"\nDISCO is running: open http://127.0.0.1:{port}/", flush=True)
+                urls = stack.env.get("DISCO_LIVEKIT_URLS") or stack.env["LIVEKIT_URL"]
                 print(
-                    f"  LiveKit {stack.env['LIVEKIT_URL']}  logs in {run_dir}  (Ctrl-C stops it)\n"
+                    f"  LiveKit {urls}, {workers} worker(s)  logs in {run_dir}  (Ctrl-C stops it)\n"
                 )
                 _supervise(children, lambda: stop)
         finally:

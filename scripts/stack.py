@@ -119,11 +119,20 @@ class Stack:
     # The Redis this stack started (None when REDIS_URL named one): tests crash, restart and
     # pause it through `kill`, `start`, `pause` and `resume`.
     redis: RedisServer | None = None
+    # The LiveKit servers this stack started, and in multi-node mode the Redis they share
+    # (theirs alone: LiveKit's pub/sub ignores the db number, and a DISCO Redis that pauses
+    # must not stall LiveKit). Tests kill a node through `LiveKitNode.kill`.
+    livekit: list[LiveKitNode] = field(default_factory=list)
+    livekit_redis: RedisServer | None = None
     _sigterm_set: bool = False
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
-    def start(cls, run_dir: Path, base_env: Mapping[str, str], api_port: int) -> Stack:
+    def start(
+        cls, run_dir: Path, base_env: Mapping[str, str], api_port: int, nodes: int = 1
+    ) -> Stack:
+        """The servers, with `nodes` LiveKit servers: more than one run as one cluster
+        (LiveKit's distributed mode, over a Redis of their own)."""
         run_dir = run_dir.resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         stack = cls(run_dir=run_dir)
@@ -134,7 +143,7 @@ class Stack:
                 for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
                     stack.env[name] = base_env.get(name, "")
             else:
-                stack.env.update(stack._start_livekit(api_port))
+                stack.env.update(stack._start_livekit(api_port, nodes))
             stack.migrate()
         except BaseException:
             stack.close()
@@ -151,9 +160,10 @@ class Stack:
                     proc.kill()
                     proc.wait(5)
         self._procs.clear()
-        # Last, as it was started first: the other processes may still write to it on the way out.
-        if self.redis is not None:
-            self.redis.stop()
+        # Last, as they were started first: the other processes may still use them on the way out.
+        for redis in (self.livekit_redis, self.redis):
+            if redis is not None:
+                redis.stop()
 
     def __enter__(self) -> Stack:
         # Python's default SIGTERM ends the process without unwinding, and the servers (in
@@ -273,45 +283,52 @@ class Stack:
         )
         return f"postgresql://disco@127.0.0.1:{port}/disco"
 
-    def _start_livekit(self, api_port: int) -> dict[str, str]:
+    def _start_livekit(self, api_port: int, nodes: int) -> dict[str, str]:
         if not LIVEKIT_BIN.exists():
             raise StackError("livekit-server is not built (scripts/install.sh builds it)")
+        if nodes < 1:
+            raise StackError(f"DISCO_LIVEKIT_NODES must be at least 1, got {nodes}")
+        bus = None
+        if nodes > 1:
+            self.livekit_redis = RedisServer(self.run_dir / "livekit-redis")
+            try:
+                self.livekit_redis.start()
+            except RedisError as e:
+                raise StackError(str(e)) from None
+            bus = f"127.0.0.1:{self.livekit_redis.port}"
+        for index in range(nodes):
+            name = "livekit" if nodes == 1 else f"livekit-{index}"
+            self.livekit.append(self._start_node(name, api_port, bus))
+        env = {
+            "LIVEKIT_URL": self.livekit[0].url,
+            "LIVEKIT_API_KEY": LIVEKIT_KEY,
+            "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
+        }
+        if nodes > 1:
+            env["DISCO_LIVEKIT_URLS"] = ",".join(node.url for node in self.livekit)
+        return env
+
+    def _start_node(self, name: str, api_port: int, bus: str | None) -> LiveKitNode:
         # Another run may take a port between our check and LiveKit's bind: try fresh ports.
         for attempt in range(4):
             try:
-                return self._launch_livekit(api_port)
+                return self._launch_livekit(name, api_port, bus)
             except StackError:
-                log = self.run_dir / "livekit" / "livekit.log"
+                log = self.run_dir / name / "livekit.log"
                 said = log.read_text(errors="replace") if log.exists() else ""
                 if attempt == 3 or "address already in use" not in said:
                     raise
                 log.unlink()
         raise AssertionError("unreachable")
 
-    def _launch_livekit(self, api_port: int) -> dict[str, str]:
-        port, tcp_port, udp_start = free_port(), free_port(), _free_udp_range(100)
-        config = (ROOT / "livekit.yaml").read_text()
-        # Tests and `make dev` run LiveKit as production does: no room is created by a join.
-        if not re.search(r"(?m)^  auto_create: false$", config):
-            raise StackError("livekit.yaml must keep `room: auto_create: false`")
-        config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
-        config = re.sub(r"(?m)^  tcp_port: \d+", f"  tcp_port: {tcp_port}", config)
-        config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}", config)
-        config = re.sub(
-            r"(?m)^  port_range_end: \d+", f"  port_range_end: {udp_start + 99}", config
-        )
-        config = config.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{api_port}/")
-        folder = self.run_dir / "livekit"
+    def _launch_livekit(self, name: str, api_port: int, bus: str | None) -> LiveKitNode:
+        port = free_port()
+        folder = self.run_dir / name
         folder.mkdir(exist_ok=True)
-        (folder / "livekit.yaml").write_text(config)
-        self.run_livekit(folder / "livekit.yaml", port)
-        return {
-            "LIVEKIT_URL": f"ws://127.0.0.1:{port}",
-            "LIVEKIT_API_KEY": LIVEKIT_KEY,
-            "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
-        }
+        (folder / "livekit.yaml").write_text(livekit_config(port, api_port, bus))
+        return self.run_livekit(folder / "livekit.yaml", port, name)
 
-    def run_livekit(self, config: Path, port: int) -> None:
+    def run_livekit(self, config: Path, port: int, name: str = "livekit") -> LiveKitNode:
         """Start LiveKit with this configuration (its log beside it) and wait until it
         answers on `port`."""
         log = config.parent / "livekit.log"
@@ -322,9 +339,10 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._procs.append(("livekit", proc))
-        _wait_port(port, proc, "livekit", log, 30)
+        self._procs.append((name, proc))
+        _wait_port(port, proc, name, log, 30)
         _wait_http(f"http://127.0.0.1:{port}/", proc, log)
+        return LiveKitNode(name, f"ws://127.0.0.1:{port}", proc, log)
 
     def migrate(self) -> None:
         env = {**os.environ, **self.env}
@@ -338,6 +356,41 @@ class Stack:
         )
         if done.returncode != 0:
             raise StackError(f"alembic upgrade failed:\n{done.stdout}\n{done.stderr}")
+
+
+def livekit_config(port: int, api_port: int, bus: str | None) -> str:
+    """livekit.yaml for one server on `port` with ports of its own (ICE over TCP, a UDP range;
+    TURN stays off), its webhooks sent to the API on `api_port`; with `bus` (a Redis address)
+    it is a node of a cluster, as LiveKit's own multi-node tests run two servers on one host."""
+    tcp_port, udp_start = free_port(), _free_udp_range(100)
+    config = (ROOT / "livekit.yaml").read_text()
+    # Tests and `make dev` run LiveKit as production does: no room is created by a join.
+    if not re.search(r"(?m)^  auto_create: false$", config):
+        raise StackError("livekit.yaml must keep `room: auto_create: false`")
+    config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
+    config = re.sub(r"(?m)^  tcp_port: \d+", f"  tcp_port: {tcp_port}", config)
+    config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}", config)
+    config = re.sub(r"(?m)^  port_range_end: \d+", f"  port_range_end: {udp_start + 99}", config)
+    config = config.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{api_port}/")
+    if bus is not None:
+        config += f"redis:\n  address: {bus}\n"
+    return config
+
+
+@dataclass
+class LiveKitNode:
+    """One LiveKit server the stack started."""
+
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def kill(self) -> None:
+        """Crash it (SIGKILL): its rooms and participants stay in the cluster's Redis."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 def _postgres_folder(wanted: Path, as_pg: list[str]) -> Path:
@@ -363,8 +416,8 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, t: float = 30
 
 
 @contextlib.contextmanager
-def running(run_dir: Path, api_port: int) -> Iterator[Stack]:
-    stack = Stack.start(run_dir, os.environ, api_port)
+def running(run_dir: Path, api_port: int, nodes: int = 1) -> Iterator[Stack]:
+    stack = Stack.start(run_dir, os.environ, api_port, nodes)
     try:
         yield stack
     finally:

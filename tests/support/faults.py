@@ -105,4 +105,5 @@ def restart_livekit(stack: Stack) -> None:
     port = int(
         next(line for line in config.read_text().splitlines() if line.startswith("port:"))[5:]
     )
-    stack.run_livekit(config, port)
+    node = stack.run_livekit(config, port)
+    stack.livekit[:] = [node if n.name == node.name else n for n in stack.livekit]

@@ -74,11 +74,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DISCO_REDIS_TIMEOUT": str(settings.redis_timeout),
         "DISCO_DATABASE_TIMEOUT": str(settings.database_timeout),
         "DISCO_OUTAGE_RETRY_AFTER": str(settings.outage_retry_after),
+        "DISCO_WORKER_ROLES": ",".join(settings.worker_roles),
     }
 
 
-def start_worker(stack: Stack, settings: Settings, name: str = "worker") -> Worker:
-    """An agent worker with these settings, once it has registered with LiveKit."""
+def start_worker(
+    stack: Stack, settings: Settings, name: str = "worker", within: float = 60
+) -> Worker:
+    """An agent worker with these settings, once it has registered with LiveKit (waiting up to
+    `within` seconds: a worker's imports take long on a busy machine)."""
     env = {**os.environ, **settings_env(settings)}
     proc = stack.spawn(name, [sys.executable, "-m", "agent.worker", "start"], env)
     log = stack.run_dir / f"{name}.log"
@@ -88,5 +92,5 @@ def start_worker(stack: Stack, settings: Settings, name: str = "worker") -> Work
             raise RuntimeError(f"agent worker exited with {proc.returncode}; see {log}")
         return log.exists() and "registered worker" in log.read_text(errors="replace")
 
-    wait_until(registered, f"the agent worker registers (see {log})", 60, every=0.1)
+    wait_until(registered, f"the agent worker registers (see {log})", within, every=0.1)
     return Worker(proc, log, env)
