@@ -16,7 +16,18 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import accounts, feedback, health, keeper, reconcile, rooms, supervisor, webhook
+from api import (
+    accounts,
+    feedback,
+    health,
+    keeper,
+    moderation,
+    reconcile,
+    rooms,
+    safety,
+    supervisor,
+    webhook,
+)
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.db import Database
@@ -31,6 +42,8 @@ from api.keys import (
     PASSWORDS,
     REDIS,
     REGISTER_LIMITER,
+    SAFETY_DB,
+    SANCTIONS,
     SESSIONS,
     SETTINGS,
     USERS,
@@ -39,6 +52,8 @@ from api.keys import (
 from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.tokens import LobbyTokens, livekit_urls
 from lobby import names
+from lobby.db_safety import SafetyDb
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -108,6 +123,7 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
     )
     app[ENGINE] = engine
     app[DB] = Database(engine)
+    app[SAFETY_DB] = SafetyDb(engine)
     yield
     await engine.dispose()
 
@@ -129,6 +145,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         client, settings.redis_prefix, limit=settings.register_limit
     )
     app[LOBBY_STORE] = LobbyStore(client, settings.redis_prefix)
+    app[SANCTIONS] = Sanctions(client, settings.redis_prefix)
     yield
     await client.aclose()
 
@@ -248,6 +265,7 @@ def create_app(settings: Settings) -> web.Application:
         [_postgres, _redis, _livekit, keeper.keeper_context(settings), reconcile.reconciler]
     )
     app.cleanup_ctx.append(supervisor.supervisor_context)
-    for module in (health, accounts, rooms, feedback, webhook):
+    app.cleanup_ctx.append(safety.sanctions_keeper)
+    for module in (health, accounts, rooms, feedback, moderation, webhook):
         app.add_routes(module.routes)
     return app

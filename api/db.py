@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,11 +61,14 @@ class Database:
 
     # -- accounts --------------------------------------------------------------------------
     async def create_user(self, email: str, password_hash: str, display_name: str) -> User:
+        """A new account; the caller has checked that the person confirmed being an adult and
+        accepted the rules, which is recorded now."""
         values = {
             "id": uuid.uuid4(),
             "email": email,
             "password_hash": password_hash,
             "display_name": display_name,
+            "terms_accepted_at": sa.func.now(),
         }
         try:
             async with self.engine.begin() as conn:
@@ -155,8 +158,11 @@ class Database:
         reported: uuid.UUID | None,
         reason: str,
         note: str,
+        evidence: Mapping[str, Any] | None = None,
     ) -> tuple[uuid.UUID, uuid.UUID]:
-        """Record a report on the reporter's partner; returns (report id, reported id)."""
+        """Record a report on the reporter's partner, with its evidence (lobby.schema's
+        `reports` columns: chat, room_chat, weight); returns (report id, reported id). Both
+        names are kept with it, as the report outlives the accounts."""
         report_id = uuid.uuid4()
         try:
             async with self.engine.begin() as conn:
@@ -171,6 +177,9 @@ class Database:
                         reported_id=partner,
                         reason=reason,
                         note=note,
+                        reporter_name=_name_of(reporter),
+                        reported_name=_name_of(partner),
+                        **(evidence or {}),
                     )
                 )
         except IntegrityError:
@@ -324,6 +333,10 @@ class Database:
         query = webhook_events.delete().where(webhook_events.c.received_at < received_before)
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount
+
+
+def _name_of(user_id: uuid.UUID) -> Any:
+    return sa.select(users.c.display_name).where(users.c.id == user_id).scalar_subquery()
 
 
 async def _end(conn: AsyncConnection, room: str, at: dt.datetime, outcome: str) -> bool:

@@ -19,9 +19,11 @@ LOBBY_IDENTITY = "disco-lobby"
 MODERATOR_IDENTITY = "disco-moderator"
 # The moderator's events travel on this data topic (the lobby's is `lobby.protocol.TOPIC`).
 DEBATE_TOPIC = "disco.debate"
-# A human moderator joins a discussion room as `mod-<user id>` (a token the API mints); the
-# moderator agent checks the role in Postgres, never trusts the identity alone.
+# A human moderator joins a discussion room as `mod-<random>` named MODERATOR_NAME (a token
+# the API mints, recording in Redis whose identity it is: lobby/sanctions.py), never with their
+# user id or name; the moderator agent checks the role in Postgres, never trusts the identity.
 MODERATOR_PREFIX = "mod-"
+MODERATOR_NAME = "Moderator"
 # A person in the lobby room is `p-<random>`: opaque, never their user id.
 LOBBY_IDENTITY_PREFIX = "p-"
 
@@ -38,6 +40,12 @@ LOBBY_TIMEOUT = 7 * 24 * 3600
 EMPTY_TIMEOUT = 120
 DEPARTURE_TIMEOUT = 20
 HOLD_MARGIN = 30
+
+
+def lobby_rooms(lobby_room: str) -> tuple[str, ...]:
+    """Every lobby room a person may be in (DISCO_LOBBY_ROOM names the one there is): whoever
+    must reach a person wherever they wait in the lobby goes through this."""
+    return (lobby_room,)
 
 
 def room_timeouts(fmt: Format) -> tuple[int, int]:

@@ -138,6 +138,12 @@ class Settings:
     reconcile_period: int = 60
     reconcile_grace: int = 60
     webhook_retention: int = 7 * 24 * 3600
+    # Reports from `hold_reports` different people within `hold_window` seconds (or one
+    # `underage` report) hold an account out of matching until a moderator decides; a report
+    # by an account younger than `young_account` seconds counts half.
+    hold_reports: int = 3
+    hold_window: int = 24 * 3600
+    young_account: int = 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -179,6 +185,9 @@ class Settings:
             reconcile_period=_int(e, "DISCO_RECONCILE_PERIOD", 60, minimum=1),
             reconcile_grace=_int(e, "DISCO_RECONCILE_GRACE", 60),
             webhook_retention=_int(e, "DISCO_WEBHOOK_RETENTION", 7 * 24 * 3600, minimum=3600),
+            hold_reports=_int(e, "DISCO_HOLD_REPORTS", 3, minimum=1),
+            hold_window=_int(e, "DISCO_HOLD_WINDOW", 24 * 3600, minimum=60),
+            young_account=_int(e, "DISCO_YOUNG_ACCOUNT", 24 * 3600),
         )
 
     @property
