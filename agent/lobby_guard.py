@@ -9,7 +9,8 @@ from the lobby room:
 - identities a newer connection of the same person replaced;
 - people who flood the agent with RPCs or data packets, whose user is then kept out of the
   lobby for a while (the API mints them no lobby token, and the guard removes them again if
-  they come back with a token they still hold: RemoveParticipant does not revoke a token).
+  they come back with a token they still hold: RemoveParticipant does not revoke a token);
+- people banned or held for review (lobby/sanctions.py), for the same reason.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 from livekit import api
 
 from lobby.contract import LOBBY_IDENTITY
-from lobby.errors import Flooding, Replaced, UnknownCaller
+from lobby.errors import Flooding, KeptOut, Replaced, UnknownCaller
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -79,6 +81,7 @@ class Guard:
     ) -> None:
         self.lkapi, self.room, self.settings, self.store = lkapi, room, settings, store
         self._spawn = spawn
+        self._sanctions = Sanctions(store.redis, store.prefix)
         # identity -> user, for the connections admitted so far
         self._users: dict[str, str] = {}
         self._rpcs = FloodMeter(settings.flood_rpc_rate, settings.flood_window)
@@ -108,6 +111,9 @@ class Guard:
         if current != identity:
             self.remove(identity, "replaced")
             raise Replaced()
+        if await self._sanctions.barred([user]):
+            self.remove(identity, "barred")
+            raise KeptOut()
         return user
 
     def packet(self, identity: str) -> None:
@@ -158,14 +164,15 @@ class Guard:
         self._users.update(await self.store.users_of(missing))
         users = sorted({self._users[i] for i in people if i in self._users})
         standings = await self.store.standings(users)
+        barred = await self._sanctions.barred(users)
         kept: list[tuple[str, str]] = []
         for identity in people:
             user = self._users.get(identity)
             current, banned = standings[user] if user else (None, 0)
             if user is None:
                 self.remove(identity, "unknown")
-            elif banned or current != identity:
-                self.remove(identity, "kept out" if banned else "replaced")
+            elif banned or user in barred or current != identity:
+                self.remove(identity, "replaced" if current != identity else "kept out")
             else:
                 kept.append((identity, user))
         return kept

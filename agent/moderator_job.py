@@ -15,12 +15,14 @@ from livekit.agents import AutoSubscribe, JobContext
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.moderator import Moderator
+from agent.room_safety import RoomSafety, Spawn
 from agent.sdk import route
 from lobby.contract import Job
 from lobby.db import LobbyDb
 from lobby.debate_states import DebateStates
 from lobby.errors import InvalidPayload
 from lobby.formats import load_catalogue
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import open_redis
 
@@ -54,7 +56,14 @@ async def run(ctx: JobContext, settings: Settings) -> None:
         async with contextlib.aclosing(db):
             saved, _ = await asyncio.gather(memory.recall(job.match_id), db.warm())
             floor = Floor(lkapi, ctx.room.name)
-            moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory)
+            sanctions = Sanctions(redis, settings.redis_prefix)
+
+            def safety(spawn: Spawn) -> RoomSafety:
+                return RoomSafety(sanctions, floor, ctx.room.name, spawn)
+
+            moderator = Moderator(
+                ctx.room, job, catalogue, fmt, floor, db, memory=memory, safety=safety
+            )
             if saved is not None:
                 moderator.resume(saved)
             await moderator.run()

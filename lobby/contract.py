@@ -24,8 +24,15 @@ DEBATE_TOPIC = "disco.debate"
 # user id or name; the moderator agent checks the role in Postgres, never trusts the identity.
 MODERATOR_PREFIX = "mod-"
 MODERATOR_NAME = "Moderator"
+# The room's text chat: LiveKit's chat components send each message as a text stream on this
+# topic to everyone in the room; the moderator agent keeps a record (lobby/sanctions.py).
+CHAT_TOPIC = "lk.chat"
 # A person in the lobby room is `p-<random>`: opaque, never their user id.
 LOBBY_IDENTITY_PREFIX = "p-"
+
+# `make dev` writes the settings of the stack it runs to this file in its run folder, for the
+# operator's command line run from the same checkout (scripts/dev.py, api/admin.py).
+DEV_SETTINGS_FILE = "env.json"
 
 # The lobby room's empty and departure timeouts (seconds; the API's keeper creates it): it
 # outlives quiet hours (its agent does not count as a person, so the room would otherwise close

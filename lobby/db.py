@@ -1,7 +1,7 @@
 """The agents' Postgres gateway (SQLAlchemy Core on lobby.schema): the lobby agent's queries
-(topics, names, blocks, starting a discussion) and the moderator's (who is a moderator, how a
-discussion ended). Rows never leave this module: callers get frozen dataclasses, sets and ids.
-The API has its own gateway on the same schema (api/db.py)."""
+(topics, names, blocks, starting a discussion) and the moderator's (how a discussion ended;
+who is a moderator is lobby/db_safety.py's). Rows never leave this module: callers get frozen
+dataclasses, sets and ids. The API has its own gateway on the same schema (api/db.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from lobby.contract import MODERATOR_PREFIX
 from lobby.model import Match
 from lobby.schema import blocks, discussion_participants, discussions, topics, users
 
@@ -161,17 +160,6 @@ class LobbyDb:
         return did
 
     # -- the moderator's -------------------------------------------------------------------
-    async def is_moderator(self, identity: str) -> bool:
-        """True when `identity` is `mod-<user id>` of an account with the moderator role."""
-        if not identity.startswith(MODERATOR_PREFIX):
-            return False
-        user_id = _uuid(identity.removeprefix(MODERATOR_PREFIX))
-        if user_id is None:
-            return False
-        async with self.engine.connect() as conn:
-            role = await conn.scalar(sa.select(users.c.role).where(users.c.id == user_id))
-        return role == "moderator"
-
     async def set_format(self, discussion_id: str, format_id: str, sides: dict[str, str]) -> None:
         """A casual talk became a debate: its format, and the sides the coin gave."""
         did = _uuid(discussion_id)

@@ -91,6 +91,15 @@ class SafetyDb:
             found = await conn.scalar(sa.select(users.c.id).where(users.c.email == email))
         return None if found is None else uuid.UUID(str(found))
 
+    async def is_moderator(self, user: str) -> bool:
+        try:
+            user_id = uuid.UUID(user)
+        except ValueError:
+            return False
+        async with self.engine.connect() as conn:
+            role = await conn.scalar(sa.select(users.c.role).where(users.c.id == user_id))
+        return role == "moderator"
+
     async def accept_terms(self, user_id: uuid.UUID) -> None:
         query = users.update().where(users.c.id == user_id).values(terms_accepted_at=sa.func.now())
         async with self.engine.begin() as conn:

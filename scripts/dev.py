@@ -9,6 +9,7 @@ Ctrl-C or SIGTERM included. Servers' data and logs are kept in `.run/dev` (`DISC
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from lobby.contract import DEV_SETTINGS_FILE as DEV_ENV
 from scripts.stack import ROOT, Stack, StackError, free_port, port_free
 from scripts.supervise import ExtraFormatter, Supervisor
 
@@ -70,6 +72,20 @@ def _log_to_terminal() -> None:
     logging.getLogger("disco.supervise").addHandler(handler)
 
 
+def _write_env(run_dir: Path, env: dict[str, str]) -> None:
+    """The stack's settings, for the operator's command line (api/admin.py) run from this
+    checkout: owner-only, as they hold the session secret; removed when the stack stops."""
+    names = [k for k in env if k.startswith(("DISCO_", "LIVEKIT_")) or k in _URLS]
+    path = run_dir / DEV_ENV
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({k: env[k] for k in names}, f)
+
+
+_URLS = ("REDIS_URL", "DATABASE_URL")
+
+
 def main() -> int:
     run_dir = Path(os.environ.get("DISCO_RUN_DIR") or ROOT / ".run" / "dev").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +108,7 @@ def main() -> int:
             # The private LiveKit runs on the repository's key pair, which only dev may use.
             "DISCO_ENV": "dev",
         }
+        _write_env(run_dir, env)
         children = Supervisor(
             {
                 "api": lambda: stack.spawn("api", [sys.executable, "-m", "api"], env),
@@ -110,6 +127,7 @@ def main() -> int:
                 _supervise(children, lambda: stop)
         finally:
             children.stop()
+            (run_dir / DEV_ENV).unlink(missing_ok=True)
     print("DISCO stopped.")
     return 0
 
