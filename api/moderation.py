@@ -25,8 +25,12 @@ MAX_BAN_DAYS = 3650
 
 @routes.get("/api/moderator/reports")
 async def review_queue(request: web.Request) -> web.Response:
+    """The queue; `?user_id=` keeps the reports by or about one person."""
     await require_moderator(request)
-    return web.json_response({"reports": await request.app[SAFETY_DB].queue()})
+    user = None
+    if "user_id" in request.query:
+        user = v.identifier(request.query, "user_id")
+    return web.json_response({"reports": await request.app[SAFETY_DB].queue(user=user)})
 
 
 @routes.post("/api/moderator/reports/{id}")

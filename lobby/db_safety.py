@@ -202,9 +202,12 @@ class SafetyDb:
         ]
 
     # -- the review queue ------------------------------------------------------------------
-    async def queue(self, limit: int = QUEUE_LIMIT) -> list[dict[str, Any]]:
+    async def queue(
+        self, limit: int = QUEUE_LIMIT, user: uuid.UUID | None = None
+    ) -> list[dict[str, Any]]:
         """Reports for moderators: open ones first (oldest first), then decided ones (newest
-        first), each with its evidence and both people's record."""
+        first), each with its evidence and both people's record; only those by or about
+        `user` when given."""
         r = reports.c
         open_first = sa.case((r.status == "open", 0), else_=1)
         newest = sa.case(
@@ -231,6 +234,8 @@ class SafetyDb:
             .order_by(open_first, newest)
             .limit(limit)
         )
+        if user is not None:
+            query = query.where(sa.or_(r.reporter_id == user, r.reported_id == user))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
             people = {p for row in rows for p in (row[2], row[4]) if p is not None}
