@@ -49,7 +49,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -158,7 +158,8 @@ class LobbyStore(LobbyIdentities):
             keys=[k["queue"], k["topicIndex"], k["counts"], k["matchOf"], k["pendingMatches"]],
             args=[user],
         )
-        return (str(res[0]), str(res[1]) if len(res) > 1 else "")
+        # text(): the API's Redis client does not decode replies (the agents' does).
+        return (text(res[0]), text(res[1]) if len(res) > 1 else "")
 
     async def ticket(self, user: str) -> Ticket | None:
         raw = await self.redis.hget(self.keys["queue"], user)
@@ -279,8 +280,9 @@ class LobbyStore(LobbyIdentities):
         k = self.keys
         keys = [k["pendingMatches"], k["matchOf"], k["deadlines"], k["queue"], k["topicIndex"]]
         keys += [k["counts"], k["activeMatches"], k["rooms"]]
-        res: SettleResult = await self._settle(keys=keys, args=args)
-        return res
+        res = text(await self._settle(keys=keys, args=args))
+        assert res in ("ok", "gone", "conflict"), res
+        return cast(SettleResult, res)
 
     async def mark_live(self, match: Match) -> bool:
         return bool(
