@@ -27,6 +27,9 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
   {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator
                       (`lobby/debate_states.py`)
+  {p}:banned:<user>, {p}:held:<user>, {p}:chat:<room>, {p}:reporters:<room>,
+  {p}:modUser:<identity>  trust and safety: bans, holds, the moderator agent's chat record,
+                      reporters, human moderators' identities (`lobby/sanctions.py`)
 
 Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
 when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by

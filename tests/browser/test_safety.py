@@ -100,7 +100,7 @@ async def test_report_in_the_room_block_review_and_a_short_ban(
     await bob.shot("2-banned")
 
     # Ann sees what was decided on her report.
-    await ann.page.get_by_role("link", name="Profile").click()
+    await ann.page.get_by_test_id("me-name").click()  # her profile
     await expect(ann.page.get_by_test_id("own-reports")).to_contain_text(
         "They were banned", timeout=SLOW
     )
