@@ -8,7 +8,7 @@
 export const LOBBY_IDENTITY = 'disco-lobby';
 /** The moderator agent's participant identity (in every discussion room). */
 export const DEBATE_IDENTITY = 'disco-moderator';
-/** Moderators join discussion rooms as `mod-<user id>` (identities only the API mints). */
+/** Moderators join discussion rooms as `mod-<random>` named "Moderator" (identities only the API mints). */
 export const MODERATOR_PREFIX = 'mod-';
 
 /** Data packet topics: hints to read the lobby's status or the debate's state. */
