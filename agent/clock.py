@@ -161,6 +161,13 @@ class DebateClock(Timeline):
     def end(self, now: float) -> list[Event]:
         return self._run(now, self._end)
 
+    def excuse(self) -> list[Event]:
+        """The side that lost by forfeit had reported the other (docs/PROTOCOL.md): the debate
+        ends with no winner instead. Nothing when it did not end by forfeit."""
+        if self.outcome != "forfeit":
+            return []
+        return self._finish("reported")
+
     def _run(self, now: float, action: Callable[[], list[Event]]) -> list[Event]:
         self._outbox += self._advance(now)
         done = action()

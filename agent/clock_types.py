@@ -11,7 +11,8 @@ from lobby.formats import Phase, Side
 
 SIDES: tuple[Side, Side] = ("pro", "con")
 Status = Literal["waiting", "running", "ended"]
-Outcome = Literal["completed", "forfeit", "ended_by_moderator", "abandoned", "finished"]
+# `reported`: a debater who reported their partner left, and does not lose by forfeit.
+Outcome = Literal["completed", "forfeit", "ended_by_moderator", "abandoned", "finished", "reported"]
 PauseReason = Literal["moderator", "absent"]
 
 

@@ -101,7 +101,7 @@ def parse(text: str, fields: tuple[str, ...]) -> Body:
 
 
 async def _moderator_only(m: Moderator, caller: str) -> None:
-    if not await m.db.is_moderator(caller):
+    if not await m.is_moderator(caller):
         raise Forbidden("only a moderator may do that")
 
 

@@ -11,7 +11,8 @@ from the lobby room:
 - identities a newer connection of the same person replaced;
 - people who flood the agent with RPCs or data packets, whose user is then kept out of the
   lobby for a while (the API mints them no lobby token, and the guard removes them again if
-  they come back with a token they still hold: RemoveParticipant does not revoke a token).
+  they come back with a token they still hold: RemoveParticipant does not revoke a token);
+- people banned or held for review (lobby/sanctions.py), for the same reason.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any
 from livekit import api
 
 from lobby.contract import is_lobby_agent
-from lobby.errors import Flooding, Replaced, UnknownCaller
+from lobby.errors import Flooding, KeptOut, Replaced, UnknownCaller
 from lobby.identities import Standing
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -83,6 +85,7 @@ class Guard:
     ) -> None:
         self.lkapi, self.room, self.settings, self.store = lkapi, room, settings, store
         self._spawn, self.shard = spawn, shard
+        self._sanctions = Sanctions(store.redis, store.prefix)
         # identity -> user, for the connections admitted so far
         self._users: dict[str, str] = {}
         self._rpcs = FloodMeter(settings.flood_rpc_rate, settings.flood_window)
@@ -107,11 +110,15 @@ class Guard:
             raise UnknownCaller()
         standing = (await self.store.standings([user]))[user]
         refusal = self._refusal(identity, standing)
+        if refusal is None and await self._sanctions.barred([user]):
+            refusal = "barred"
         if refusal is None:
             return user
         self.remove(identity, refusal)
         if refusal == "kept out":
             raise Flooding(retry_after=standing.banned)
+        if refusal == "barred":
+            raise KeptOut()
         raise Replaced() if refusal == "replaced" else UnknownCaller()
 
     def _refusal(self, identity: str, standing: Standing) -> str | None:
@@ -172,10 +179,13 @@ class Guard:
         self._users.update(await self.store.users_of(missing))
         users = sorted({self._users[i] for i in people if i in self._users})
         standings = await self.store.standings(users)
+        barred = await self._sanctions.barred(users)
         kept: list[tuple[str, str]] = []
         for identity in people:
             user = self._users.get(identity)
             refusal = "unknown" if user is None else self._refusal(identity, standings[user])
+            if refusal is None and user in barred:
+                refusal = "barred"
             if refusal is not None:
                 self.remove(identity, refusal)
             elif user is not None:

@@ -34,6 +34,7 @@ from agent.errors import NotADebater, UnknownParticipant
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.proposal import QUICK_DEBATE, Proposal
+from agent.room_safety import SafetyFactory
 from agent.state import Record, Seats, attributes, payload, state
 from lobby.contract import Job
 from lobby.db import Database
@@ -57,6 +58,7 @@ class Moderator:
         rng: random.Random | None = None,
         *,
         memory: Memory | None = None,
+        safety: SafetyFactory | None = None,
     ) -> None:
         self.room = room
         self.job = job
@@ -77,6 +79,7 @@ class Moderator:
         self._gone = False
         self._replaced = False
         self._memory = memory
+        self._safety = None if safety is None else safety(self._spawn)
 
     def resume(self, record: Record) -> None:
         """Go on from what the previous moderator of this room left (before `run`)."""
@@ -116,6 +119,9 @@ class Moderator:
     async def run(self) -> None:
         self._listen()
         commands.register(self.room.local_participant, self)
+        if self._safety is not None:
+            self._safety.listen(self.room)
+            self._safety.arrived(list(self.room.remote_participants))
         try:
             self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             if self._memory is not None:
@@ -128,6 +134,8 @@ class Moderator:
             await self._finish()
         finally:
             self._unlisten()
+            if self._safety is not None:
+                self._safety.unlisten(self.room)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -207,6 +215,8 @@ class Moderator:
 
     def _on_connected(self, p: rtc.RemoteParticipant) -> None:
         self._spawn(self._guard.scan([p]))
+        if self._safety is not None:
+            self._safety.arrived([p.identity])
         side = self._seats.sides.get(p.identity)
         if side is not None:
             logger.info("debater arrived", extra={"room": self.room.name, "side": side})
@@ -295,6 +305,8 @@ class Moderator:
             self._spawn(self._memory.keep(self._saved))
 
     async def _publish(self, events: list[Event]) -> None:
+        if self._safety is not None:
+            events = await self._safety.excused(events, self._seats, self._clock)
         snap = self._clock.snapshot(time.time())
         await self._enforce(snap.floor)
         new = {
@@ -330,6 +342,9 @@ class Moderator:
     # -- what commands call ----------------------------------------------------------------
     def heard_from(self, identity: str) -> None:
         self._out.heard_from(identity)
+
+    async def is_moderator(self, identity: str) -> bool:
+        return self._safety is not None and await self._safety.is_moderator(identity, self.db)
 
     def side_of(self, identity: str) -> Side:
         side = self._seats.sides.get(identity)

@@ -15,6 +15,7 @@ from agent.floor import Floor
 from agent.memory import Memory
 from agent.moderator import Moderator
 from agent.resources import shared
+from agent.room_safety import RoomSafety, Spawn
 from agent.sdk import route
 from lobby.contract import Job
 from lobby.errors import InvalidPayload
@@ -44,7 +45,12 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     memory = Memory(resources.debate_states(), ctx.room.name)
     saved, _ = await asyncio.gather(memory.recall(job.match_id), db.ping())
     floor = Floor(resources.lkapi, ctx.room.name)
-    moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory)
+    sanctions = resources.sanctions()
+
+    def safety(spawn: Spawn) -> RoomSafety:
+        return RoomSafety(sanctions, floor, ctx.room.name, spawn)
+
+    moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory, safety=safety)
     if saved is not None:
         moderator.resume(saved)
     await moderator.run()

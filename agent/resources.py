@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 
 from lobby.db import Database
 from lobby.debate_states import DebateStates
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import open_redis
 
@@ -114,6 +115,9 @@ class Resources:
 
     def debate_states(self) -> DebateStates:
         return bridge(DebateStates(self._redis, self.prefix), self._loop)
+
+    def sanctions(self) -> Sanctions:
+        return bridge(Sanctions(self._redis, self.prefix), self._loop)
 
     def close(self) -> None:
         """Close every connection, then the loop and its thread."""

@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
+import uuid
 
 from aiohttp import web
 
 from api import validation as v
 from api.auth import bearer
-from api.errors import InvalidCredentials, InvalidField, InvalidName, Unauthorized, WeakPassword
-from api.keys import DB, LIMITER, PASSWORDS, REGISTER_LIMITER, SESSIONS, SETTINGS, USERS
+from api.errors import (
+    Banned,
+    InvalidCredentials,
+    InvalidField,
+    InvalidName,
+    TermsPending,
+    TermsRequired,
+    Unauthorized,
+    WeakPassword,
+)
+from api.keys import (
+    DB,
+    LIMITER,
+    PASSWORDS,
+    REGISTER_LIMITER,
+    SANCTIONS,
+    SESSIONS,
+    SETTINGS,
+    USERS,
+)
 from api.ratelimit import client_address
+from api.safety import enforcer
 from lobby import names
 from lobby.db.records import User
+from lobby.db.safety import ban_json
+from lobby.sanctions import Standing
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -25,9 +48,13 @@ USER_TTL = 10.0
 CACHED_USERS = 10_000
 
 
-async def current_user(request: web.Request, *, fresh: bool = False) -> User:
+async def current_user(
+    request: web.Request, *, fresh: bool = False, banned_ok: bool = False
+) -> User:
     """The user named by a valid bearer token; Unauthorized otherwise (also for a token whose
-    account no longer exists).
+    account no longer exists), Banned while the account is banned (read from Redis on every
+    request, so a ban stops a session at once; `banned_ok` lets a banned person delete their
+    account).
 
     Users are remembered for USER_TTL seconds, so a burst of requests (a client that asks for a
     lobby token, its profile and its history) costs one query; a change made by another API
@@ -42,7 +69,22 @@ async def current_user(request: web.Request, *, fresh: bool = False) -> User:
             cache.drop(user_id)
             raise Unauthorized("Your session is not valid. Please log in again.")
         cache.put(user_id, user, now + USER_TTL)
+    if not banned_ok:
+        refuse_banned(await request.app[SANCTIONS].standing(str(user_id)))
     return user
+
+
+def refuse_banned(standing: Standing) -> None:
+    if standing.permanent:
+        raise Banned(None, True)
+    if standing.banned_until is not None:
+        until = dt.datetime.fromtimestamp(standing.banned_until, dt.UTC).isoformat()
+        raise Banned(until, False)
+
+
+def _consented(body: dict[str, object]) -> bool:
+    """Whether the body confirms both: the person is an adult and accepts the rules."""
+    return body.get("adult") is True and body.get("accepts_terms") is True
 
 
 def _display_name(body: dict[str, object], *, required: bool) -> str | None:
@@ -70,6 +112,8 @@ async def register(request: web.Request) -> web.Response:
     password = v.password(body, min_len=MIN_PASSWORD)
     display_name = _display_name(body, required=True)
     assert display_name is not None
+    if not _consented(body):
+        raise TermsRequired()
     # Counted before the strength check and the hash, the two costly steps.
     await request.app[REGISTER_LIMITER].attempt(_address(request))
     hints = [email, email.partition("@")[0], display_name, "disco"]
@@ -101,6 +145,7 @@ async def login(request: web.Request) -> web.Response:
         log.info("login refused", extra={"address": address})
         raise InvalidCredentials()
     await limiter.succeeded(email, address)
+    await _admissible(request, found.user.id, body)
     settings = request.app[SETTINGS]
     token = request.app[SESSIONS].issue(found.user.id)
     return web.json_response(
@@ -111,6 +156,24 @@ async def login(request: web.Request) -> web.Response:
             "user": found.user.to_json(),
         }
     )
+
+
+async def _admissible(request: web.Request, user_id: uuid.UUID, body: dict[str, object]) -> None:
+    """After the password matched: a banned account is refused (saying until when), and an
+    account made before the rules existed confirms them now (403 terms_required until the
+    login carries adult and accepts_terms as true)."""
+    safety = request.app[DB]
+    state = await safety.account(user_id)
+    if state is None:
+        raise InvalidCredentials()
+    if state.banned(dt.datetime.now(dt.UTC)):
+        ban = ban_json(state.banned_until) or {}
+        raise Banned(ban.get("until"), bool(ban.get("permanent")))
+    if state.terms_accepted_at is None:
+        if not _consented(body):
+            raise TermsPending()
+        await safety.accept_terms(user_id)
+        log.info("rules accepted at login", extra={"user_id": str(user_id)})
 
 
 @routes.get("/api/me")
@@ -132,3 +195,21 @@ async def update_me(request: web.Request) -> web.Response:
         raise Unauthorized("Your session is not valid. Please log in again.")
     request.app[USERS].put(updated.id, updated, time.monotonic() + USER_TTL)
     return web.json_response({"user": updated.to_json()})
+
+
+@routes.delete("/api/me")
+async def delete_me(request: web.Request) -> web.Response:
+    """Delete one's account (the password again, so a stolen session cannot). The person is
+    dropped from the lobby and any room first; reports about them stay for the moderators."""
+    user = await current_user(request, fresh=True, banned_ok=True)
+    body = await v.read_json(request)
+    password = v.password(body)
+    found = await request.app[DB].credentials(user.email)
+    stored = None if found is None else found.password_hash
+    if not await request.app[PASSWORDS].verify(stored, password):
+        raise InvalidCredentials("The password is wrong.")
+    await enforcer(request.app).remove_person(str(user.id))
+    await request.app[DB].delete_account(user.id)
+    request.app[USERS].drop(user.id)
+    log.info("account deleted", extra={"user_id": str(user.id)})
+    return web.Response(status=204)

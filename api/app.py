@@ -15,7 +15,19 @@ from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from api import accounts, feedback, health, keeper, nodes, reconcile, rooms, supervisor, webhook
+from api import (
+    accounts,
+    feedback,
+    health,
+    keeper,
+    moderation,
+    nodes,
+    reconcile,
+    rooms,
+    safety,
+    supervisor,
+    webhook,
+)
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.errors import ApiError, NotFound, Unavailable, from_gateway, is_outage
@@ -28,6 +40,7 @@ from api.keys import (
     PASSWORDS,
     REDIS,
     REGISTER_LIMITER,
+    SANCTIONS,
     SESSIONS,
     SETTINGS,
     USERS,
@@ -38,6 +51,7 @@ from api.tokens import LobbyTokens, livekit_urls
 from lobby import names
 from lobby.db import Database
 from lobby.db.errors import GatewayError
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -123,6 +137,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         client, settings.redis_prefix, limit=settings.register_limit
     )
     app[LOBBY_STORE] = LobbyStore(client, settings.redis_prefix)
+    app[SANCTIONS] = Sanctions(client, settings.redis_prefix)
     yield
     await client.aclose()
 
@@ -249,6 +264,7 @@ def create_app(settings: Settings) -> web.Application:
         ]
     )
     app.cleanup_ctx.append(supervisor.supervisor_context)
-    for module in (health, accounts, rooms, feedback, webhook):
+    app.cleanup_ctx.append(safety.sanctions_keeper)
+    for module in (health, accounts, rooms, feedback, moderation, webhook):
         app.add_routes(module.routes)
     return app

@@ -7,11 +7,15 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     │   └── InvalidField        400 invalid_field       (names the field)
     │       ├── WeakPassword    400 weak_password       (the estimator's advice in the message)
     │       └── InvalidName     400 invalid_name        (a display name the name rule refuses)
+    │   └── TermsRequired       400 terms_required      (adult and accepts_terms must be true)
     ├── Unauthorized            401 unauthorized
     │   ├── InvalidCredentials  401 invalid_credentials
     │   └── InvalidSignature    401 invalid_signature   (LiveKit webhooks)
     ├── Forbidden               403 forbidden
-    │   └── NotAParticipant     403 not_a_participant
+    │   ├── NotAParticipant     403 not_a_participant
+    │   ├── TermsPending        403 terms_required      (an older account confirms at login)
+    │   ├── Banned              403 banned              (`until`, or `permanent`, in the body)
+    │   └── HeldForReview       403 held_for_review     (no lobby token until a decision)
     ├── NotFound                404 not_found
     ├── Conflict                409 conflict
     │   ├── EmailTaken          409 email_taken
@@ -91,6 +95,13 @@ class InvalidName(InvalidField):
     code = "invalid_name"
 
 
+class TermsRequired(BadRequest):
+    code = "terms_required"
+    default_message = (
+        "DISCO is for adults who accept its rules: adult and accepts_terms must both be true."
+    )
+
+
 class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
@@ -122,6 +133,34 @@ class Forbidden(ApiError):
 class NotAParticipant(Forbidden):
     code = "not_a_participant"
     default_message = "You can only do that for a discussion you took part in."
+
+
+class TermsPending(Forbidden):
+    code = "terms_required"
+    default_message = (
+        "DISCO is for adults who accept its rules. Confirm both to log in: send adult and "
+        "accepts_terms as true with your email and password."
+    )
+
+
+class Banned(Forbidden):
+    code = "banned"
+
+    def __init__(self, until: str | None, permanent: bool) -> None:
+        self.until, self.permanent = until, permanent
+        when = "for good" if permanent else f"until {until}"
+        super().__init__(f"Your account is banned {when}.")
+
+    def body(self) -> dict[str, object]:
+        error = {"code": self.code, "message": self.message}
+        return {"error": {**error, "until": self.until, "permanent": self.permanent}}
+
+
+class HeldForReview(Forbidden):
+    code = "held_for_review"
+    default_message = (
+        "Your account is held out of matching while a moderator reviews reports about it."
+    )
 
 
 class NotFound(ApiError):

@@ -4,13 +4,16 @@ the caller's history. Only someone who really took part may rate or report, once
 from __future__ import annotations
 
 import logging
+import uuid
+from typing import Any
 
 from aiohttp import web
 
 from api import validation as v
 from api.accounts import current_user
 from api.errors import InvalidField, NotFound
-from api.keys import DB, REDIS, SETTINGS
+from api.keys import DB, REDIS, SANCTIONS, SETTINGS
+from api.safety import enforcer
 from lobby.db.records import HistoryCursor
 from lobby.mirror import Mirror
 
@@ -22,8 +25,23 @@ HISTORY_MAX = 100
 routes = web.RouteTableDef()
 
 REPORT_REASONS = frozenset(
-    {"harassment", "hate", "sexual_content", "violence", "spam", "impersonation", "other"}
+    {
+        "harassment",
+        "hate",
+        "sexual_content",
+        "violence",
+        "spam",
+        "impersonation",
+        "underage",
+        "other",
+    }
 )
+# A report may carry the chat as the reporter saw it: at most this many lines of this length.
+CHAT_LINES = 200
+CHAT_TEXT = 2000
+REPORT_BODY = 64 * 1024
+# How much a report by an account younger than DISCO_YOUNG_ACCOUNT counts toward a hold.
+YOUNG_WEIGHT = 0.5
 
 
 @routes.post("/api/discussions/{id}/rating")
@@ -49,16 +67,35 @@ async def rate(request: web.Request) -> web.Response:
 
 @routes.post("/api/reports")
 async def report(request: web.Request) -> web.Response:
+    """Report the partner of a discussion, during it or after: `discussion_id` (or the
+    discussion's `room`), a reason, a note, the chat as the reporter saw it, and `block`."""
     user = await current_user(request)
-    body = await v.read_json(request)
-    discussion_id = v.required_identifier(body, "discussion_id")
+    body = await v.read_json(request, limit=REPORT_BODY)
+    discussion_id = await _discussion(request, body)
     reported = v.identifier(body, "user_id", required=False)
     reason = v.choice(body, "reason", REPORT_REASONS)
     note = v.text(body, "note", max_len=1000, required=False) or ""
+    chat = _chat(body)
+    block = v.optional_boolean(body, "block")
+    settings, safety = request.app[SETTINGS], request.app[DB]
+    weight = await safety.report_weight(user.id, settings.young_account, YOUNG_WEIGHT)
+    found = await request.app[DB].discussion(discussion_id)
+    sanctions = request.app[SANCTIONS]
+    room_chat = None if found is None else await sanctions.chat(found.room)
+    evidence = {"chat": chat, "room_chat": room_chat or None, "weight": weight}
     report_id, partner = await request.app[DB].report(
-        discussion_id, user.id, reported, reason, note
+        discussion_id, user.id, reported, reason, note, evidence
     )
     log.info("report filed", extra={"report_id": str(report_id), "user_id": str(user.id)})
+    if found is not None and found.ended_at is None:
+        # Leaving the debate now does not lose it by forfeit (the moderator agent reads this).
+        await sanctions.note_reporter(found.room, str(user.id))
+    if block:
+        await _block(request, user.id, partner)
+    window, threshold = settings.hold_window, settings.hold_reports
+    if await safety.hold_if_due(partner, window, threshold, report_id):
+        log.warning("account held for review", extra={"user_id": str(partner)})
+        await enforcer(request.app).hold(partner)
     return web.json_response(
         {
             "report": {
@@ -66,10 +103,63 @@ async def report(request: web.Request) -> web.Response:
                 "discussion_id": str(discussion_id),
                 "user_id": str(partner),
                 "reason": reason,
+                "status": "open",
+                "blocked": block,
             }
         },
         status=201,
     )
+
+
+@routes.get("/api/reports")
+async def my_reports(request: web.Request) -> web.Response:
+    """The caller's reports and what was decided on each."""
+    user = await current_user(request)
+    return web.json_response({"reports": await request.app[DB].mine(user.id)})
+
+
+async def _discussion(request: web.Request, body: dict[str, Any]) -> uuid.UUID:
+    """The discussion a report is about: by id, or by room name (what a client in the room
+    knows)."""
+    if body.get("discussion_id") is not None or body.get("room") is None:
+        return v.required_identifier(body, "discussion_id")
+    room = v.required_text(body, "room", min_len=1, max_len=128)
+    found = await request.app[DB].discussion_of_room(room)
+    if found is None:
+        raise NotFound("There is no such discussion.")
+    return found
+
+
+def _chat(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chat as the reporter's client showed it: [{"from", "text", "at"?}], checked line by
+    line; the reporter's word, kept apart from the room's record."""
+    lines = body.get("chat")
+    if lines is None:
+        return []
+    if not isinstance(lines, list) or len(lines) > CHAT_LINES:
+        raise InvalidField("chat", f"must be a list of at most {CHAT_LINES} messages")
+    out = []
+    for n, line in enumerate(lines):
+        if not isinstance(line, dict) or set(line) - {"from", "text", "at"}:
+            raise InvalidField("chat", f"message {n} must be an object with from, text and at")
+        sender = v.text(line, "from", min_len=1, max_len=100, printable=True)
+        said = v.text(line, "text", max_len=CHAT_TEXT)
+        at = line.get("at")
+        if at is not None and (isinstance(at, bool) or not isinstance(at, (int, float, str))):
+            raise InvalidField("chat", f"message {n}: at must be a time")
+        if isinstance(at, str) and len(at) > 40:
+            raise InvalidField("chat", f"message {n}: at must be a time")
+        out.append({"from": sender, "text": said, "at": at})
+    return out
+
+
+async def _block(request: web.Request, blocker: uuid.UUID, blocked: uuid.UUID) -> bool:
+    created = await request.app[DB].block(blocker, blocked)
+    # Mirrored for the lobby, which pairs from the mirror while Postgres is away (lobby.mirror);
+    # after the commit, so the lobby's own refresh of the mirror cannot lose it.
+    mirror = Mirror(request.app[REDIS], request.app[SETTINGS].redis_prefix)
+    await mirror.add_block(str(blocker), str(blocked))
+    return created
 
 
 @routes.post("/api/blocks")
@@ -79,11 +169,7 @@ async def block(request: web.Request) -> web.Response:
     blocked = v.required_identifier(body, "user_id")
     if blocked == user.id:
         raise InvalidField("user_id", "you cannot block yourself")
-    created = await request.app[DB].block(user.id, blocked)
-    # Mirrored for the lobby, which pairs from the mirror while Postgres is away (lobby.mirror);
-    # after the commit, so the lobby's own refresh of the mirror cannot lose it.
-    mirror = Mirror(request.app[REDIS], request.app[SETTINGS].redis_prefix)
-    await mirror.add_block(str(user.id), str(blocked))
+    created = await _block(request, user.id, blocked)
     return web.json_response({"block": {"user_id": str(blocked)}}, status=201 if created else 200)
 
 

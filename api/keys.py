@@ -14,6 +14,7 @@ from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.tokens import LobbyTokens
 from lobby.db import Database
 from lobby.db.records import User
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -29,3 +30,4 @@ REGISTER_LIMITER = web.AppKey("register_limiter", RegisterLimiter)
 LOBBY_STORE = web.AppKey("lobby_store", LobbyStore)
 LIVEKIT = web.AppKey("livekit", lk.LiveKitAPI)
 WEBHOOKS = web.AppKey("webhooks", lk.WebhookReceiver)
+SANCTIONS = web.AppKey("sanctions", Sanctions)

@@ -8,9 +8,9 @@ from aiohttp import web
 
 from api import tokens
 from api.accounts import current_user
-from api.errors import Conflict, Forbidden, NotFound
+from api.errors import Conflict, Forbidden, HeldForReview, NotFound
 from api.keeper import KEEPER
-from api.keys import DB, LOBBY_STORE, LOBBY_TOKENS, SETTINGS
+from api.keys import DB, LOBBY_STORE, LOBBY_TOKENS, SANCTIONS, SETTINGS
 from api.nodes import NODES
 from api.validation import path_id
 from lobby.db.records import User
@@ -28,6 +28,8 @@ async def list_topics(request: web.Request) -> web.Response:
 @routes.post("/api/lobby/token")
 async def lobby_token(request: web.Request) -> web.Response:
     user = await current_user(request)
+    if (await request.app[SANCTIONS].standing(str(user.id))).held:
+        raise HeldForReview()
     settings = request.app[SETTINGS]
     # A join never creates the room: the keeper has opened the user's shard's room first.
     await request.app[KEEPER].room_ready(tokens.lobby_seat(settings, str(user.id)).index)
@@ -50,7 +52,7 @@ async def lobby_token(request: web.Request) -> web.Response:
     )
 
 
-async def _moderator(request: web.Request) -> User:
+async def require_moderator(request: web.Request) -> User:
     user = await current_user(request, fresh=True)
     if not user.is_moderator:
         raise Forbidden("Only moderators may do that.")
@@ -59,26 +61,30 @@ async def _moderator(request: web.Request) -> User:
 
 @routes.get("/api/moderator/discussions")
 async def live_discussions(request: web.Request) -> web.Response:
-    await _moderator(request)
+    await require_moderator(request)
     found = await request.app[DB].live_discussions()
     return web.json_response({"discussions": [d.to_json() for d in found]})
 
 
 @routes.post("/api/moderator/discussions/{id}/token")
 async def moderator_token(request: web.Request) -> web.Response:
-    user = await _moderator(request)
+    user = await require_moderator(request)
     discussion = await request.app[DB].discussion(path_id(request, "id"))
     if discussion is None:
         raise NotFound("There is no such discussion.")
     if discussion.ended_at is not None:
         raise Conflict("This discussion has already ended.")
     settings = request.app[SETTINGS]
+    # An opaque identity, recorded for the moderator agent to check the role behind it: the
+    # debaters never learn which moderator sat in.
+    identity = tokens.new_moderator_identity()
+    await request.app[SANCTIONS].issue_moderator_identity(identity, str(user.id))
     log.info("moderator token issued", extra={"user_id": str(user.id), "room": discussion.room})
     return web.json_response(
         {
             "url": settings.livekit_public_url,
             "room": discussion.room,
-            "identity": tokens.moderator_identity(user),
-            "token": tokens.moderator_token(settings, user, discussion.room),
+            "identity": identity,
+            "token": tokens.moderator_token(settings, identity, discussion.room),
         }
     )

@@ -12,8 +12,13 @@ import jwt
 from livekit import api as lk
 
 from api.errors import Flooding
-from lobby.contract import LOBBY_IDENTITY_PREFIX, MODERATOR_PREFIX, LobbyShard, lobby_shard
-from lobby.db.records import User
+from lobby.contract import (
+    LOBBY_IDENTITY_PREFIX,
+    MODERATOR_NAME,
+    MODERATOR_PREFIX,
+    LobbyShard,
+    lobby_shard,
+)
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -116,13 +121,15 @@ async def issue_lobby_pass(
     return LobbyPass(identity, minter.mint(identity, shard=shard.index), shard)
 
 
-def moderator_identity(user: User) -> str:
-    return f"{MODERATOR_PREFIX}{user.id}"
+def new_moderator_identity() -> str:
+    """A human moderator's identity in a room: opaque, like a lobby identity."""
+    return MODERATOR_PREFIX + secrets.token_urlsafe(16)
 
 
-def moderator_token(settings: Settings, user: User, room: str) -> str:
-    """Joins one discussion room with media and data. The role is not trusted from the token:
-    the moderator agent checks the identity's user against Postgres."""
+def moderator_token(settings: Settings, identity: str, room: str) -> str:
+    """Joins one discussion room with media and data, as "Moderator". The role is not trusted
+    from the token: the moderator agent looks up the identity's user (lobby/sanctions.py) and
+    checks the role in Postgres."""
     grants = lk.VideoGrants(
         room_join=True,
         room=room,
@@ -132,8 +139,8 @@ def moderator_token(settings: Settings, user: User, room: str) -> str:
     )
     return (
         lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        .with_identity(moderator_identity(user))
-        .with_name(user.display_name)
+        .with_identity(identity)
+        .with_name(MODERATOR_NAME)
         .with_ttl(dt.timedelta(seconds=settings.room_token_ttl))
         .with_grants(grants)
         .to_jwt()

@@ -166,6 +166,16 @@ def boolean(body: Mapping[str, Any], name: str) -> bool:
     return value
 
 
+def optional_boolean(body: Mapping[str, Any], name: str) -> bool:
+    """A true/false field that may be left out (false)."""
+    value = _get(body, name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidField(name, "must be true or false")
+    return value
+
+
 def choice(body: Mapping[str, Any], name: str, allowed: Collection[str]) -> str:
     value = _get(body, name, True)
     if not isinstance(value, str) or value not in allowed:

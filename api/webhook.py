@@ -17,7 +17,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from api.errors import InvalidSignature, UnsupportedMediaType
 from api.keeper import KEEPER
-from api.keys import DB, LOBBY_STORE, WEBHOOKS
+from api.keys import DB, LOBBY_STORE, SANCTIONS, WEBHOOKS
 from api.supervisor import SUPERVISOR
 from lobby.contract import MODERATOR_IDENTITY, is_lobby_agent
 
@@ -72,6 +72,8 @@ async def _room_finished(request: web.Request, event: WebhookEvent, raw: bytes) 
     # Redis first, outside any transaction: releasing a room twice is harmless, and when
     # either step fails nothing marks the event done, so LiveKit's retry runs both again.
     await request.app[LOBBY_STORE].finish_room(room)
+    # The moderator agent's chat record lives as long as the discussion (a report copied it).
+    await request.app[SANCTIONS].forget_room(room)
     ended = await db.finish_room(event_id, event.event, room, at)
     if ended:
         log.info("discussion ended", extra={"room": room, "event_id": event_id})

@@ -90,7 +90,13 @@ async def _measure(session: aiohttp.ClientSession, route: str, url: str, auth: s
 
 async def _bearer(session: aiohttp.ClientSession, url: str) -> str:
     email = f"bench-{secrets.token_hex(6)}@example.org"
-    account = {"email": email, "password": "bench password 1", "display_name": "Bench"}
+    account = {
+        "email": email,
+        "password": "bench password 1",
+        "display_name": "Bench",
+        "adult": True,
+        "accepts_terms": True,
+    }
     async with session.post(url + "/api/register", json=account) as r:
         r.raise_for_status()
     login = {"email": email, "password": account["password"]}

@@ -41,7 +41,13 @@ async def _run(settings: Settings) -> tuple[list[float], list[float]]:
     async with TestClient(TestServer(create_app(settings))) as client:
         emails = [f"bench-{secrets.token_hex(6)}@example.org" for _ in range(ACCOUNTS)]
         for email in emails:
-            body = {"email": email, "password": PASSWORD, "display_name": "Bench"}
+            body = {
+                "email": email,
+                "password": PASSWORD,
+                "display_name": "Bench",
+                "adult": True,
+                "accepts_terms": True,
+            }
             r = await client.post("/api/register", json=body)
             assert r.status == 201, await r.text()
         unknown: list[float] = []

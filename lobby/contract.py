@@ -21,11 +21,20 @@ LOBBY_IDENTITY = "disco-lobby"
 MODERATOR_IDENTITY = "disco-moderator"
 # The moderator's events travel on this data topic (the lobby's is `lobby.protocol.TOPIC`).
 DEBATE_TOPIC = "disco.debate"
-# A human moderator joins a discussion room as `mod-<user id>` (a token the API mints); the
-# moderator agent checks the role in Postgres, never trusts the identity alone.
+# A human moderator joins a discussion room as `mod-<random>` named MODERATOR_NAME (a token
+# the API mints, recording in Redis whose identity it is: lobby/sanctions.py), never with their
+# user id or name; the moderator agent checks the role in Postgres, never trusts the identity.
 MODERATOR_PREFIX = "mod-"
+MODERATOR_NAME = "Moderator"
+# The room's text chat: LiveKit's chat components send each message as a text stream on this
+# topic to everyone in the room; the moderator agent keeps a record (lobby/sanctions.py).
+CHAT_TOPIC = "lk.chat"
 # A person in the lobby room is `p-<random>`: opaque, never their user id.
 LOBBY_IDENTITY_PREFIX = "p-"
+
+# `make dev` writes the settings of the stack it runs to this file in its run folder, for the
+# operator's command line run from the same checkout (scripts/dev.py, api/admin.py).
+DEV_SETTINGS_FILE = "env.json"
 
 # The lobby room's empty and departure timeouts (seconds; the API's keeper creates it): it
 # outlives quiet hours (its agent does not count as a person, so the room would otherwise close
@@ -40,6 +49,12 @@ LOBBY_TIMEOUT = 7 * 24 * 3600
 EMPTY_TIMEOUT = 120
 DEPARTURE_TIMEOUT = 20
 HOLD_MARGIN = 30
+
+
+def lobby_rooms(lobby_room: str) -> tuple[str, ...]:
+    """Every lobby room a person may be in (DISCO_LOBBY_ROOM names the one there is): whoever
+    must reach a person wherever they wait in the lobby goes through this."""
+    return (lobby_room,)
 
 
 def room_timeouts(fmt: Format) -> tuple[int, int]:

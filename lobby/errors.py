@@ -18,6 +18,7 @@ maps to (docs/PROTOCOL.md); `agent/rpc.py` is the one place that turns one into 
         ├── UnknownCaller           2011 unknown_caller
         ├── Replaced                2012 replaced
         ├── Flooding                2013 flooding        (details: retry_after)
+        ├── KeptOut                 2014 kept_out        (banned, or held for review)
         └── Unavailable             2098 unavailable     (details: retry_after)
 
 Pure: nothing here imports LiveKit.
@@ -127,6 +128,12 @@ class Flooding(LobbyError):
     code = 2013
     error = "flooding"
     default_message = "Too many messages; you are kept out of the lobby for a while."
+
+
+class KeptOut(LobbyError):
+    code = 2014
+    error = "kept_out"
+    default_message = "Your account is banned or held for review; you cannot be matched now."
 
 
 class Unavailable(LobbyError):

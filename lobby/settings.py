@@ -196,6 +196,12 @@ class Settings:
     # The job roles this agent worker takes; a worker of the lobby only keeps a busy lobby
     # from stalling moderators, and the reverse.
     worker_roles: tuple[str, ...] = WORKER_ROLES
+    # Reports from `hold_reports` different people within `hold_window` seconds (or one
+    # `underage` report) hold an account out of matching until a moderator decides; a report
+    # by an account younger than `young_account` seconds counts half.
+    hold_reports: int = 3
+    hold_window: int = 24 * 3600
+    young_account: int = 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -241,6 +247,9 @@ class Settings:
             livekit_urls=nodes,
             livekit_public_urls=public_nodes,
             worker_roles=_roles(e),
+            hold_reports=_int(e, "DISCO_HOLD_REPORTS", 3, minimum=1),
+            hold_window=_int(e, "DISCO_HOLD_WINDOW", 24 * 3600, minimum=60),
+            young_account=_int(e, "DISCO_YOUNG_ACCOUNT", 24 * 3600),
         )
 
     @property

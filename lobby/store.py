@@ -35,6 +35,9 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
                       (`lobby/lease.py`)
   {p}:beat:<room>     STRING when that lobby room's agent last said it was alive (TTL an hour;
                       `lobby/heartbeats.py`)
+  {p}:banned:<user>, {p}:held:<user>, {p}:chat:<room>, {p}:reporters:<room>,
+  {p}:modUser:<identity>  trust and safety: bans, holds, the moderator agent's chat record,
+                      reporters, human moderators' identities (`lobby/sanctions.py`)
 
 Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
 when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by
@@ -57,7 +60,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -170,7 +173,8 @@ class LobbyStore(LobbyIdentities, LobbyNotices):
             keys=[k["queue"], k["topicIndex"], k["counts"], k["matchOf"], k["pendingMatches"]],
             args=[user],
         )
-        return (str(res[0]), str(res[1]) if len(res) > 1 else "")
+        # text(): the API's Redis client does not decode replies (the agents' does).
+        return (text(res[0]), text(res[1]) if len(res) > 1 else "")
 
     async def ticket(self, user: str) -> Ticket | None:
         raw = await self.redis.hget(self.keys["queue"], user)
@@ -294,8 +298,9 @@ class LobbyStore(LobbyIdentities, LobbyNotices):
         k = self.keys
         keys = [k["pendingMatches"], k["matchOf"], k["deadlines"], k["queue"], k["topicIndex"]]
         keys += [k["counts"], k["activeMatches"], k["rooms"]]
-        res: SettleResult = await self._settle(keys=keys, args=args)
-        return res
+        res = text(await self._settle(keys=keys, args=args))
+        assert res in ("ok", "gone", "conflict"), res
+        return cast(SettleResult, res)
 
     async def mark_live(self, match: Match) -> bool:
         return bool(

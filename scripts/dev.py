@@ -12,6 +12,7 @@ are kept in `.run/dev` (`DISCO_RUN_DIR`).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import secrets
@@ -22,6 +23,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from lobby.contract import DEV_SETTINGS_FILE as DEV_ENV
 from scripts.stack import ROOT, Stack, StackError, free_port, port_free
 from scripts.supervise import ExtraFormatter, Spawn, Supervisor
 
@@ -95,6 +97,20 @@ def _log_to_terminal() -> None:
     logging.getLogger("disco.supervise").addHandler(handler)
 
 
+def _write_env(run_dir: Path, env: dict[str, str]) -> None:
+    """The stack's settings, for the operator's command line (api/admin.py) run from this
+    checkout: owner-only, as they hold the session secret; removed when the stack stops."""
+    names = [k for k in env if k.startswith(("DISCO_", "LIVEKIT_")) or k in _URLS]
+    path = run_dir / DEV_ENV
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({k: env[k] for k in names}, f)
+
+
+_URLS = ("REDIS_URL", "DATABASE_URL")
+
+
 def main() -> int:
     run_dir = Path(os.environ.get("DISCO_RUN_DIR") or ROOT / ".run" / "dev").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +134,7 @@ def main() -> int:
             # The private LiveKit runs on the repository's key pair, which only dev may use.
             "DISCO_ENV": "dev",
         }
+        _write_env(run_dir, env)
         children = Supervisor(
             {
                 "api": lambda: stack.spawn("api", [sys.executable, "-m", "api"], env),
@@ -135,6 +152,7 @@ def main() -> int:
                 _supervise(children, lambda: stop)
         finally:
             children.stop()
+            (run_dir / DEV_ENV).unlink(missing_ok=True)
     print("DISCO stopped.")
     return 0
 

@@ -10,9 +10,11 @@ from lobby.db.base import discussion_id
 from lobby.db.discussions import Discussions
 from lobby.db.feedback import Feedback
 from lobby.db.records import Topic
+from lobby.db.review import Review
+from lobby.db.safety import Safety
 
 __all__ = ["Database", "Topic", "discussion_id"]
 
 
-class Database(Accounts, Feedback, Discussions):
+class Database(Accounts, Feedback, Discussions, Safety, Review):
     pass

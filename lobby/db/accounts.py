@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from lobby.contract import MODERATOR_PREFIX
 from lobby.db.base import Gateway, as_uuid
 from lobby.db.errors import EmailTaken
 from lobby.db.records import Credentials, User
@@ -29,6 +28,9 @@ class Accounts(Gateway):
             "email": email,
             "password_hash": password_hash,
             "display_name": display_name,
+            # The caller has checked that the person confirmed being an adult and accepted the
+            # rules; the time of that consent is recorded with the account.
+            "terms_accepted_at": sa.func.now(),
         }
         try:
             async with self.engine.begin() as conn:
@@ -78,14 +80,3 @@ class Accounts(Gateway):
         async with self.reads.connect() as conn:
             names = {r.id: str(r.display_name) for r in await conn.execute(query)}
         return {u: names[i] for u, i in wanted.items() if i in names}
-
-    async def is_moderator(self, identity: str) -> bool:
-        """True when `identity` is `mod-<user id>` of an account with the moderator role."""
-        if not identity.startswith(MODERATOR_PREFIX):
-            return False
-        user_id = as_uuid(identity.removeprefix(MODERATOR_PREFIX))
-        if user_id is None:
-            return False
-        async with self.reads.connect() as conn:
-            role = await conn.scalar(sa.select(users.c.role).where(users.c.id == user_id))
-        return role == "moderator"

@@ -4,7 +4,8 @@ the lobby agent reads them (`blocks_of`, `blocked_pairs`) to keep blocked people
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +21,7 @@ from lobby.db.errors import (
     NotAParticipant,
     NotYourPartner,
 )
-from lobby.db.schema import blocks, discussion_participants, ratings, reports
+from lobby.db.schema import blocks, discussion_participants, ratings, reports, users
 
 
 async def _partner(conn: AsyncConnection, discussion_id: uuid.UUID, me: uuid.UUID) -> uuid.UUID:
@@ -38,6 +39,10 @@ async def _partner(conn: AsyncConnection, discussion_id: uuid.UUID, me: uuid.UUI
         raise NotAParticipant()
     partner: uuid.UUID = min(others)
     return partner
+
+
+def _name_of(user_id: uuid.UUID) -> Any:
+    return sa.select(users.c.display_name).where(users.c.id == user_id).scalar_subquery()
 
 
 class Feedback(Gateway):
@@ -68,8 +73,11 @@ class Feedback(Gateway):
         reported: uuid.UUID | None,
         reason: str,
         note: str,
+        evidence: Mapping[str, Any] | None = None,
     ) -> tuple[uuid.UUID, uuid.UUID]:
-        """Record a report on the reporter's partner; returns (report id, reported id)."""
+        """Record a report on the reporter's partner, with its evidence (the `reports` columns
+        chat, room_chat, weight); returns (report id, reported id). Both names are kept with
+        it, as the report outlives the accounts."""
         report_id = uuid.uuid4()
         try:
             async with self.engine.begin() as conn:
@@ -84,6 +92,9 @@ class Feedback(Gateway):
                         reported_id=partner,
                         reason=reason,
                         note=note,
+                        reporter_name=_name_of(reporter),
+                        reported_name=_name_of(partner),
+                        **(evidence or {}),
                     )
                 )
         except IntegrityError:

@@ -7,7 +7,7 @@ Identities in LiveKit are the users' ids as text (`str(users.c.id)`).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = sa.MetaData(
     naming_convention={
@@ -32,6 +32,13 @@ users = sa.Table(
     # 'user' or 'moderator'; moderators may run debates they are not part of.
     sa.Column("role", sa.String(16), nullable=False, server_default="user"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    # When the person confirmed being an adult and accepted the rules; NULL for accounts made
+    # before the rules existed, which confirm at their next login.
+    sa.Column("terms_accepted_at", sa.DateTime(timezone=True), nullable=True),
+    # A ban runs until then (lobby.db.safety.PERMANENT for a permanent one); NULL: not banned.
+    sa.Column("banned_until", sa.DateTime(timezone=True), nullable=True),
+    # Held out of matching by the automatic rules until a moderator decides; NULL: not held.
+    sa.Column("held_since", sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role in ('user', 'moderator')", name="role"),
 )
 
@@ -92,13 +99,29 @@ reports = sa.Table(
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("reporter_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("reported_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # Both people may delete their accounts; the report stays for the moderators (the names
+    # as they were are kept beside the ids).
+    sa.Column("reporter_id", sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("reported_id", sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("note", sa.String(1000), nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.Column("reporter_name", sa.String(40), nullable=False, server_default=""),
+    sa.Column("reported_name", sa.String(40), nullable=False, server_default=""),
+    # Evidence: the chat as the reporter's client showed it ([{"from", "text", "at"}]), and
+    # the room's chat as the moderator agent recorded it, senders vouched for by LiveKit
+    # ([{"from": user id, "text", "at"}]); NULL when there was no record.
+    sa.Column("chat", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("room_chat", JSONB, nullable=True),
+    # How much the report counts toward an automatic hold (a young reporter's counts less).
+    sa.Column("weight", sa.Float, nullable=False, server_default="1"),
+    # open | dismissed | warned | banned
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("discussion_id", "reporter_id", name="uq_reports_once"),
+    sa.CheckConstraint("status in ('open', 'dismissed', 'warned', 'banned')", name="status"),
 )
+sa.Index("ix_reports_reported_id", reports.c.reported_id, reports.c.created_at)
 
 blocks = sa.Table(
     "blocks",
@@ -118,3 +141,22 @@ webhook_events = sa.Table(
     sa.Column("event", sa.String(32), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
 )
+
+# Every moderation action, by a moderator or the operator's command line (`actor_id` NULL) or
+# the automatic rules (`action` 'hold'). Ids are not foreign keys: the record outlives accounts.
+moderation_actions = sa.Table(
+    "moderation_actions",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.Column("actor_id", UUID(as_uuid=True), nullable=True),
+    # moderator | operator | system
+    sa.Column("actor_kind", sa.String(16), nullable=False),
+    # dismiss | warn | ban | unban | hold | grant_moderator | revoke_moderator
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("report_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("reason", sa.String(1000), nullable=False, server_default=""),
+)
+sa.Index("ix_moderation_actions_at", moderation_actions.c.at)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lobby.db.schema import discussion_participants, discussions, users
 
 PASSWORD = "correct horse battery"
+# What registration requires: the person is an adult and accepts the rules.
+CONSENT = {"adult": True, "accepts_terms": True}
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def unique_email(tag: str = "user") -> str:
 
 async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
     email = unique_email(name.lower())
-    body = {"email": email, "password": PASSWORD, "display_name": name}
+    body = {"email": email, "password": PASSWORD, "display_name": name, **CONSENT}
     r = await client.post("/api/register", json=body)
     assert r.status == 201, await r.text()
     user = (await r.json())["user"]

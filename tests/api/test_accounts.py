@@ -34,7 +34,13 @@ async def test_register_normalises_email_and_answers_the_user(
     client: Client, engine: AsyncEngine
 ) -> None:
     email = unique_email("grace")
-    body = {"email": f"  {email.upper()} ", "password": PASSWORD, "display_name": " Grace "}
+    body = {
+        "email": f"  {email.upper()} ",
+        "password": PASSWORD,
+        "display_name": " Grace ",
+        "adult": True,
+        "accepts_terms": True,
+    }
     r = await client.post("/api/register", json=body)
     assert r.status == 201
     user = (await r.json())["user"]
@@ -51,7 +57,13 @@ async def test_register_normalises_email_and_answers_the_user(
 
 async def test_register_twice_is_a_conflict(client: Client) -> None:
     account = await register(client)
-    body = {"email": account.email.upper(), "password": PASSWORD, "display_name": "Other"}
+    body = {
+        "email": account.email.upper(),
+        "password": PASSWORD,
+        "display_name": "Other",
+        "adult": True,
+        "accepts_terms": True,
+    }
     r = await client.post("/api/register", json=body)
     assert r.status == 409
     assert (await error_of(r))["code"] == "email_taken"
@@ -77,7 +89,13 @@ async def test_register_refuses_bad_fields_and_stores_nothing(
     client: Client, engine: AsyncEngine, change: dict[str, Any], field: str
 ) -> None:
     email = unique_email()
-    body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": "Ada"}
+    body: dict[str, Any] = {
+        "email": email,
+        "password": PASSWORD,
+        "display_name": "Ada",
+        "adult": True,
+        "accepts_terms": True,
+    }
     body.update(change)
     body = {k: v for k, v in body.items() if v is not None}
     r = await client.post("/api/register", json=body)
@@ -97,11 +115,25 @@ async def test_malformed_json_is_a_bad_request(client: Client, raw: bytes) -> No
 
 async def test_a_body_over_the_limit_is_refused(client: Client, engine: AsyncEngine) -> None:
     email = unique_email()
-    body = {"email": email, "password": PASSWORD, "display_name": "Ada", "pad": "x" * 20_000}
+    body = {
+        "email": email,
+        "password": PASSWORD,
+        "display_name": "Ada",
+        "adult": True,
+        "accepts_terms": True,
+        "pad": "x" * 20_000,
+    }
     r = await client.post("/api/register", json=body)
     assert r.status == 413
     assert (await error_of(r))["code"] == "payload_too_large"
-    huge = {"email": email, "password": PASSWORD, "display_name": "Ada", "pad": "x" * 300_000}
+    huge = {
+        "email": email,
+        "password": PASSWORD,
+        "display_name": "Ada",
+        "adult": True,
+        "accepts_terms": True,
+        "pad": "x" * 300_000,
+    }
     r = await client.post("/api/register", json=huge)
     assert r.status == 413
     assert (await error_of(r))["code"] == "payload_too_large"

@@ -88,7 +88,13 @@ async def test_a_guessable_password_is_refused_with_advice(
     client: Client, engine: AsyncEngine, password: str
 ) -> None:
     email = unique_email("grace")
-    body = {"email": email, "password": password.format(email=email), "display_name": "Grace"}
+    body = {
+        "email": email,
+        "password": password.format(email=email),
+        "display_name": "Grace",
+        "adult": True,
+        "accepts_terms": True,
+    }
     r = await client.post("/api/register", json=body)
     assert r.status == 400
     error = await error_of(r)
@@ -100,8 +106,14 @@ async def test_a_guessable_password_is_refused_with_advice(
 async def test_registrations_are_limited_per_address_and_ipv6_per_64(
     proxied: Client, engine: AsyncEngine
 ) -> None:
-    def body() -> dict[str, str]:
-        return {"email": unique_email(), "password": PASSWORD, "display_name": "Ada"}
+    def body() -> dict[str, object]:
+        return {
+            "email": unique_email(),
+            "password": PASSWORD,
+            "display_name": "Ada",
+            "adult": True,
+            "accepts_terms": True,
+        }
 
     for i in range(3):
         r = await proxied.post(
@@ -116,7 +128,7 @@ async def test_registrations_are_limited_per_address_and_ipv6_per_64(
     assert r.status == 429
     assert (await error_of(r))["code"] == "too_many_attempts"
     assert 0 < int(r.headers["Retry-After"]) <= REGISTER_WINDOW
-    assert await _count_users(engine, refused["email"]) == 0
+    assert await _count_users(engine, str(refused["email"])) == 0
     # A taken email is not told apart either once the limit is reached.
     r = await proxied.post(
         "/api/register", json=refused, headers={"X-Forwarded-For": "2001:db8:7:1::1"}
@@ -161,7 +173,13 @@ async def test_names_that_pass_for_disco_are_refused(
     client: Client, engine: AsyncEngine, name: str
 ) -> None:
     email = unique_email()
-    body = {"email": email, "password": PASSWORD, "display_name": name}
+    body = {
+        "email": email,
+        "password": PASSWORD,
+        "display_name": name,
+        "adult": True,
+        "accepts_terms": True,
+    }
     r = await client.post("/api/register", json=body)
     assert r.status == 400
     error = await error_of(r)
@@ -177,7 +195,13 @@ async def test_names_that_pass_for_disco_are_refused(
 
 async def test_names_are_stored_in_nfkc_form(client: Client) -> None:
     full_width = "\uff21\uff44\uff41 Lovelace"
-    body = {"email": unique_email(), "password": PASSWORD, "display_name": full_width}
+    body = {
+        "email": unique_email(),
+        "password": PASSWORD,
+        "display_name": full_width,
+        "adult": True,
+        "accepts_terms": True,
+    }
     r = await client.post("/api/register", json=body)
     assert r.status == 201
     assert (await r.json())["user"]["display_name"] == "Ada Lovelace"
@@ -191,7 +215,15 @@ async def test_json_routes_refuse_other_content_types(
 ) -> None:
     account = await register(client)
     email = unique_email()
-    body = json.dumps({"email": email, "password": PASSWORD, "display_name": "Ada"})
+    body = json.dumps(
+        {
+            "email": email,
+            "password": PASSWORD,
+            "display_name": "Ada",
+            "adult": True,
+            "accepts_terms": True,
+        }
+    )
     headers = {"Content-Type": content_type} if content_type else {}
     r = await client.post("/api/register", data=body.encode(), headers=headers)
     assert r.status == 415

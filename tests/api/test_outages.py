@@ -62,7 +62,13 @@ async def test_logins_and_registrations_are_unavailable_while_postgres_is_away(
 ) -> None:
     ada = await register(client, "Ada")
     login = {"email": ada.email, "password": PASSWORD}
-    fresh = {"email": unique_email("bo"), "password": PASSWORD, "display_name": "Bo"}
+    fresh = {
+        "email": unique_email("bo"),
+        "password": PASSWORD,
+        "display_name": "Bo",
+        "adult": True,
+        "accepts_terms": True,
+    }
     with paused(stack, "postgres"):
         r, took = await _timed(client, "POST", "/api/login", json=login)
         await _assert_unavailable(r, took, "login")

@@ -51,6 +51,9 @@ class Person:
         await p.get_by_label("Email").fill(self.email)
         await p.get_by_label("Password").fill(PASSWORD)
         await p.get_by_label("Display name").fill(self.name)
+        await expect(p.get_by_test_id("rules")).to_be_visible()
+        await p.get_by_label("I am 18 or older").check()
+        await p.get_by_label("I accept the rules").check()
         await p.get_by_role("button", name="Create account").click()
         await expect(p.get_by_test_id("me-name")).to_have_text(self.name, timeout=SLOW)
 

@@ -62,7 +62,13 @@ class Stranger:
     async def sign_up(self) -> None:
         email = f"{self.name.split()[0].lower()}-{secrets.token_hex(4)}@example.com"
         password = secrets.token_urlsafe(18)
-        body = {"email": email, "password": password, "display_name": self.name}
+        body = {
+            "email": email,
+            "password": password,
+            "display_name": self.name,
+            "adult": True,
+            "accepts_terms": True,
+        }
         async with self.http.post("/api/register", json=body) as r:
             assert r.status == 201, await r.text()
         async with self.http.post("/api/login", json={"email": email, "password": password}) as r:

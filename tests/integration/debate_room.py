@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from lobby.contract import MODERATOR_PREFIX, Debater, Job
 from lobby.db.schema import discussion_participants, discussions, topics, users
+from lobby.sanctions import Sanctions
 from lobby.settings import Settings
+from lobby.store import open_redis
 from scripts.stack import Stack
 from tests.integration.debate_client import Client
 from tests.support.wait import eventually
@@ -33,8 +35,10 @@ class Seeded:
     discussion_id: str
     pro: str
     con: str
-    moderator: str  # identity `mod-<uuid>` of a user with the moderator role
-    impostor: str  # `mod-<uuid>` of a plain user
+    # `mod-<uuid>` of a user with the moderator role, and of a plain user; recorded in Redis as
+    # the API records the opaque identities it mints (`record_moderators`)
+    moderator: str
+    impostor: str
 
 
 async def _user(conn: AsyncConnection, name: str, role: str = "user") -> str:
@@ -73,6 +77,18 @@ async def seed(engine: AsyncEngine, format_id: str, *, sides: bool = True) -> Se
     return Seeded(
         f"debate-{tag}", str(did), pro, con, MODERATOR_PREFIX + moderator, MODERATOR_PREFIX + plain
     )
+
+
+async def record_moderators(settings: Settings, s: Seeded) -> None:
+    """As the API does when it mints a moderator's token: whose `mod-` identity it is."""
+    redis = open_redis(settings.redis_url, max_connections=1)
+    try:
+        sanctions = Sanctions(redis, settings.redis_prefix)
+        for identity in (s.moderator, s.impostor):
+            user = identity.removeprefix(MODERATOR_PREFIX)
+            await sanctions.issue_moderator_identity(identity, user)
+    finally:
+        await redis.aclose()
 
 
 def job_metadata(s: Seeded, format_id: str, *, sides: bool = True) -> str:
@@ -173,6 +189,7 @@ async def debate(
     """A discussion room with its moderator and both debaters connected (talking, with
     `mic`)."""
     s = await seed(engine, format_id, sides=sides)
+    await record_moderators(settings, s)
     await open_room(settings, s, format_id, sides=sides)
     d = Debate(settings, s, Client(settings, s.pro, s.room), Client(settings, s.con, s.room), [])
     try:

@@ -271,6 +271,17 @@ def test_a_debater_who_does_not_return_forfeits() -> None:
     assert (clock.outcome, clock.winner) == ("forfeit", "pro")
 
 
+def test_a_forfeit_against_a_reporter_is_excused() -> None:
+    clock = started()
+    assert clock.excuse() == []  # nothing to excuse while the debate runs
+    play(clock, [(10, "leave", "con")])
+    play(clock, [(70, "tick")])
+    assert clock.excuse() == [Ended("reported")]
+    assert (clock.outcome, clock.winner) == ("reported", None)
+    assert clock.snapshot(71).outcome == "reported"
+    assert clock.excuse() == []  # once
+
+
 def test_both_gone_is_abandoned() -> None:
     clock = started()
     play(clock, [(10, "leave", "con"), (20, "leave", "pro")])

@@ -145,14 +145,89 @@ function formatRetry(seconds: number): string {
   return `${Math.ceil(seconds / 60)} minutes`;
 }
 
+/** A line of the room's chat as this client showed it, attached to a report as evidence. */
+export interface ChatLine {
+  from: string;
+  text: string;
+  at?: number;
+}
+
+/** What a report made in the room sends: the room names the discussion. */
+export interface RoomReport {
+  room: string;
+  reason: string;
+  note: string;
+  chat: ChatLine[];
+  block: boolean;
+}
+
+export interface OwnReport {
+  id: string;
+  discussion_id: string;
+  user_name: string;
+  reason: string;
+  created_at: string;
+  status: string;
+  decided_at: string | null;
+}
+
+export interface PersonRecord {
+  display_name: string;
+  created_at: string;
+  ban: { until: string | null; permanent: boolean } | null;
+  held: boolean;
+  reports_filed: number;
+  reports_received: number;
+  reports_upheld: number;
+  ratings: { count: number; average: number | null };
+}
+
+export interface ReviewReport {
+  id: string;
+  discussion_id: string;
+  reporter: { id: string | null; display_name: string; deleted: boolean; record: PersonRecord | null };
+  reported: { id: string | null; display_name: string; deleted: boolean; record: PersonRecord | null };
+  reason: string;
+  note: string;
+  chat: ChatLine[];
+  room_chat: ChatLine[] | null;
+  weight: number;
+  status: string;
+  created_at: string;
+  decided_at: string | null;
+}
+
+export interface AuditAction {
+  id: string;
+  at: string;
+  actor: { kind: string; id: string | null };
+  action: string;
+  user_id: string | null;
+  report_id: string | null;
+  ban: { until: string | null; permanent: boolean } | null;
+  reason: string;
+}
+
+/** A moderator's decision on a report; a ban lasts `days` (fractions too) or for good. */
+export type Decision =
+  | { action: 'dismiss' | 'warn'; note: string }
+  | { action: 'ban'; note: string; days: number }
+  | { action: 'ban'; note: string; permanent: true };
+
+/** Both are required to register, and from older accounts at their next login. */
+export const CONSENT = { adult: true, accepts_terms: true } as const;
+
 export const api = {
   register: (email: string, password: string, display_name: string) =>
-    request<{ user: User }>('POST', '/api/register', null, { email, password, display_name }),
-  login: (email: string, password: string) =>
+    request<{ user: User }>('POST', '/api/register', null, { email, password, display_name, ...CONSENT }),
+  /** With `consent`, an account made before the rules confirms them (403 terms_required without). */
+  login: (email: string, password: string, consent = false) =>
     request<{ access_token: string; expires_in: number; user: User }>('POST', '/api/login', null, {
       email,
       password,
+      ...(consent ? CONSENT : {}),
     }),
+  deleteMe: (token: string, password: string) => request<unknown>('DELETE', '/api/me', token, { password }),
   me: (token: string) => request<{ user: User } | User>('GET', '/api/me', token),
   updateMe: (token: string, changes: { display_name?: string; bio?: string }) =>
     request<{ user: User } | User>('PATCH', '/api/me', token, changes),
@@ -172,6 +247,12 @@ export const api = {
     }),
   report: (token: string, discussion_id: string, user_id: string, reason: string, note: string) =>
     request<unknown>('POST', '/api/reports', token, { discussion_id, user_id, reason, note }),
+  reportInRoom: (token: string, report: RoomReport) => request<unknown>('POST', '/api/reports', token, report),
+  myReports: (token: string) => request<{ reports: OwnReport[] }>('GET', '/api/reports', token),
+  reviewQueue: (token: string) => request<{ reports: ReviewReport[] }>('GET', '/api/moderator/reports', token),
+  decide: (token: string, id: string, decision: Decision) =>
+    request<unknown>('POST', `/api/moderator/reports/${encodeURIComponent(id)}`, token, decision),
+  audit: (token: string) => request<{ actions: AuditAction[] }>('GET', '/api/moderator/audit', token),
   liveDiscussions: (token: string) =>
     request<{ discussions: LiveDiscussion[] }>('GET', '/api/moderator/discussions', token),
   moderatorToken: (token: string, id: string) =>

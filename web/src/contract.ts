@@ -8,7 +8,7 @@
 export const LOBBY_IDENTITY = 'disco-lobby';
 /** The moderator agent's participant identity (in every discussion room). */
 export const DEBATE_IDENTITY = 'disco-moderator';
-/** Moderators join discussion rooms as `mod-<user id>` (identities only the API mints). */
+/** Moderators join discussion rooms as `mod-<random>` named "Moderator" (identities only the API mints). */
 export const MODERATOR_PREFIX = 'mod-';
 
 /** Data packet topics: hints to read the lobby's status or the debate's state. */
@@ -55,6 +55,7 @@ export const ERROR_NAMES: Readonly<Record<number, string>> = {
   2011: 'unknown_caller',
   2012: 'replaced',
   2013: 'flooding',
+  2014: 'kept_out',
   2098: 'unavailable',
   2099: 'internal',
   2101: 'forbidden',
@@ -71,5 +72,6 @@ export const ERROR = {
   unknownCaller: 2011,
   replaced: 2012,
   flooding: 2013,
+  keptOut: 2014,
   unavailable: 2098,
 } as const;

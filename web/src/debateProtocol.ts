@@ -13,7 +13,7 @@ export interface DebatePhase {
   seconds: number;
 }
 
-export type Outcome = 'completed' | 'forfeit' | 'ended_by_moderator' | 'abandoned' | 'finished';
+export type Outcome = 'completed' | 'forfeit' | 'ended_by_moderator' | 'abandoned' | 'finished' | 'reported';
 
 export interface DebateState {
   format: string;
@@ -46,7 +46,7 @@ export interface DebateState {
 }
 
 const SIDES = ['pro', 'con'] as const;
-const OUTCOMES = ['completed', 'forfeit', 'ended_by_moderator', 'abandoned', 'finished'] as const;
+const OUTCOMES = ['completed', 'forfeit', 'ended_by_moderator', 'abandoned', 'finished', 'reported'] as const;
 
 function parsePhase(v: unknown, at: string): DebatePhase {
   const p = record(v, at);

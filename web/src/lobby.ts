@@ -32,7 +32,7 @@ export interface LobbyApi {
 }
 
 // Codes with which the lobby agent also removes the connection from the lobby room.
-const REMOVED: ReadonlySet<number> = new Set([ERROR.unknownCaller, ERROR.replaced, ERROR.flooding]);
+const REMOVED: ReadonlySet<number> = new Set([ERROR.unknownCaller, ERROR.replaced, ERROR.flooding, ERROR.keptOut]);
 
 function disconnectText(reason: DisconnectReason | undefined): string {
   if (reason === DisconnectReason.DUPLICATE_IDENTITY) return LOBBY_DUPLICATE_TEXT;

@@ -70,6 +70,7 @@ describe('contract', () => {
       unknownCaller: 'unknown_caller',
       replaced: 'replaced',
       flooding: 'flooding',
+      keptOut: 'kept_out',
       unavailable: 'unavailable',
     };
     for (const [key, code] of Object.entries(ERROR)) expect(ERROR_NAMES[code]).toBe(names[key as keyof typeof ERROR]);

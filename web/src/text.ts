@@ -22,6 +22,7 @@ const CODE_TEXT: Readonly<Record<number, string>> = {
   2011: 'This connection to the lobby has expired. Connect again to carry on.',
   2012: 'You opened DISCO in another tab or window, so this one left the lobby.',
   2013: 'This page sent the lobby too many messages, so it was let out of the lobby for a while.',
+  2014: 'Your account is banned or held for review, so you cannot be matched now.',
   2098: 'DISCO is having trouble; try again in a moment.',
   2099: 'The matchmaker had a problem. Please try again.',
   2101: 'Only moderators can do that.',
@@ -95,6 +96,7 @@ export const OUTCOME_SHORT: Readonly<Record<string, string>> = {
   abandoned: 'Abandoned',
   finished: 'Finished',
   lost: 'Interrupted',
+  reported: 'Ended after a report',
 };
 
 export const OUTCOME_TEXT: Readonly<Record<string, string>> = {
@@ -104,6 +106,27 @@ export const OUTCOME_TEXT: Readonly<Record<string, string>> = {
   abandoned: 'The talk was abandoned.',
   finished: 'The talk ended.',
   lost: 'The talk was cut off by a server failure.',
+  reported: 'The debate ended after a report; nobody lost by forfeit.',
+};
+
+/** The reasons a report may give, in the order a person is offered them. */
+export const REPORT_REASONS: Readonly<Record<string, string>> = {
+  harassment: 'Harassment or bullying',
+  hate: 'Hate speech',
+  sexual_content: 'Sexual content',
+  violence: 'Violence or threats',
+  spam: 'Spam or advertising',
+  impersonation: 'Pretending to be someone else',
+  underage: 'They seem to be under 18',
+  other: 'Something else',
+};
+
+/** What was decided on a report, as the reporter and moderators read it. */
+export const REPORT_STATUS: Readonly<Record<string, string>> = {
+  open: 'Waiting for a moderator',
+  dismissed: 'Dismissed: no rule was broken',
+  warned: 'They were warned',
+  banned: 'They were banned',
 };
 
 export const MODERATOR_AWAY_TEXT = 'The moderator is away; the clock is stopped until it is back.';

@@ -1,9 +1,20 @@
 // The room's text chat (LiveKit's chat messages).
 import { useChat } from '@livekit/components-react';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { ChatLine } from '../api';
 
-export function Chat() {
+/** `onLines` gets the chat as shown here, each time it changes (a report attaches it). */
+export function Chat({ onLines }: { onLines?: (lines: ChatLine[]) => void }) {
   const { chatMessages, send, isSending } = useChat();
+  useEffect(() => {
+    onLines?.(
+      chatMessages.map((m) => ({
+        from: m.from?.isLocal ? 'You' : m.from?.name || 'Partner',
+        text: m.message,
+        at: m.timestamp,
+      })),
+    );
+  }, [chatMessages, onLines]);
   const [text, setText] = useState('');
   const [err, setErr] = useState<string | null>(null);
   const list = useRef<HTMLOListElement>(null);

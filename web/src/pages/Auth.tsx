@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../api';
+import { api, ApiError, errorText } from '../api';
+import { Consent, Rules } from '../components/Rules';
 import type { Session } from '../session';
 
 interface Props {
@@ -14,7 +15,12 @@ export function AuthPage({ mode, onLogin, notice }: Props) {
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [adult, setAdult] = useState(false);
+  const [terms, setTerms] = useState(false);
+  // An account made before the rules existed confirms them at its next login.
+  const [mustConfirm, setMustConfirm] = useState(false);
   const register = mode === 'register';
+  const asksConsent = register || mustConfirm;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -31,12 +37,17 @@ export function AuthPage({ mode, onLogin, notice }: Props) {
       setError('Your password needs at least 10 characters.');
       return;
     }
+    if (asksConsent && !(adult && terms)) {
+      setError('DISCO is for adults who accept its rules: please confirm both.');
+      return;
+    }
     setBusy(true);
     try {
       if (register) await api.register(email, password, name.trim());
-      const res = await api.login(email, password);
+      const res = await api.login(email, password, asksConsent);
       onLogin({ token: res.access_token, user: res.user }, res.expires_in);
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'terms_required' && !register) setMustConfirm(true);
       setError(errorText(err));
     } finally {
       setBusy(false);
@@ -81,6 +92,8 @@ export function AuthPage({ mode, onLogin, notice }: Props) {
           </label>
         )}
         {register && <p id="name-hint" className="hint">What your partners will see, up to 40 characters.</p>}
+        {asksConsent && <Rules />}
+        {asksConsent && <Consent adult={adult} terms={terms} onAdult={setAdult} onTerms={setTerms} />}
         {error && <p className="error" role="alert">{error}</p>}
         <button className="btn btn-primary btn-wide" type="submit" disabled={busy}>
           {busy ? 'Please wait…' : register ? 'Create account' : 'Log in'}

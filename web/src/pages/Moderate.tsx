@@ -1,5 +1,6 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { api, errorText, type LiveDiscussion } from '../api';
+import { ReviewQueue } from '../components/ReviewQueue';
 import { formatTitle } from '../formats';
 import { useSession } from '../session';
 import type { TalkInfo } from './Talk';
@@ -68,6 +69,8 @@ export function ModeratePage() {
   }
 
   return (
+    <>
+    <ReviewQueue token={session.token} />
     <section className="card" aria-labelledby="moderate-title">
       <h1 id="moderate-title">Live discussions</h1>
       {note && <p className="notice" role="status">{note}</p>}
@@ -96,5 +99,6 @@ export function ModeratePage() {
         </ul>
       )}
     </section>
+    </>
   );
 }

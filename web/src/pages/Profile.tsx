@@ -1,6 +1,7 @@
-import { useState, type FormEvent } from 'react';
-import { api, errorText, unwrapUser } from '../api';
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, errorText, unwrapUser, type OwnReport } from '../api';
 import { useSession } from '../session';
+import { REPORT_REASONS, REPORT_STATUS } from '../text';
 
 export function ProfilePage() {
   const { session, setUser, logout } = useSession();
@@ -42,6 +43,59 @@ export function ProfilePage() {
         {msg && <p className={msg.ok ? 'notice' : 'error'} role={msg.ok ? 'status' : 'alert'}>{msg.text}</p>}
         <button className="btn btn-primary" type="submit" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
       </form>
+      <OwnReports token={session.token} />
+      <DeleteAccount token={session.token} onDeleted={() => logout('Your account is deleted.')} />
     </section>
+  );
+}
+
+/** The person's reports and what moderators decided on each. */
+function OwnReports({ token }: { token: string }) {
+  const [reports, setReports] = useState<OwnReport[] | null>(null);
+  useEffect(() => {
+    api
+      .myReports(token)
+      .then((d) => setReports(d.reports))
+      .catch(() => setReports(null));
+  }, [token]);
+  if (!reports || reports.length === 0) return null;
+  return (
+    <section aria-labelledby="own-reports-title">
+      <h2 id="own-reports-title">Your reports</h2>
+      <ul className="small" data-testid="own-reports">
+        {reports.map((r) => (
+          <li key={r.id}>
+            {REPORT_REASONS[r.reason] ?? r.reason} about {r.user_name}: {REPORT_STATUS[r.status] ?? r.status}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function DeleteAccount({ token, onDeleted }: { token: string; onDeleted: () => void }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.deleteMe(token, password);
+      onDeleted();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+  return (
+    <form onSubmit={submit} aria-labelledby="delete-title">
+      <h2 id="delete-title">Delete your account</h2>
+      <p className="hint">Your profile, ratings and blocks go. Reports about you stay for the moderators.</p>
+      <label>
+        Your password
+        <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+      </label>
+      {error && <p className="error" role="alert">{error}</p>}
+      <button className="btn btn-danger" type="submit" disabled={!password}>Delete my account</button>
+    </form>
   );
 }

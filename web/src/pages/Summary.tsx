@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
 import { formatTitle } from '../formats';
-import { OUTCOME_SHORT } from '../text';
+import { OUTCOME_SHORT, REPORT_REASONS } from '../text';
 import { useSession } from '../session';
 import { duration } from '../time';
 import type { TalkInfo } from './Talk';
@@ -16,15 +16,7 @@ export interface TalkResult {
   endedAt: number;
 }
 
-const REASONS: [string, string][] = [
-  ['harassment', 'Harassment or bullying'],
-  ['hate', 'Hate speech'],
-  ['sexual_content', 'Sexual content'],
-  ['violence', 'Violence or threats'],
-  ['spam', 'Spam or advertising'],
-  ['impersonation', 'Pretending to be someone else'],
-  ['other', 'Something else'],
-];
+const REASONS = Object.entries(REPORT_REASONS);
 
 /** Finds this talk's discussion in the history (the lobby records it when both accept). */
 function useDiscussion(token: string, result: TalkResult): { entry: HistoryEntry | null; error: string | null } {

@@ -10,7 +10,9 @@ import { Controls } from '../components/Controls';
 import { DebatePanel } from '../components/Debate';
 import { FloorAudio } from '../components/FloorAudio';
 import { Tile } from '../components/Tile';
-import { DEBATE_IDENTITY } from '../contract';
+import type { ChatLine } from '../api';
+import { RoomReport } from '../components/RoomReport';
+import { DEBATE_IDENTITY, MODERATOR_PREFIX } from '../contract';
 import { formatTitle, isDebate } from '../formats';
 import { useDebate } from '../hooks/useDebate';
 import type { RoomPass, Side } from '../lobbyProtocol';
@@ -100,7 +102,14 @@ function TalkView(props: {
   // Our identity in this room, as the room token names it.
   const me = room.localParticipant.identity || session.user.id;
   const debate = useDebate(room, me);
-  const humans = remotes.filter((p) => !p.isAgent && p.identity !== DEBATE_IDENTITY);
+  // A human moderator who sits in is nobody's partner (moderators see both debaters).
+  const humans = remotes.filter(
+    (p) => !p.isAgent && p.identity !== DEBATE_IDENTITY && (info.moderator || !p.identity.startsWith(MODERATOR_PREFIX)),
+  );
+  const chatLines = useRef<ChatLine[]>([]);
+  const keepChat = useCallback((lines: ChatLine[]) => {
+    chatLines.current = lines;
+  }, []);
   const partner = pickPartner(humans, debate.state?.sides, me);
   const [partnerGone, setPartnerGone] = useState(false);
   const seenPartner = useRef(false);
@@ -214,7 +223,10 @@ function TalkView(props: {
             </section>
           )}
           {!debating && <CasualPanel debate={debate} motion={info.topic.motion} description={info.topic.description} />}
-          <Chat />
+          <Chat onLines={keepChat} />
+          {!info.moderator && (
+            <RoomReport token={session.token} room={info.pass.name} partnerName={partnerName} chat={() => chatLines.current} />
+          )}
         </div>
       </div>
       <Controls micAllowed={debate.micAllowed} micReason={debate.micReason} onLeave={() => void room.disconnect()} />

@@ -1,0 +1,112 @@
+"""Trust and safety as people see it: two strangers talk, one reports the other from the room
+with the chat attached and blocks him, a moderator (made with the operator's command line)
+reviews the report and bans him for a short while; he is removed from the room, gets no lobby
+token, and gets one again once the ban has ended."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from api import admin
+from tests.browser.conftest import Site
+from tests.browser.people import SLOW, Person
+from tests.browser.test_journey import CASUAL, _both_accept, _paired
+from tests.support.wait import eventually
+
+# A topic no other browser test queues for.
+TOPIC = 11
+BAD = "Send me your address or else."
+# The ban lasts about 45 s: long enough to see its effects on a slow machine, short enough to
+# see it end.
+BAN_DAYS = "0.00052"
+
+
+async def _grant_moderator(site: Site, email: str) -> None:
+    args = argparse.Namespace(command="grant-moderator", email=email, reason="")
+    assert await admin.run(site.settings, args) == f"{email} is now a moderator"
+
+
+async def _review_and_ban(mo: Person, bob: Person) -> None:
+    page = mo.page
+    await page.get_by_role("link", name="Moderate").click()
+    item = page.get_by_role("listitem", name=f"Report on {bob.name}")
+    await expect(item).to_be_visible(timeout=SLOW)
+    # Both pieces of evidence: the chat as the reporter saw it, and the moderator agent's
+    # record of the room, whose sender LiveKit vouched for.
+    await expect(item.get_by_test_id("reporter-chat")).to_contain_text(BAD)
+    await expect(item.get_by_test_id("room-chat")).to_contain_text(f"{bob.name}: {BAD}")
+    await mo.shot("1-review")
+    decision = item.get_by_role("group", name="Decision")
+    await decision.get_by_label("Why (kept in the audit log)").fill("threats in the chat")
+    await decision.get_by_label("Ban days").fill(BAN_DAYS)
+    await decision.get_by_role("button", name="Ban").click()
+    await expect(item.get_by_test_id("report-status")).to_have_text(
+        "They were banned", timeout=SLOW
+    )
+    await expect(page.get_by_test_id("audit")).to_contain_text("threats in the chat")
+
+
+async def _back_in_lobby(page: Page) -> bool:
+    """True once the lobby's form is there; until then, try again when offered."""
+    if await page.get_by_role("heading", name="What do you want to talk about?").is_visible():
+        return True
+    again = page.get_by_role("button", name="Try again")
+    if await again.is_visible():
+        await again.click()
+    return False
+
+
+@pytest.mark.timeout(300)
+async def test_report_in_the_room_block_review_and_a_short_ban(
+    browser: Browser, site: Site, contexts: list[BrowserContext], artifacts: Path
+) -> None:
+    ann, bob = await _paired(contexts, artifacts, "safety", ("Ann", "Bob"), TOPIC, CASUAL)
+    await _both_accept(ann, bob)
+
+    await bob.page.get_by_label("Message").fill(BAD)
+    await bob.page.get_by_role("button", name="Send").click()
+    await expect(ann.page.get_by_test_id("chat")).to_contain_text(BAD, timeout=SLOW)
+
+    # Ann reports Bob without leaving the room; the chat goes with it, and she blocks him.
+    await ann.page.get_by_role("button", name="Report", exact=True).click()
+    form = ann.page.get_by_test_id("room-report")
+    await form.get_by_label("Reason").select_option("violence")
+    await form.get_by_label("What happened?").fill("He threatened me in the chat.")
+    await expect(form.get_by_label(f"Also block {bob.name}")).to_be_checked()
+    await form.get_by_role("button", name="Send report").click()
+    await expect(form.get_by_role("status")).to_contain_text(f"{bob.name} is blocked", timeout=SLOW)
+    await asyncio.gather(ann.shot("1-reported"), bob.shot("1-reported"))
+
+    context = await browser.new_context(base_url=site.url)
+    try:
+        mo = await Person.open(context, "Mo", artifacts, "safety")
+        await mo.register()
+        await _grant_moderator(site, mo.email)
+        await mo.page.get_by_role("button", name="Log out").click()
+        await mo.login()
+        await _review_and_ban(mo, bob)
+    finally:
+        await context.close()
+
+    # Bob is taken out of the room at once, and the lobby turns him away.
+    await expect(bob.summary()).to_be_visible(timeout=SLOW)
+    await bob.page.get_by_test_id("back-to-lobby").click()
+    await expect(bob.page.get_by_role("alert")).to_contain_text("banned", timeout=SLOW)
+    await bob.shot("2-banned")
+
+    # Ann sees what was decided on her report.
+    await ann.page.get_by_test_id("me-name").click()  # her profile
+    await expect(ann.page.get_by_test_id("own-reports")).to_contain_text(
+        "They were banned", timeout=SLOW
+    )
+
+    # Once the short ban is over, Bob is let into the lobby again.
+    await eventually(
+        lambda: _back_in_lobby(bob.page), "Bob back in the lobby after his ban", 120, 2
+    )
+    await bob.shot("3-back")
