@@ -27,9 +27,10 @@ from livekit import rtc
 
 from agent import commands, proposal
 from agent.announcer import CALL, Announcer
+from agent.audience import Audience
 from agent.audio_guard import AudioGuard
 from agent.clock import DebateClock
-from agent.clock_types import SIDES, Ended, Event
+from agent.clock_types import SIDES, Ended, Event, PhaseBegan, Snapshot
 from agent.errors import NotADebater, UnknownParticipant
 from agent.floor import Floor
 from agent.memory import Memory
@@ -45,6 +46,11 @@ _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 _AUDIO = rtc.TrackKind.KIND_AUDIO
 
 
+def _same(now: float) -> list[Event]:
+    """A change that changes nothing: the room is sent the attributes as they are now."""
+    return []
+
+
 class Moderator:
     def __init__(
         self,
@@ -57,6 +63,7 @@ class Moderator:
         rng: random.Random | None = None,
         *,
         memory: Memory | None = None,
+        audience: Audience | None = None,
     ) -> None:
         self.room = room
         self.job = job
@@ -77,6 +84,7 @@ class Moderator:
         self._gone = False
         self._replaced = False
         self._memory = memory
+        self._audience = audience
 
     def resume(self, record: Record) -> None:
         """Go on from what the previous moderator of this room left (before `run`)."""
@@ -120,6 +128,8 @@ class Moderator:
             self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             if self._memory is not None:
                 self._spawn(self._memory.refresh(self._saved))
+            if self._audience is not None:  # its count reaches the room as an attribute
+                self._spawn(self._audience.follow(self._snapshot, lambda: self._guarded(_same)))
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
             await self._apply(lambda now: self._take_seats(present, now))
             if self._clock.outcome is not None:  # resumed after the end: make sure it is kept
@@ -301,11 +311,14 @@ class Moderator:
             **attributes(snap, self._seats, self._format.id),
             "topic": self.job.topic,
             "motion": self.job.motion,
+            "audience": str(0 if self._audience is None else self._audience.count),
         }
         await self._out.set_attributes(new)
         for e in events:
             if isinstance(e, Ended):  # in Postgres before anyone is told
                 await self._record(e.outcome, e.winner)
+            elif isinstance(e, PhaseBegan) and self._audience is not None:
+                self._spawn(self._audience.phase_began(e.index, self._format))
         await self.broadcast([payload(e, snap, self._seats) for e in events])
 
     async def _enforce(self, floor: tuple[Side, ...]) -> None:
@@ -322,6 +335,9 @@ class Moderator:
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
         await self._out.broadcast(bodies)
+
+    def _snapshot(self) -> Snapshot:
+        return self._clock.snapshot(time.time())
 
     def _may_speak(self, identity: str) -> bool:
         side = self._seats.sides.get(identity)

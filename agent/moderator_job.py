@@ -12,12 +12,15 @@ import logging
 from livekit import api
 from livekit.agents import AutoSubscribe, JobContext
 
+from agent.audience import Audience
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.moderator import Moderator
 from agent.sdk import route
+from lobby.audience import Audiences
 from lobby.contract import Job
 from lobby.db import LobbyDb
+from lobby.db_audience import AudienceDb
 from lobby.debate_states import DebateStates
 from lobby.errors import InvalidPayload
 from lobby.formats import load_catalogue
@@ -54,7 +57,15 @@ async def run(ctx: JobContext, settings: Settings) -> None:
         async with contextlib.aclosing(db):
             saved, _ = await asyncio.gather(memory.recall(job.match_id), db.warm())
             floor = Floor(lkapi, ctx.room.name)
-            moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory)
+            audience = Audience(
+                Audiences(redis, settings.redis_prefix),
+                AudienceDb(db.engine),
+                ctx.room.name,
+                job.discussion_id,
+            )
+            moderator = Moderator(
+                ctx.room, job, catalogue, fmt, floor, db, memory=memory, audience=audience
+            )
             if saved is not None:
                 moderator.resume(saved)
             await moderator.run()

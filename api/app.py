@@ -16,12 +16,14 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import accounts, feedback, health, keeper, reconcile, rooms, supervisor, webhook
+from api import accounts, audience, feedback, health, keeper, reconcile, rooms, supervisor, webhook
 from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.db import Database
 from api.errors import ApiError, NotFound, Unavailable, is_outage
 from api.keys import (
+    AUDIENCE_DB,
+    AUDIENCES,
     DB,
     ENGINE,
     LIMITER,
@@ -39,6 +41,8 @@ from api.keys import (
 from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.tokens import LobbyTokens, livekit_urls
 from lobby import names
+from lobby.audience import Audiences
+from lobby.db_audience import AudienceDb
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -108,6 +112,7 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
     )
     app[ENGINE] = engine
     app[DB] = Database(engine)
+    app[AUDIENCE_DB] = AudienceDb(engine)
     yield
     await engine.dispose()
 
@@ -129,6 +134,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         client, settings.redis_prefix, limit=settings.register_limit
     )
     app[LOBBY_STORE] = LobbyStore(client, settings.redis_prefix)
+    app[AUDIENCES] = Audiences(client, settings.redis_prefix)
     yield
     await client.aclose()
 
@@ -248,6 +254,6 @@ def create_app(settings: Settings) -> web.Application:
         [_postgres, _redis, _livekit, keeper.keeper_context(settings), reconcile.reconciler]
     )
     app.cleanup_ctx.append(supervisor.supervisor_context)
-    for module in (health, accounts, rooms, feedback, webhook):
+    for module in (health, accounts, rooms, feedback, audience, webhook):
         app.add_routes(module.routes)
     return app

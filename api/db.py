@@ -39,14 +39,29 @@ from lobby.schema import (
     reports,
     topics,
     users,
+    votes,
     webhook_events,
 )
 
-_USER_COLUMNS = (users.c.id, users.c.email, users.c.display_name, users.c.bio, users.c.role)
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.email,
+    users.c.display_name,
+    users.c.bio,
+    users.c.role,
+    users.c.allow_audience,
+)
 
 
 def _user(row: Sequence[Any]) -> User:
-    return User(id=row[0], email=row[1], display_name=row[2], bio=row[3], role=row[4])
+    return User(
+        id=row[0],
+        email=row[1],
+        display_name=row[2],
+        bio=row[3],
+        role=row[4],
+        allow_audience=row[5],
+    )
 
 
 class Database:
@@ -92,9 +107,13 @@ class Database:
         return None if row is None else _user(row)
 
     async def update_profile(
-        self, user_id: uuid.UUID, display_name: str | None, bio: str | None
+        self,
+        user_id: uuid.UUID,
+        display_name: str | None,
+        bio: str | None,
+        allow_audience: bool | None = None,
     ) -> User | None:
-        changes = {"display_name": display_name, "bio": bio}
+        changes = {"display_name": display_name, "bio": bio, "allow_audience": allow_audience}
         values = {k: v for k, v in changes.items() if v is not None}
         if not values:
             return await self.user(user_id)
@@ -223,6 +242,8 @@ class Database:
                 d.c.outcome,
                 ratings.c.score,
                 ratings.c.talk_again,
+                _votes_for(d, "pro"),
+                _votes_for(d, "con"),
             )
             .select_from(d)
             .join(me, sa.and_(me.c.discussion_id == d.c.id, me.c.user_id == user_id))
@@ -324,6 +345,12 @@ class Database:
         query = webhook_events.delete().where(webhook_events.c.received_at < received_before)
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount
+
+
+def _votes_for(d: Any, side: str) -> Any:
+    """The audience's votes for one side of discussion `d`."""
+    query = sa.select(sa.func.count()).where(votes.c.discussion_id == d.c.id, votes.c.side == side)
+    return query.scalar_subquery()
 
 
 async def _end(conn: AsyncConnection, room: str, at: dt.datetime, outcome: str) -> bool:

@@ -15,6 +15,8 @@ from api.db import Database
 from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.records import User
 from api.tokens import LobbyTokens
+from lobby.audience import Audiences
+from lobby.db_audience import AudienceDb
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 
@@ -31,3 +33,5 @@ REGISTER_LIMITER = web.AppKey("register_limiter", RegisterLimiter)
 LOBBY_STORE = web.AppKey("lobby_store", LobbyStore)
 LIVEKIT = web.AppKey("livekit", lk.LiveKitAPI)
 WEBHOOKS = web.AppKey("webhooks", lk.WebhookReceiver)
+AUDIENCE_DB = web.AppKey("audience_db", AudienceDb)
+AUDIENCES = web.AppKey("audiences", Audiences)

@@ -24,6 +24,15 @@ DEBATE_TOPIC = "disco.debate"
 MODERATOR_PREFIX = "mod-"
 # A person in the lobby room is `p-<random>`: opaque, never their user id.
 LOBBY_IDENTITY_PREFIX = "p-"
+# A spectator joins a public debate's room as `spec-<random>`, hidden and subscribe-only (a
+# token the API mints); the API maps the identity to the account in Redis (lobby/identities.py)
+# and counts spectators from LiveKit's webhooks, since no participant can see them.
+SPECTATOR_PREFIX = "spec-"
+# A spectator's token joins for at most this long (seconds); they ask for another while the
+# debate runs. LiveKit keeps a connected participant's token fresh itself.
+SPECTATOR_TOKEN_TTL = 600
+# How often the moderator reads its room's spectator count and writes its phase (seconds).
+AUDIENCE_PERIOD = 2.0
 
 # The lobby room's empty and departure timeouts (seconds; the API's keeper creates it): it
 # outlives quiet hours (its agent does not count as a person, so the room would otherwise close

@@ -32,6 +32,8 @@ users = sa.Table(
     # 'user' or 'moderator'; moderators may run debates they are not part of.
     sa.Column("role", sa.String(16), nullable=False, server_default="user"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    # Whether the person lets an audience watch their debates (both debaters must).
+    sa.Column("allow_audience", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("role in ('user', 'moderator')", name="role"),
 )
 
@@ -58,6 +60,10 @@ discussions = sa.Table(
     # lost (its LiveKit room vanished with no end recorded: api.reconcile)
     sa.Column("outcome", sa.String(32), nullable=True),
     sa.Column("winner_id", UUID(as_uuid=True), nullable=True),
+    # Set by the lobby agent when the room opens: a debate both debaters let be watched.
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    # When the last phase began (the moderator writes it): the audience may vote from then on.
+    sa.Column("voting_opens_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 discussion_participants = sa.Table(
@@ -117,4 +123,28 @@ webhook_events = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("event", sa.String(32), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+# Accounts LiveKit's webhooks saw join a public debate's room as a spectator: only they vote.
+spectators = sa.Table(
+    "spectators",
+    metadata,
+    sa.Column(
+        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+# One vote per spectator and debate, for the side they thought won.
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column(
+        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("voter_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.CheckConstraint("side in ('pro', 'con')", name="side"),
 )

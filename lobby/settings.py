@@ -138,6 +138,8 @@ class Settings:
     reconcile_period: int = 60
     reconcile_grace: int = 60
     webhook_retention: int = 7 * 24 * 3600
+    # Spectators a public debate's room makes room for, besides its debaters and moderators.
+    audience_limit: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -179,6 +181,7 @@ class Settings:
             reconcile_period=_int(e, "DISCO_RECONCILE_PERIOD", 60, minimum=1),
             reconcile_grace=_int(e, "DISCO_RECONCILE_GRACE", 60),
             webhook_retention=_int(e, "DISCO_WEBHOOK_RETENTION", 7 * 24 * 3600, minimum=3600),
+            audience_limit=_int(e, "DISCO_AUDIENCE_LIMIT", 50),
         )
 
     @property
