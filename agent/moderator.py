@@ -36,7 +36,7 @@ from agent.floor import Floor
 from agent.memory import Memory
 from agent.proposal import QUICK_DEBATE, Proposal
 from agent.state import Record, Seats, attributes, payload, state
-from lobby.contract import Job
+from lobby.contract import AUDIENCE_ATTRIBUTE, Job
 from lobby.db import LobbyDb
 from lobby.formats import Catalogue, Format, Side
 
@@ -311,7 +311,7 @@ class Moderator:
             **attributes(snap, self._seats, self._format.id),
             "topic": self.job.topic,
             "motion": self.job.motion,
-            "audience": str(0 if self._audience is None else self._audience.count),
+            AUDIENCE_ATTRIBUTE: str(0 if self._audience is None else self._audience.count),
         }
         await self._out.set_attributes(new)
         for e in events:

@@ -244,6 +244,7 @@ class Database:
                 ratings.c.talk_again,
                 _votes_for(d, "pro"),
                 _votes_for(d, "con"),
+                d.c.public,
             )
             .select_from(d)
             .join(me, sa.and_(me.c.discussion_id == d.c.id, me.c.user_id == user_id))

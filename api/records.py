@@ -101,6 +101,7 @@ class HistoryEntry:
     my_talk_again: bool | None
     votes_pro: int = 0
     votes_con: int = 0
+    public: bool = False
 
     def to_json(self) -> dict[str, Any]:
         partner = None
@@ -127,6 +128,7 @@ class HistoryEntry:
             "duration_seconds": duration,
             "outcome": self.outcome,
             "my_rating": rating,
+            "public": self.public,
             "votes": _votes(self.votes_pro, self.votes_con),
         }
 

@@ -31,6 +31,8 @@ SPECTATOR_PREFIX = "spec-"
 # A spectator's token joins for at most this long (seconds); they ask for another while the
 # debate runs. LiveKit keeps a connected participant's token fresh itself.
 SPECTATOR_TOKEN_TTL = 600
+# The moderator's participant attribute that holds how many spectators watch its room.
+AUDIENCE_ATTRIBUTE = "audience"
 # How often the moderator reads its room's spectator count and writes its phase (seconds).
 AUDIENCE_PERIOD = 2.0
 

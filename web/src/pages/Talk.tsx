@@ -12,6 +12,7 @@ import { FloorAudio } from '../components/FloorAudio';
 import { Tile } from '../components/Tile';
 import { DEBATE_IDENTITY } from '../contract';
 import { formatTitle, isDebate } from '../formats';
+import { useAudience } from '../hooks/useAudience';
 import { useDebate } from '../hooks/useDebate';
 import type { RoomPass, Side } from '../lobbyProtocol';
 import { failureText } from '../media';
@@ -100,6 +101,7 @@ function TalkView(props: {
   // Our identity in this room, as the room token names it.
   const me = room.localParticipant.identity || session.user.id;
   const debate = useDebate(room, me);
+  const audience = useAudience(room);
   const humans = remotes.filter((p) => !p.isAgent && p.identity !== DEBATE_IDENTITY);
   const partner = pickPartner(humans, debate.state?.sides, me);
   const [partnerGone, setPartnerGone] = useState(false);
@@ -154,6 +156,7 @@ function TalkView(props: {
           </h1>
           <p className="muted small">
             with <strong data-testid="partner-name">{info.moderator ? info.partnerName : partnerName}</strong>
+            {audience > 0 && <span data-testid="audience"> · {audience} watching</span>}
           </p>
         </div>
         <ConnectionBadge state={state} />
