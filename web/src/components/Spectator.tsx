@@ -86,7 +86,7 @@ function WatchView({ pass, error, onClose }: { pass: WatchPass; error: string | 
         </p>
       )}
       <div className="talk-body">
-        <section className="stage" aria-label="Video">
+        <section className="stage stage-pair" aria-label="Video">
           {(['pro', 'con'] as const).map((side) => {
             const p = bySide(side);
             return (
