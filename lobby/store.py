@@ -27,6 +27,11 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
   {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator
                       (`lobby/debate_states.py`)
+  {p}:spectator:<identity>  HASH {user, room} of a spectator identity the API minted;
+                      {p}:spectatorIdentity:<room>:<user>  STRING that user's spectator identity
+                      in that room (`lobby/identities.py`, TTL 6 h)
+  {p}:audience:<room>, {p}:livePhase:<room>  a public debate's spectators and the phase its
+                      moderator shows (`lobby/audience.py`)
 
 Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
 when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by
