@@ -46,11 +46,6 @@ _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 _AUDIO = rtc.TrackKind.KIND_AUDIO
 
 
-def _same(now: float) -> list[Event]:
-    """A change that changes nothing: the room is sent the attributes as they are now."""
-    return []
-
-
 class Moderator:
     def __init__(
         self,
@@ -128,8 +123,10 @@ class Moderator:
             self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             if self._memory is not None:
                 self._spawn(self._memory.refresh(self._saved))
-            if self._audience is not None:  # its count reaches the room as an attribute
-                self._spawn(self._audience.follow(self._snapshot, lambda: self._guarded(_same)))
+            if self._audience is not None:  # a new count goes out with the attributes as they are
+                self._spawn(
+                    self._audience.follow(self._current, lambda: self._guarded(lambda _: []))
+                )
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
             await self._apply(lambda now: self._take_seats(present, now))
             if self._clock.outcome is not None:  # resumed after the end: make sure it is kept
@@ -336,8 +333,8 @@ class Moderator:
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
         await self._out.broadcast(bodies)
 
-    def _snapshot(self) -> Snapshot:
-        return self._clock.snapshot(time.time())
+    def _current(self) -> tuple[Snapshot, Format]:
+        return self._clock.snapshot(time.time()), self._format
 
     def _may_speak(self, identity: str) -> bool:
         side = self._seats.sides.get(identity)
