@@ -15,8 +15,9 @@ from collections.abc import Collection
 
 from agent.batching import Batcher
 from lobby import codec
-from lobby.db import Database
+from lobby.db import Database, discussion_id
 from lobby.errors import Unavailable
+from lobby.formats import Format
 from lobby.mirror import Mirror
 from lobby.model import Match
 from lobby.outage import database_down
@@ -31,6 +32,7 @@ DOWN_FOR = 3.0
 class Profiles:
     def __init__(self, db: Database, mirror: Mirror, retry_after: int) -> None:
         self.db, self.mirror, self.retry_after = db, mirror, retry_after
+        self.audience = db
         self._names: Batcher[str, str] = Batcher(self._load)
         self._down_until = 0.0
 
@@ -82,11 +84,25 @@ class Profiles:
         return await self.mirror.blocked_pairs(users)
 
     # -- discussion rows -------------------------------------------------------------------------
-    async def start_discussion(self, match: Match) -> None:
-        """Write the discussion's row, or keep it in the outbox while Postgres is away."""
+    async def public(self, match: Match, fmt: Format) -> bool:
+        """Whether the match's room opens to an audience: a debate both debaters let be
+        watched. Consent comes first: when Postgres cannot vouch for it, the debate is private."""
+        if not fmt.is_debate or not self._up():
+            return False
+        try:
+            return await self.audience.all_allow(match.users)
+        except Exception as e:
+            self._down(e)
+        return False
+
+    async def start_discussion(self, match: Match, public: bool = False) -> None:
+        """Write the discussion's row (public or not), or keep it in the outbox while Postgres
+        is away (a kept row is private)."""
         if self._up():
             try:
                 await self.db.start_discussion(match)
+                if public:
+                    await self.audience.make_public(discussion_id(match.id))
                 return
             except Exception as e:
                 self._down(e)

@@ -83,17 +83,20 @@ async def open_room(
     match: Match,
     topic: Topic,
     fmt: Format,
+    *,
+    public: bool = False,
 ) -> None:
     """Create everything the match needs. Idempotent, so a start interrupted by a crash can
     simply be run again. Tokens are minted later, one per `lobby.status` (`room_grant`).
-    `record` writes the discussion's row (or keeps it for later while Postgres is away)."""
+    `record` writes the discussion's row (or keeps it for later while Postgres is away). A
+    public room makes room for the audience: hidden spectators count toward LiveKit's limit."""
     metadata = moderator_job(match, str(discussion_id(match.id)), topic).to_json()
     empty, departure = room_timeouts(fmt)
     room = api.CreateRoomRequest(
         name=match.room,
         empty_timeout=empty,
         departure_timeout=departure,
-        max_participants=MAX_PARTICIPANTS,
+        max_participants=MAX_PARTICIPANTS + (settings.audience_limit if public else 0),
         agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=metadata)],
     )
     # The discussion id derives from the match id, so the row and the room need not wait for

@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from livekit import api, rtc
@@ -69,8 +70,6 @@ logger = logging.getLogger("disco.lobby")
 TOPICS_REFRESH = 60.0
 PRESENCE_PERIOD = 5.0
 OUTBOX_PERIOD = 2.0
-# A person whose match started this recently may still be on the way to the room.
-ROOM_GRACE = 60.0
 _CAS_TRIES = 16
 
 
@@ -258,7 +257,9 @@ class LobbySession:
         return {"ticket": ticket_view(ticket, res.position, res.waiting, estimate)}
 
     async def _unblock(self, user: str, refusal: tuple[str, str], now: float) -> None:
-        """Raise the refusal, unless it is a stale active match that can be let go of."""
+        """Raise the refusal, unless it is an active match the person has left (or whose room
+        is gone): asking to queue again gives their seat up, and the moderator ends the
+        discussion as the format says for a seat left empty."""
         kind, ref = refusal
         if kind == "cooldown":
             raise Cooldown(retry_after=math.ceil(float(ref) - now))
@@ -267,10 +268,9 @@ class LobbySession:
             raise Busy()
         if not await room_exists(self.lkapi, active.room):
             await self.store.finish_room(active.room)
-        elif now - active.created_at > ROOM_GRACE and not await is_in_room(
-            self.lkapi, active.room, user
-        ):
+        elif not await is_in_room(self.lkapi, active.room, user):
             await self.store.release(user, active.id)
+            logger.info("seat given up to queue again", extra={"match": active.id})
         else:
             raise Busy()
 
@@ -372,9 +372,9 @@ class LobbySession:
                 topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
                 # As the moderator does, a format gone from the catalogue runs as casual.
                 fmt = self.catalogue.get(match.format) or self.catalogue.formats["casual"]
-                await open_room(
-                    self.lkapi, self.profiles.start_discussion, self.settings, match, topic, fmt
-                )
+                public = await self.profiles.public(match, fmt)
+                record = partial(self.profiles.start_discussion, public=public)
+                await open_room(self.lkapi, record, self.settings, match, topic, fmt, public=public)
                 break
             except Exception:
                 logger.exception("opening a discussion room failed", extra={"match": match.id})

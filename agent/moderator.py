@@ -27,16 +27,17 @@ from livekit import rtc
 
 from agent import commands, proposal
 from agent.announcer import CALL, Announcer
+from agent.audience import Audience
 from agent.audio_guard import AudioGuard
 from agent.clock import DebateClock
-from agent.clock_types import SIDES, Ended, Event
+from agent.clock_types import SIDES, Ended, Event, PhaseBegan, Snapshot
 from agent.errors import NotADebater, UnknownParticipant
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.proposal import QUICK_DEBATE, Proposal
 from agent.room_safety import SafetyFactory
 from agent.state import Record, Seats, attributes, payload, state
-from lobby.contract import Job
+from lobby.contract import AUDIENCE_ATTRIBUTE, Job
 from lobby.db import Database
 from lobby.formats import Catalogue, Format, Side
 
@@ -59,6 +60,7 @@ class Moderator:
         *,
         memory: Memory | None = None,
         safety: SafetyFactory | None = None,
+        audience: Audience | None = None,
     ) -> None:
         self.room = room
         self.job = job
@@ -80,6 +82,7 @@ class Moderator:
         self._replaced = False
         self._memory = memory
         self._safety = None if safety is None else safety(self._spawn)
+        self._audience = audience
 
     def resume(self, record: Record) -> None:
         """Go on from what the previous moderator of this room left (before `run`)."""
@@ -126,6 +129,10 @@ class Moderator:
             self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             if self._memory is not None:
                 self._spawn(self._memory.refresh(self._saved))
+            if self._audience is not None:  # a new count goes out with the attributes as they are
+                self._spawn(
+                    self._audience.follow(self._current, lambda: self._guarded(lambda _: []))
+                )
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
             await self._apply(lambda now: self._take_seats(present, now))
             if self._clock.outcome is not None:  # resumed after the end: make sure it is kept
@@ -313,11 +320,14 @@ class Moderator:
             **attributes(snap, self._seats, self._format.id),
             "topic": self.job.topic,
             "motion": self.job.motion,
+            AUDIENCE_ATTRIBUTE: str(0 if self._audience is None else self._audience.count),
         }
         await self._out.set_attributes(new)
         for e in events:
             if isinstance(e, Ended):  # in Postgres before anyone is told
                 await self._record(e.outcome, e.winner)
+            elif isinstance(e, PhaseBegan) and self._audience is not None:
+                self._spawn(self._audience.phase_began(e.index, self._format))
         await self.broadcast([payload(e, snap, self._seats) for e in events])
 
     async def _enforce(self, floor: tuple[Side, ...]) -> None:
@@ -334,6 +344,9 @@ class Moderator:
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
         await self._out.broadcast(bodies)
+
+    def _current(self) -> tuple[Snapshot, Format]:
+        return self._clock.snapshot(time.time()), self._format
 
     def _may_speak(self, identity: str) -> bool:
         side = self._seats.sides.get(identity)

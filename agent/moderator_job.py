@@ -11,6 +11,7 @@ import logging
 
 from livekit.agents import AutoSubscribe, JobContext
 
+from agent.audience import Audience
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.moderator import Moderator
@@ -46,11 +47,14 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     saved, _ = await asyncio.gather(memory.recall(job.match_id), db.ping())
     floor = Floor(resources.lkapi, ctx.room.name)
     sanctions = resources.sanctions()
+    audience = Audience(resources.audiences(), db, ctx.room.name, job.discussion_id)
 
     def safety(spawn: Spawn) -> RoomSafety:
         return RoomSafety(sanctions, floor, ctx.room.name, spawn)
 
-    moderator = Moderator(ctx.room, job, catalogue, fmt, floor, db, memory=memory, safety=safety)
+    moderator = Moderator(
+        ctx.room, job, catalogue, fmt, floor, db, memory=memory, safety=safety, audience=audience
+    )
     if saved is not None:
         moderator.resume(saved)
     await moderator.run()

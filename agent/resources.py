@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 from livekit import api
 from redis.asyncio import Redis
 
+from lobby.audience import Audiences
 from lobby.db import Database
 from lobby.debate_states import DebateStates
 from lobby.sanctions import Sanctions
@@ -115,6 +116,9 @@ class Resources:
 
     def debate_states(self) -> DebateStates:
         return bridge(DebateStates(self._redis, self.prefix), self._loop)
+
+    def audiences(self) -> Audiences:
+        return bridge(Audiences(self._redis, self.prefix), self._loop)
 
     def sanctions(self) -> Sanctions:
         return bridge(Sanctions(self._redis, self.prefix), self._loop)

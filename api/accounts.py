@@ -188,9 +188,11 @@ async def update_me(request: web.Request) -> web.Response:
     body = await v.read_json(request)
     display_name = _display_name(body, required=False)
     bio = v.text(body, "bio", max_len=280, required=False)
-    if display_name is None and bio is None:
-        raise InvalidField("display_name", "or bio is required")
-    updated = await request.app[DB].update_profile(user.id, display_name, bio)
+    # Whether an audience may watch the person's debates (both debaters must allow it).
+    allow_audience = v.boolean(body, "allow_audience") if "allow_audience" in body else None
+    if display_name is None and bio is None and allow_audience is None:
+        raise InvalidField("display_name", "or bio or allow_audience is required")
+    updated = await request.app[DB].update_profile(user.id, display_name, bio, allow_audience)
     if updated is None:
         raise Unauthorized("Your session is not valid. Please log in again.")
     request.app[USERS].put(updated.id, updated, time.monotonic() + USER_TTL)

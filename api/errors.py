@@ -20,7 +20,9 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     ├── Conflict                409 conflict
     │   ├── EmailTaken          409 email_taken
     │   ├── AlreadyRated        409 already_rated
-    │   └── AlreadyReported     409 already_reported
+    │   ├── AlreadyReported     409 already_reported
+    │   ├── AlreadyVoted        409 already_voted
+    │   └── VotingClosed        409 voting_closed       (not open yet, or over)
     ├── PayloadTooLarge         413 payload_too_large
     ├── UnsupportedMediaType    415 unsupported_media_type
     ├── TooManyAttempts         429 too_many_attempts   (sets Retry-After)
@@ -188,6 +190,18 @@ class AlreadyRated(Conflict):
 class AlreadyReported(Conflict):
     code = "already_reported"
     default_message = "You have already reported this discussion."
+
+
+class AlreadyVoted(Conflict):
+    code = "already_voted"
+    default_message = "You have already voted on this debate."
+
+
+class VotingClosed(Conflict):
+    code = "voting_closed"
+    default_message = (
+        "Voting is not open: it opens with the last phase and closes two minutes after the end."
+    )
 
 
 class PayloadTooLarge(ApiError):

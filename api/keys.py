@@ -12,6 +12,7 @@ from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.tokens import LobbyTokens
+from lobby.audience import Audiences
 from lobby.db import Database
 from lobby.db.records import User
 from lobby.sanctions import Sanctions
@@ -31,3 +32,4 @@ LOBBY_STORE = web.AppKey("lobby_store", LobbyStore)
 LIVEKIT = web.AppKey("livekit", lk.LiveKitAPI)
 WEBHOOKS = web.AppKey("webhooks", lk.WebhookReceiver)
 SANCTIONS = web.AppKey("sanctions", Sanctions)
+AUDIENCES = web.AppKey("audiences", Audiences)

@@ -16,6 +16,7 @@ from lobby.contract import (
     LOBBY_IDENTITY_PREFIX,
     MODERATOR_NAME,
     MODERATOR_PREFIX,
+    SPECTATOR_TOKEN_TTL,
     LobbyShard,
     lobby_shard,
 )
@@ -142,6 +143,31 @@ def moderator_token(settings: Settings, identity: str, room: str) -> str:
         .with_identity(identity)
         .with_name(MODERATOR_NAME)
         .with_ttl(dt.timedelta(seconds=settings.room_token_ttl))
+        .with_grants(grants)
+        .to_jwt()
+    )
+
+
+def spectator_token(settings: Settings, identity: str, room: str) -> str:
+    """Joins one public debate's room to watch: subscribe only (no media, no data, no
+    attributes of its own) and hidden, so the debaters and the agents never see it and it can
+    call no agent. Joinable for at most SPECTATOR_TOKEN_TTL seconds; the spectator renews it
+    while the debate runs. No name: nobody sees it anyway."""
+    grants = lk.VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=False,
+        can_subscribe=True,
+        can_publish_data=False,
+        can_publish_sources=[],
+        can_update_own_metadata=False,
+        hidden=True,
+    )
+    ttl = min(settings.room_token_ttl, SPECTATOR_TOKEN_TTL)
+    return (
+        lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(identity)
+        .with_ttl(dt.timedelta(seconds=ttl))
         .with_grants(grants)
         .to_jwt()
     )

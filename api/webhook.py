@@ -3,7 +3,8 @@
 `room_finished` for a discussion room clears the room's live state in Redis (lobby.store) and
 records the end in Postgres; the reconciler (api.reconcile) does the same for a room whose
 webhook never came. `participant_left` of an agent has its room checked, so a lobby or
-discussion room that lost its agent gets a new one; other events need nothing from the API.
+discussion room that lost its agent gets a new one; `participant_joined` and `participant_left`
+of a spectator count it in or out (api.audience); other events need nothing from the API.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import logging
 from aiohttp import web
 from livekit.protocol.webhook import WebhookEvent
 
+from api.audience import is_spectator_event, spectator_event
 from api.errors import InvalidSignature, UnsupportedMediaType
 from api.keeper import KEEPER
-from api.keys import DB, LOBBY_STORE, SANCTIONS, WEBHOOKS
+from api.keys import AUDIENCES, DB, LOBBY_STORE, SANCTIONS, WEBHOOKS
 from api.supervisor import SUPERVISOR
 from lobby.contract import MODERATOR_IDENTITY, is_lobby_agent
 
@@ -50,6 +52,8 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     event = _verified(request, raw)
     if event.event == "room_finished":
         await _room_finished(request, event, raw)
+    elif is_spectator_event(event):
+        await spectator_event(request.app, event, _event_id(event, raw))
     elif event.event == "participant_left" and is_lobby_agent(event.participant.identity):
         await request.app[KEEPER].ensure()
     elif event.event == "participant_left" and event.participant.identity == MODERATOR_IDENTITY:
@@ -57,9 +61,13 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def _room_finished(request: web.Request, event: WebhookEvent, raw: bytes) -> None:
+def _event_id(event: WebhookEvent, raw: bytes) -> str:
     # LiveKit always sends an id; without one the body's hash still makes a replay a no-op.
-    event_id = event.id or "sha256:" + hashlib.sha256(raw).hexdigest()[:57]
+    return event.id or "sha256:" + hashlib.sha256(raw).hexdigest()[:57]
+
+
+async def _room_finished(request: web.Request, event: WebhookEvent, raw: bytes) -> None:
+    event_id = _event_id(event, raw)
     at = (
         dt.datetime.fromtimestamp(event.created_at, dt.UTC)
         if event.created_at > 0
@@ -74,6 +82,7 @@ async def _room_finished(request: web.Request, event: WebhookEvent, raw: bytes) 
     await request.app[LOBBY_STORE].finish_room(room)
     # The moderator agent's chat record lives as long as the discussion (a report copied it).
     await request.app[SANCTIONS].forget_room(room)
+    await request.app[AUDIENCES].clear(room)
     ended = await db.finish_room(event_id, event.event, room, at)
     if ended:
         log.info("discussion ended", extra={"room": room, "event_id": event_id})

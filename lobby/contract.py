@@ -31,6 +31,17 @@ MODERATOR_NAME = "Moderator"
 CHAT_TOPIC = "lk.chat"
 # A person in the lobby room is `p-<random>`: opaque, never their user id.
 LOBBY_IDENTITY_PREFIX = "p-"
+# A spectator joins a public debate's room as `spec-<random>`, hidden and subscribe-only (a
+# token the API mints); the API maps the identity to the account in Redis (lobby/identities.py)
+# and counts spectators from LiveKit's webhooks, since no participant can see them.
+SPECTATOR_PREFIX = "spec-"
+# A spectator's token joins for at most this long (seconds); they ask for another while the
+# debate runs. LiveKit keeps a connected participant's token fresh itself.
+SPECTATOR_TOKEN_TTL = 600
+# The moderator's participant attribute that holds how many spectators watch its room.
+AUDIENCE_ATTRIBUTE = "audience"
+# How often the moderator reads its room's spectator count and writes its phase (seconds).
+AUDIENCE_PERIOD = 2.0
 
 # `make dev` writes the settings of the stack it runs to this file in its run folder, for the
 # operator's command line run from the same checkout (scripts/dev.py, api/admin.py).

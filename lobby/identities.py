@@ -1,16 +1,24 @@
-"""The lobby identities and flooding bans in Redis, part of `LobbyStore` (lobby/store.py has
-the key map): an opaque lobby identity maps to its user both ways for the token's life, along
-with the lobby shard whose room the identity may join, and a user kept out for flooding gets
-no new identity until the ban runs out.
+"""The lobby and spectator identities and flooding bans in Redis, part of `LobbyStore`
+(lobby/store.py has the key map): an opaque lobby identity maps to its user both ways for the
+token's life, along with the lobby shard whose room the identity may join, and a user kept out
+for flooding gets no new identity until the ban runs out. A spectator's opaque identity maps to
+its user and room for as long as a watch can last.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+
+from lobby.contract import SPECTATOR_PREFIX
+
+# How long a spectator identity stays known after its last token (seconds): longer than any
+# debate, so the webhook of a spectator leaving still finds whose identity it was.
+SPECTATOR_KEEP = 6 * 3600
 
 
 def text(value: bytes | str) -> str:
@@ -125,6 +133,34 @@ class LobbyIdentities:
                 p.expire(self._identity_key(user), ttl)
                 p.expire(self._shard_key(user), ttl)
             await p.execute()
+
+    def _spectator_key(self, identity: str) -> str:
+        return f"{{{self.prefix}}}:spectator:{identity}"
+
+    def _spectator_identity_key(self, room: str, user: str) -> str:
+        return f"{{{self.prefix}}}:spectatorIdentity:{room}:{user}"
+
+    async def spectator_identity(self, room: str, user: str) -> str:
+        """The user's spectator identity in this room: 128 random bits, the same one on every
+        renewal, so one person is one spectator (LiveKit lets an identity in once: a second
+        tab replaces the first) and strangers learn nothing of who watches."""
+        key = self._spectator_identity_key(room, user)
+        fresh = SPECTATOR_PREFIX + secrets.token_urlsafe(16)
+        await self.redis.set(key, fresh, nx=True, ex=SPECTATOR_KEEP)
+        identity = text(await self.redis.get(key) or fresh)
+        async with self.redis.pipeline(transaction=True) as p:
+            p.expire(key, SPECTATOR_KEEP)
+            p.hset(self._spectator_key(identity), mapping={"user": user, "room": room})
+            p.expire(self._spectator_key(identity), SPECTATOR_KEEP)
+            await p.execute()
+        return identity
+
+    async def spectator(self, identity: str) -> tuple[str, str] | None:
+        """(user, room) of a spectator identity the API minted, or None."""
+        found = await self.redis.hmget(self._spectator_key(identity), ["user", "room"])
+        if not found[0] or not found[1]:
+            return None
+        return text(found[0]), text(found[1])
 
     async def flag_flooding(self, user: str, seconds: int) -> None:
         await self.redis.set(self._flooding_key(user), "1", ex=seconds)

@@ -202,6 +202,8 @@ class Settings:
     hold_reports: int = 3
     hold_window: int = 24 * 3600
     young_account: int = 24 * 3600
+    # Spectators a public debate's room makes room for, besides its debaters and moderators.
+    audience_limit: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -250,6 +252,7 @@ class Settings:
             hold_reports=_int(e, "DISCO_HOLD_REPORTS", 3, minimum=1),
             hold_window=_int(e, "DISCO_HOLD_WINDOW", 24 * 3600, minimum=60),
             young_account=_int(e, "DISCO_YOUNG_ACCOUNT", 24 * 3600),
+            audience_limit=_int(e, "DISCO_AUDIENCE_LIMIT", 50),
         )
 
     @property

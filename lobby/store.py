@@ -38,6 +38,11 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:banned:<user>, {p}:held:<user>, {p}:chat:<room>, {p}:reporters:<room>,
   {p}:modUser:<identity>  trust and safety: bans, holds, the moderator agent's chat record,
                       reporters, human moderators' identities (`lobby/sanctions.py`)
+  {p}:spectator:<identity>  HASH {user, room} of a spectator identity the API minted;
+                      {p}:spectatorIdentity:<room>:<user>  STRING that user's spectator identity
+                      in that room (`lobby/identities.py`, TTL 6 h)
+  {p}:audience:<room>, {p}:livePhase:<room>  a public debate's spectators and the phase its
+                      moderator shows (`lobby/audience.py`)
 
 Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
 when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by

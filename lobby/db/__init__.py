@@ -6,6 +6,7 @@ mixin over one engine; a process opens one `Database` and shares it."""
 from __future__ import annotations
 
 from lobby.db.accounts import Accounts
+from lobby.db.audience import Audience
 from lobby.db.base import discussion_id
 from lobby.db.discussions import Discussions
 from lobby.db.feedback import Feedback
@@ -16,5 +17,5 @@ from lobby.db.safety import Safety
 __all__ = ["Database", "Topic", "discussion_id"]
 
 
-class Database(Accounts, Feedback, Discussions, Safety, Review):
+class Database(Accounts, Feedback, Discussions, Safety, Review, Audience):
     pass

@@ -14,11 +14,25 @@ from lobby.db.errors import EmailTaken
 from lobby.db.records import Credentials, User
 from lobby.db.schema import users
 
-_USER_COLUMNS = (users.c.id, users.c.email, users.c.display_name, users.c.bio, users.c.role)
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.email,
+    users.c.display_name,
+    users.c.bio,
+    users.c.role,
+    users.c.allow_audience,
+)
 
 
 def _user(row: Sequence[Any]) -> User:
-    return User(id=row[0], email=row[1], display_name=row[2], bio=row[3], role=row[4])
+    return User(
+        id=row[0],
+        email=row[1],
+        display_name=row[2],
+        bio=row[3],
+        role=row[4],
+        allow_audience=row[5],
+    )
 
 
 class Accounts(Gateway):
@@ -57,9 +71,13 @@ class Accounts(Gateway):
         return None if row is None else _user(row)
 
     async def update_profile(
-        self, user_id: uuid.UUID, display_name: str | None, bio: str | None
+        self,
+        user_id: uuid.UUID,
+        display_name: str | None,
+        bio: str | None,
+        allow_audience: bool | None = None,
     ) -> User | None:
-        changes = {"display_name": display_name, "bio": bio}
+        changes = {"display_name": display_name, "bio": bio, "allow_audience": allow_audience}
         values = {k: v for k, v in changes.items() if v is not None}
         if not values:
             return await self.user(user_id)

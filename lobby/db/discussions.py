@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -27,6 +28,7 @@ from lobby.db.schema import (
     ratings,
     topics,
     users,
+    votes,
     webhook_events,
 )
 from lobby.model import Match
@@ -132,6 +134,9 @@ class Discussions(Gateway):
                 d.c.outcome,
                 ratings.c.score,
                 ratings.c.talk_again,
+                _votes_for(d, "pro"),
+                _votes_for(d, "con"),
+                d.c.public,
             )
             .select_from(d)
             .join(me, sa.and_(me.c.discussion_id == d.c.id, me.c.user_id == user_id))
@@ -231,6 +236,12 @@ class Discussions(Gateway):
         query = webhook_events.delete().where(webhook_events.c.received_at < received_before)
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount
+
+
+def _votes_for(d: Any, side: str) -> Any:
+    """The audience's votes for one side of discussion `d`."""
+    query = sa.select(sa.func.count()).where(votes.c.discussion_id == d.c.id, votes.c.side == side)
+    return query.scalar_subquery()
 
 
 async def _end(conn: AsyncConnection, room: str, at: dt.datetime, outcome: str) -> bool:

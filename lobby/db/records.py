@@ -33,6 +33,14 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _votes(pro: int, con: int) -> dict[str, Any] | None:
+    """The audience's votes and winner ('pro', 'con' or 'tie'); None when nobody voted."""
+    if not pro and not con:
+        return None
+    winner = "tie" if pro == con else "pro" if pro > con else "con"
+    return {"pro": pro, "con": con, "winner": winner}
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: uuid.UUID
@@ -40,6 +48,7 @@ class User:
     display_name: str
     bio: str
     role: str
+    allow_audience: bool = False
 
     @property
     def is_moderator(self) -> bool:
@@ -52,6 +61,7 @@ class User:
             "display_name": self.display_name,
             "bio": self.bio,
             "role": self.role,
+            "allow_audience": self.allow_audience,
         }
 
 
@@ -106,6 +116,9 @@ class HistoryEntry:
     outcome: str | None
     my_score: int | None
     my_talk_again: bool | None
+    votes_pro: int = 0
+    votes_con: int = 0
+    public: bool = False
 
     def to_json(self) -> dict[str, Any]:
         partner = None
@@ -132,6 +145,8 @@ class HistoryEntry:
             "duration_seconds": duration,
             "outcome": self.outcome,
             "my_rating": rating,
+            "public": self.public,
+            "votes": _votes(self.votes_pro, self.votes_con),
         }
 
 

@@ -39,6 +39,8 @@ users = sa.Table(
     sa.Column("banned_until", sa.DateTime(timezone=True), nullable=True),
     # Held out of matching by the automatic rules until a moderator decides; NULL: not held.
     sa.Column("held_since", sa.DateTime(timezone=True), nullable=True),
+    # Whether the person lets an audience watch their debates (both debaters must).
+    sa.Column("allow_audience", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("role in ('user', 'moderator')", name="role"),
 )
 
@@ -65,6 +67,10 @@ discussions = sa.Table(
     # lost (its LiveKit room vanished with no end recorded: api.reconcile)
     sa.Column("outcome", sa.String(32), nullable=True),
     sa.Column("winner_id", UUID(as_uuid=True), nullable=True),
+    # Set by the lobby agent when the room opens: a debate both debaters let be watched.
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    # When the last phase began (the moderator writes it): the audience may vote from then on.
+    sa.Column("voting_opens_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 discussion_participants = sa.Table(
@@ -160,3 +166,27 @@ moderation_actions = sa.Table(
     sa.Column("reason", sa.String(1000), nullable=False, server_default=""),
 )
 sa.Index("ix_moderation_actions_at", moderation_actions.c.at)
+
+# Accounts LiveKit's webhooks saw join a public debate's room as a spectator: only they vote.
+spectators = sa.Table(
+    "spectators",
+    metadata,
+    sa.Column(
+        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+# One vote per spectator and debate, for the side they thought won.
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column(
+        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("voter_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.CheckConstraint("side in ('pro', 'con')", name="side"),
+)

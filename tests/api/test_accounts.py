@@ -276,6 +276,7 @@ async def test_me_and_profile_changes(client: Client) -> None:
         "display_name": account.display_name,
         "bio": "",
         "role": "user",
+        "allow_audience": False,
     }
     change = {"display_name": "Ada L.", "bio": "Likes engines.\nAnd poems."}
     r = await client.patch("/api/me", json=change, headers=account.auth)

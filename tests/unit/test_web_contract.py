@@ -66,6 +66,8 @@ def test_identities() -> None:
     assert _string("LOBBY_IDENTITY") == contract.LOBBY_IDENTITY
     assert _string("DEBATE_IDENTITY") == contract.MODERATOR_IDENTITY
     assert _string("MODERATOR_PREFIX") == contract.MODERATOR_PREFIX
+    assert _string("SPECTATOR_PREFIX") == contract.SPECTATOR_PREFIX
+    assert _string("AUDIENCE_ATTRIBUTE") == contract.AUDIENCE_ATTRIBUTE
 
 
 def test_topics() -> None:

@@ -9,6 +9,7 @@ const AuthPage = lazy(() => import('./pages/Auth').then((m) => ({ default: m.Aut
 const LobbyPage = lazy(() => import('./pages/Lobby').then((m) => ({ default: m.LobbyPage })));
 const ProfilePage = lazy(() => import('./pages/Profile').then((m) => ({ default: m.ProfilePage })));
 const HistoryPage = lazy(() => import('./pages/History').then((m) => ({ default: m.HistoryPage })));
+const WatchPage = lazy(() => import('./pages/Watch').then((m) => ({ default: m.WatchPage })));
 const ModeratePage = lazy(() => import('./pages/Moderate').then((m) => ({ default: m.ModeratePage })));
 
 function Loading() {
@@ -74,6 +75,7 @@ export function App() {
             </Suspense>
           </div>
           <Suspense fallback={<Loading />}>
+            {route === 'watch' && <WatchPage />}
             {route === 'profile' && <ProfilePage />}
             {route === 'history' && <HistoryPage />}
             {route === 'moderate' && api.session.user.role === 'moderator' && <ModeratePage />}
@@ -96,6 +98,7 @@ function Header({ user, route, onLogout }: { user?: User; route?: string; onLogo
       {user && (
         <nav aria-label="Main" className="nav">
           <a href="#/lobby" aria-current={route === 'lobby' ? 'page' : undefined}>Lobby</a>
+          <a href="#/watch" aria-current={route === 'watch' ? 'page' : undefined}>Watch</a>
           <a href="#/history" aria-current={route === 'history' ? 'page' : undefined}>History</a>
           {user.role === 'moderator' && (
             <a href="#/moderate" aria-current={route === 'moderate' ? 'page' : undefined}>Moderate</a>

@@ -9,6 +9,8 @@ export interface User {
   display_name: string;
   bio?: string;
   role?: string;
+  /** Whether an audience may watch this person's debates (both debaters must allow it). */
+  allow_audience?: boolean;
 }
 
 export interface Topic {
@@ -66,6 +68,39 @@ export interface HistoryEntry {
   duration_seconds?: number | null;
   outcome: string | null;
   side?: string | null;
+  /** Whether an audience could watch (both debaters allowed it). */
+  public?: boolean;
+  /** The audience's votes, when anyone voted. */
+  votes?: { pro: number; con: number; winner: 'pro' | 'con' | 'tie' } | null;
+}
+
+/** A public debate in progress (`GET /api/live`). */
+export interface LiveDebate {
+  discussion_id: string;
+  topic: string;
+  topic_title: string;
+  motion: string;
+  format: string;
+  /** The phase the moderator shows, or its status ('waiting', 'ended'); '' when unknown. */
+  phase: string;
+  audience: number;
+}
+
+/** A spectator's pass to one debate's room: subscribe only, hidden. */
+export interface WatchPass extends RoomToken {
+  discussion_id: string;
+  topic_title: string;
+  motion: string;
+  format: string;
+}
+
+/** The audience's votes on one debate, as a debater or spectator sees them. */
+export interface Tally {
+  pro: number;
+  con: number;
+  winner: 'pro' | 'con' | 'tie' | null;
+  my_vote: 'pro' | 'con' | null;
+  voting_open: boolean;
 }
 
 export interface LiveDiscussion {
@@ -229,7 +264,7 @@ export const api = {
     }),
   deleteMe: (token: string, password: string) => request<unknown>('DELETE', '/api/me', token, { password }),
   me: (token: string) => request<{ user: User } | User>('GET', '/api/me', token),
-  updateMe: (token: string, changes: { display_name?: string; bio?: string }) =>
+  updateMe: (token: string, changes: { display_name?: string; bio?: string; allow_audience?: boolean }) =>
     request<{ user: User } | User>('PATCH', '/api/me', token, changes),
   topics: () => request<{ topics: Topic[] }>('GET', '/api/topics', null),
   lobbyToken: async (token: string) => lobbyToken(await request<unknown>('POST', '/api/lobby/token', token, {})),
@@ -257,6 +292,13 @@ export const api = {
     request<{ discussions: LiveDiscussion[] }>('GET', '/api/moderator/discussions', token),
   moderatorToken: (token: string, id: string) =>
     request<RoomToken>('POST', `/api/moderator/discussions/${encodeURIComponent(id)}/token`, token, {}),
+  live: (token: string) => request<{ debates: LiveDebate[] }>('GET', '/api/live', token),
+  watch: (token: string, id: string) =>
+    request<WatchPass>('POST', `/api/live/${encodeURIComponent(id)}/watch`, token, {}),
+  vote: (token: string, id: string, side: 'pro' | 'con') =>
+    request<{ votes: Tally }>('POST', `/api/discussions/${encodeURIComponent(id)}/vote`, token, { side }),
+  votes: (token: string, id: string) =>
+    request<{ votes: Tally }>('GET', `/api/discussions/${encodeURIComponent(id)}/votes`, token),
   block: (token: string, user_id: string) =>
     request<unknown>('POST', '/api/blocks', token, { user_id }),
   unblock: (token: string, user_id: string) =>

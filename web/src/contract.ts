@@ -11,6 +11,11 @@ export const DEBATE_IDENTITY = 'disco-moderator';
 /** Moderators join discussion rooms as `mod-<random>` named "Moderator" (identities only the API mints). */
 export const MODERATOR_PREFIX = 'mod-';
 
+/** Spectators join public debates as `spec-<random>`, hidden (identities only the API mints). */
+export const SPECTATOR_PREFIX = 'spec-';
+/** The moderator's attribute that holds how many spectators watch. */
+export const AUDIENCE_ATTRIBUTE = 'audience';
+
 /** Data packet topics: hints to read the lobby's status or the debate's state. */
 export const LOBBY_TOPIC = 'disco.lobby';
 export const DEBATE_TOPIC = 'disco.debate';

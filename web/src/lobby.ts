@@ -193,7 +193,12 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
         const ticket = await lobby.join(room, agentRef.current, topic, format, side);
         const now = Date.now();
         const s = stageRef.current;
-        if (s.kind === 'proposed' || s.kind === 'room') return;
+        if (s.kind === 'proposed') return;
+        if (s.kind === 'room') {
+          // Queued again from the end of a talk: the seat there was given up; read where we stand.
+          pacer.current?.hint();
+          return;
+        }
         put({ kind: 'waiting', ticket, since: s.kind === 'waiting' ? s.since : now, receivedAt: now });
       }),
     [run, put],

@@ -1,8 +1,8 @@
 // Hash routes, so the API only has to serve index.html at `/`.
 import { useEffect, useState } from 'react';
 
-export type Route = 'login' | 'register' | 'lobby' | 'profile' | 'history' | 'moderate';
-const ROUTES: Route[] = ['login', 'register', 'lobby', 'profile', 'history', 'moderate'];
+export type Route = 'login' | 'register' | 'lobby' | 'watch' | 'profile' | 'history' | 'moderate';
+const ROUTES: Route[] = ['login', 'register', 'lobby', 'watch', 'profile', 'history', 'moderate'];
 
 function current(): Route {
   const r = window.location.hash.replace(/^#\/?/, '') as Route;

@@ -1,4 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { allowNotifications, notificationChoice, primeSound, refuseNotifications, useProposalAlert, type ProposalAlert } from '../alerts';
 import { api, errorText, type Topic } from '../api';
 import { formatTitle, isDebate } from '../formats';
 import { useLobby } from '../lobby';
@@ -41,6 +42,8 @@ export function LobbyPage() {
   const [left, setLeft] = useState<ReadonlySet<string>>(() => new Set());
   const lobby = useLobby(session.token, left, onAuthLost);
   const [choice, setChoice] = useState<Choice | null>(null);
+  // "Next talk" from a summary: queued as soon as the lobby connection is back.
+  const [pendingNext, setPendingNext] = useState<Choice | null>(null);
 
   useEffect(() => {
     api
@@ -57,6 +60,23 @@ export function LobbyPage() {
     () => (pass && !away ? talkInfo(pass, proposal, topics, choice) : null),
     [pass, proposal, away, topics, choice],
   );
+  const proposed = stage.kind === 'proposed' && stage.answered === null ? stage.proposal : null;
+  const alert: ProposalAlert | null = useMemo(() => {
+    if (!proposed) return null;
+    const topic = topics?.find((t) => t.slug === proposed.topic)?.title ?? proposed.topic;
+    return { matchId: proposed.match_id, expiresAt: proposed.expires_at, body: `${proposed.partner.display_name} · ${topic}` };
+  }, [proposed, topics]);
+  useProposalAlert(alert);
+
+  const { join, agentPresent, busy } = lobby;
+  useEffect(() => {
+    if (!pendingNext || !agentPresent || busy) return;
+    if (stage.kind !== 'choose' && !(stage.kind === 'room' && away)) return;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- a one-shot request this effect carries out
+    setPendingNext(null);
+    void join(pendingNext.topic, pendingNext.format, pendingNext.side);
+  }, [pendingNext, agentPresent, busy, stage, away, join]);
+
   const goBack = (name: string) =>
     setLeft((s) => {
       const next = new Set(s);
@@ -80,7 +100,22 @@ export function LobbyPage() {
 
   return (
     <div className="lobby">
-      {result && <Summary result={result} onClose={() => setResult(null)} />}
+      {result && (
+        <Summary
+          result={result}
+          onClose={() => setResult(null)}
+          onNext={
+            result.info.moderator
+              ? undefined
+              : () => {
+                  const info = result.info;
+                  primeSound();
+                  setPendingNext(choice ?? { topic: info.topic.slug, format: info.format, side: info.side });
+                  setResult(null);
+                }
+          }
+        />
+      )}
       {!result && (
         <>
           {lobby.notice && (
@@ -119,6 +154,7 @@ export function LobbyPage() {
                   agentPresent={lobby.agentPresent}
                   initial={choice}
                   onJoin={(topic, format, side) => {
+                    primeSound();
                     setChoice({ topic, format, side });
                     return lobby.join(topic, format, side);
                   }}
@@ -291,6 +327,7 @@ function Waiting(props: {
         </div>
       </dl>
       <p className="muted small">You have waited {clock((now - props.since) / 1000)}.</p>
+      <NotifyPrompt />
       <button type="button" className="btn" onClick={() => void props.onLeave()} disabled={props.busy}>
         Leave the queue
       </button>
@@ -349,5 +386,32 @@ function ProposalCard(props: {
         </div>
       )}
     </section>
+  );
+}
+
+/** Asked once, when the person first queues: a notification when a partner is found while the
+ * tab is hidden. "No thanks" is remembered. */
+function NotifyPrompt() {
+  const [choice, setChoice] = useState(notificationChoice);
+  if (choice !== 'ask') return null;
+  return (
+    <div className="notice small" role="group" aria-label="Notifications" data-testid="notify-prompt">
+      <p>Get a notification when we find you a partner while this tab is in the background?</p>
+      <div className="row">
+        <button type="button" className="btn btn-small" onClick={() => void allowNotifications().then(setChoice)}>
+          Allow notifications
+        </button>
+        <button
+          type="button"
+          className="btn btn-small btn-ghost"
+          onClick={() => {
+            refuseNotifications();
+            setChoice('denied');
+          }}
+        >
+          No thanks
+        </button>
+      </div>
+    </div>
   );
 }

@@ -7,6 +7,7 @@ export function ProfilePage() {
   const { session, setUser, logout } = useSession();
   const [name, setName] = useState(session.user.display_name);
   const [bio, setBio] = useState(session.user.bio ?? '');
+  const [audience, setAudience] = useState(session.user.allow_audience === true);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -15,7 +16,7 @@ export function ProfilePage() {
     setBusy(true);
     setMsg(null);
     try {
-      const user = unwrapUser(await api.updateMe(session.token, { display_name: name.trim(), bio }));
+      const user = unwrapUser(await api.updateMe(session.token, { display_name: name.trim(), bio, allow_audience: audience }));
       setUser(user);
       setMsg({ ok: true, text: 'Your profile is saved.' });
     } catch (err) {
@@ -40,6 +41,13 @@ export function ProfilePage() {
           <textarea maxLength={280} rows={4} value={bio} onChange={(e) => setBio(e.target.value)} aria-describedby="bio-hint" />
         </label>
         <p id="bio-hint" className="hint">{280 - bio.length} characters left.</p>
+        <label className="check">
+          <input type="checkbox" checked={audience} onChange={(e) => setAudience(e.target.checked)} aria-describedby="audience-hint" />{' '}
+          Let an audience watch my debates
+        </label>
+        <p id="audience-hint" className="hint">
+          A debate is public only when both debaters allow it; casual talks are never watched. Spectators can vote on who won.
+        </p>
         {msg && <p className={msg.ok ? 'notice' : 'error'} role={msg.ok ? 'status' : 'alert'}>{msg.text}</p>}
         <button className="btn btn-primary" type="submit" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
       </form>

@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
-import { formatTitle } from '../formats';
+import { formatTitle, isDebate } from '../formats';
 import { OUTCOME_SHORT, REPORT_REASONS } from '../text';
 import { useSession } from '../session';
 import { duration } from '../time';
 import type { TalkInfo } from './Talk';
+import { Votes } from '../components/Votes';
 
 export interface TalkResult {
   info: TalkInfo;
@@ -47,7 +48,7 @@ function useDiscussion(token: string, result: TalkResult): { entry: HistoryEntry
   return { entry, error };
 }
 
-export function Summary({ result, onClose }: { result: TalkResult; onClose: () => void }) {
+export function Summary({ result, onClose, onNext }: { result: TalkResult; onClose: () => void; onNext?: () => void }) {
   const { session } = useSession();
   const { entry, error } = useDiscussion(session.token, result);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -86,14 +87,23 @@ export function Summary({ result, onClose }: { result: TalkResult; onClose: () =
         )}
       </dl>
       {error && <p className="error" role="alert">{error}</p>}
+      {entry?.public && isDebate(result.info.format) && !result.info.moderator && <Votes discussionId={entry?.id ?? null} canVote={false} />}
       <div className="summary-grid">
         <RateForm token={session.token} discussionId={entry?.id ?? null} partnerName={result.partnerName} />
         <ReportForm token={session.token} discussionId={entry?.id ?? null} partnerId={partnerId} partnerName={result.partnerName} />
         <BlockBox token={session.token} partnerId={partnerId} partnerName={result.partnerName} />
       </div>
-      <button type="button" className="btn btn-primary" onClick={onClose} data-testid="back-to-lobby">
-        Back to the lobby
-      </button>
+      <div className="row">
+        {onNext && (
+          <button type="button" className="btn btn-primary" onClick={onNext} data-testid="next-talk">
+            Next talk
+          </button>
+        )}
+        <button type="button" className={onNext ? 'btn' : 'btn btn-primary'} onClick={onClose} data-testid="back-to-lobby">
+          Back to the lobby
+        </button>
+      </div>
+      {onNext && <p className="small muted">Next talk queues you again for the same topic, format and side; Back to the lobby lets you change them first.</p>}
     </section>
   );
 }

@@ -14,6 +14,7 @@ import type { ChatLine } from '../api';
 import { RoomReport } from '../components/RoomReport';
 import { DEBATE_IDENTITY, MODERATOR_PREFIX } from '../contract';
 import { formatTitle, isDebate } from '../formats';
+import { useAudience } from '../hooks/useAudience';
 import { useDebate } from '../hooks/useDebate';
 import type { RoomPass, Side } from '../lobbyProtocol';
 import { failureText } from '../media';
@@ -102,6 +103,7 @@ function TalkView(props: {
   // Our identity in this room, as the room token names it.
   const me = room.localParticipant.identity || session.user.id;
   const debate = useDebate(room, me);
+  const audience = useAudience(room);
   // A human moderator who sits in is nobody's partner (moderators see both debaters).
   const humans = remotes.filter(
     (p) => !p.isAgent && p.identity !== DEBATE_IDENTITY && (info.moderator || !p.identity.startsWith(MODERATOR_PREFIX)),
@@ -163,6 +165,7 @@ function TalkView(props: {
           </h1>
           <p className="muted small">
             with <strong data-testid="partner-name">{info.moderator ? info.partnerName : partnerName}</strong>
+            {audience > 0 && <span data-testid="audience"> · {audience} watching</span>}
           </p>
         </div>
         <ConnectionBadge state={state} />
