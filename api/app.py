@@ -17,6 +17,7 @@ from redis.retry import Retry
 
 from api import (
     accounts,
+    audience,
     feedback,
     health,
     keeper,
@@ -32,6 +33,7 @@ from api.auth import Passwords, Sessions
 from api.cache import ExpiringCache
 from api.errors import ApiError, NotFound, Unavailable, from_gateway, is_outage
 from api.keys import (
+    AUDIENCES,
     DB,
     LIMITER,
     LIVEKIT,
@@ -49,6 +51,7 @@ from api.keys import (
 from api.ratelimit import LoginLimiter, RegisterLimiter
 from api.tokens import LobbyTokens, livekit_urls
 from lobby import names
+from lobby.audience import Audiences
 from lobby.db import Database
 from lobby.db.errors import GatewayError
 from lobby.sanctions import Sanctions
@@ -138,6 +141,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     )
     app[LOBBY_STORE] = LobbyStore(client, settings.redis_prefix)
     app[SANCTIONS] = Sanctions(client, settings.redis_prefix)
+    app[AUDIENCES] = Audiences(client, settings.redis_prefix)
     yield
     await client.aclose()
 
@@ -265,6 +269,6 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.cleanup_ctx.append(supervisor.supervisor_context)
     app.cleanup_ctx.append(safety.sanctions_keeper)
-    for module in (health, accounts, rooms, feedback, moderation, webhook):
+    for module in (health, accounts, rooms, feedback, moderation, audience, webhook):
         app.add_routes(module.routes)
     return app
