@@ -188,6 +188,12 @@ class LobbySession:
             self.guard.packet(packet.participant.identity)
 
     async def _left(self, identity: str) -> None:
+        # The SDK also reports everyone in the room gone when the agent's own connection is
+        # rebuilt (its LiveKit node died, say), though nobody left: only the server's list
+        # tells a departure. One it cannot confirm now is the presence sweep's to find.
+        if await self.seated.listed(identity):
+            logger.info("lobby departure not confirmed", extra={"identity": identity})
+            return
         user = await self.guard.left(identity)
         if user is not None:
             await self._leave_user(user)

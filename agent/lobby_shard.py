@@ -53,6 +53,19 @@ class Seated:
         found = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=self.room))
         return await self.guard.present([p.identity for p in found.participants])
 
+    async def listed(self, identity: str) -> bool:
+        """Whether the server still lists this connection in the room; True when it cannot tell
+        (unreachable): only a departure the server confirms costs anyone their ticket."""
+        try:
+            await self.lkapi.room.get_participant(
+                api.RoomParticipantIdentity(room=self.room, identity=identity)
+            )
+        except api.TwirpError as e:
+            return e.code != api.TwirpErrorCode.NOT_FOUND
+        except Exception:
+            return True
+        return True
+
     async def mine(self, users: Iterable[str]) -> set[str]:
         """Those of these users whose presence this shard looks after."""
         seats = await self.store.seats(sorted(users))

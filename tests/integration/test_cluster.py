@@ -30,7 +30,7 @@ from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api.app import create_app
-from lobby.contract import LOBBY_IDENTITY, LOBBY_TIMEOUT, MODERATOR_IDENTITY
+from lobby.contract import LOBBY_TIMEOUT, MODERATOR_IDENTITY
 from lobby.debate_states import DebateStates
 from lobby.settings import Settings
 from lobby.store import open_redis
@@ -114,16 +114,26 @@ class Deployment:
     lkapi: api.LiveKitAPI
 
 
+async def _workers(stack: Stack, settings: Settings, indices: list[int]) -> list[Worker]:
+    return list(await asyncio.gather(*(_worker(stack, settings, i) for i in indices)))
+
+
 @contextlib.asynccontextmanager
-async def deployment(stack: Stack, settings: Settings, workers: int) -> AsyncIterator[Deployment]:
-    """`workers` workers and the API, once the lobby agent is in its room."""
-    started = list(await asyncio.gather(*(_worker(stack, settings, i) for i in range(workers))))
+async def deployment(
+    stack: Stack, settings: Settings, workers: int, *, lobby_on: int | None = None
+) -> AsyncIterator[Deployment]:
+    """`workers` workers and the API, once the lobby agent is in its room. With `lobby_on`, that
+    worker is the only one up when the lobby agent is dispatched, so the agent runs there."""
+    first = list(range(workers)) if lobby_on is None else [lobby_on]
+    started = await _workers(stack, settings, first)
     lkapi = api.LiveKitAPI(
         settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
     )
     try:
         async with TestClient(TestServer(create_app(settings))) as client:
             await wait_for_agent(settings, lkapi)
+            rest = [i for i in range(workers) if i not in first]
+            started += await _workers(stack, settings, rest)
             yield Deployment(settings, started, client, lkapi)
     finally:
         for w in started:
@@ -300,8 +310,11 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
             )
         )
     here, there = await add_users(engine, 2)
+    # The lobby agent on the worker registered through the node that dies (worker i goes
+    # through node i mod N): the agent's own connection drops with the node, and its SDK then
+    # reports everyone in the room as gone, though none of them left.
     async with (
-        deployment(nodes, settings, workers=2) as d,
+        deployment(nodes, settings, workers=2, lobby_on=1) as d,
         connected(_on(settings, live), [here]),
         connected(_on(settings, doomed), [there]),
     ):
@@ -311,6 +324,16 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
         assert firsts == both, "tokens rotate which node comes first"
         for who, topic in ((here, topics[0]), (there, topics[1])):
             await who.call("lobby.join", {"topic": topic, "format": "casual"})
+
+        # People waiting in the lobby: the room has announced each to everyone in it (to the
+        # other person, so to the lobby agent too).
+        def announced() -> bool:
+            return (
+                there.identity in here.room.remote_participants
+                and here.identity in there.room.remote_participants
+            )
+
+        await eventually(announced, "both people announced in the lobby room")
         doomed.kill()
         killed = time.monotonic()
 
@@ -338,6 +361,7 @@ async def _back(
     """`who`'s lobby.status once the lobby answers it with a ticket, reconnecting (with a new
     lobby token) whenever the connection is down."""
     clients = [who]
+    last: list[dict[str, Any] | None] = [None]
 
     async def answered() -> dict[str, Any] | None:
         if clients[-1].room.connection_state != rtc.ConnectionState.CONN_CONNECTED:
@@ -346,11 +370,16 @@ async def _back(
                 await clients[-1].connect(settings, issued)
             except Exception:
                 return None
-        return await _ticket(clients[-1])
+        last[0] = await _status(clients[-1]) or last[0]
+        return last[0] if last[0] and last[0].get("ticket") else None
 
     try:
-        found = await eventually(answered, "the lobby answers again with the ticket", 90, every=1)
-        assert found is not None
+        # A lobby that answers without the ticket has lost it: the failure says which it was.
+        what = "the lobby answers again with the ticket"
+        try:
+            found = await eventually(answered, what, 90, every=1)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; the last lobby.status answered: {last[0]}") from None
         yield found
     finally:
         await asyncio.gather(*(c.aclose() for c in clients[1:]), return_exceptions=True)
@@ -360,12 +389,13 @@ def _public(node: LiveKitNode) -> str:
     return node.url
 
 
-async def _ticket(who: LobbyUser) -> dict[str, Any] | None:
-    """`lobby.status` when it has a ticket; None when the lobby does not answer now. Asked with
-    short limits: a call sent to the agent still listed on the dead node is never answered."""
+async def _status(who: LobbyUser) -> dict[str, Any] | None:
+    """`lobby.status` from the agent `who`'s lobby token names; None when the lobby does not
+    answer now. Asked with short limits: a call sent to the agent still listed on the dead node
+    is never answered."""
     try:
         reply = await who.room.local_participant.perform_rpc(
-            destination_identity=LOBBY_IDENTITY,
+            destination_identity=who.agent,
             method="lobby.status",
             payload="{}",
             response_timeout=5,
@@ -374,4 +404,4 @@ async def _ticket(who: LobbyUser) -> dict[str, Any] | None:
     except rtc.RpcError:
         return None
     status: dict[str, Any] = json.loads(reply)
-    return status if status.get("ticket") else None
+    return status
