@@ -1,4 +1,5 @@
-"""Helpers for the API tests: accounts, discussion rows, error bodies."""
+"""Helpers for the API tests: accounts, discussion rows, error bodies, reports and the
+moderators' review queue."""
 
 from __future__ import annotations
 
@@ -102,3 +103,30 @@ async def error_of(response: Any) -> dict[str, Any]:
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     error: dict[str, Any] = body["error"]
     return error
+
+
+async def lobby_token(client: TestClient[Any, Any], who: Account) -> Any:
+    return await client.post("/api/lobby/token", headers=who.auth)
+
+
+async def report(
+    client: TestClient[Any, Any], who: Account, discussion: uuid.UUID, **body: Any
+) -> Any:
+    """Report the other person of `discussion` (for harassment, unless `body` says otherwise)."""
+    payload = {"discussion_id": str(discussion), "reason": "harassment", **body}
+    return await client.post("/api/reports", json=payload, headers=who.auth)
+
+
+async def review_queue(
+    client: TestClient[Any, Any], mod: Account, about: Account
+) -> list[dict[str, Any]]:
+    r = await client.get(f"/api/moderator/reports?user_id={about.id}", headers=mod.auth)
+    assert r.status == 200, await r.text()
+    found: list[dict[str, Any]] = (await r.json())["reports"]
+    return found
+
+
+async def moderator(client: TestClient[Any, Any], engine: AsyncEngine) -> Account:
+    mod = await register(client, "Moira")
+    await make_moderator(engine, mod)
+    return mod
