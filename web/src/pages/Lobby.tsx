@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { allowNotifications, notificationChoice, primeSound, refuseNotifications, useProposalAlert, type ProposalAlert } from '../alerts';
 import { api, errorText, type Topic } from '../api';
 import { formatTitle, isDebate } from '../formats';
@@ -9,10 +9,8 @@ import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../lobb
 import { useSession } from '../session';
 import { clock, useNow } from '../time';
 import { Summary, type TalkResult } from './Summary';
+import { LazyTalk } from './LazyTalk';
 import type { TalkInfo } from './Talk';
-
-// The talk's video components are a chunk of their own, loaded when a room opens.
-const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
 
 type Choice = { topic: string; format: string; side: SideChoice | null };
 
@@ -87,15 +85,13 @@ export function LobbyPage() {
 
   if (talk) {
     return (
-      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
-        <Talk
-          info={talk}
-          onEnded={(r) => {
-            setLeft((s) => new Set(s).add(r.info.pass.name));
-            setResult(r);
-          }}
-        />
-      </Suspense>
+      <LazyTalk
+        info={talk}
+        onEnded={(r) => {
+          setLeft((s) => new Set(s).add(r.info.pass.name));
+          setResult(r);
+        }}
+      />
     );
   }
 
