@@ -36,10 +36,14 @@ def unique_email(tag: str = "user") -> str:
     return f"{tag}-{secrets.token_hex(6)}@example.org"
 
 
+def signup(email: str, name: str = "Ada", password: str = PASSWORD, **more: Any) -> dict[str, Any]:
+    """A registration body: the person consents; `more` adds fields."""
+    return {"email": email, "password": password, "display_name": name, **CONSENT, **more}
+
+
 async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
     email = unique_email(name.lower())
-    body = {"email": email, "password": PASSWORD, "display_name": name, **CONSENT}
-    r = await client.post("/api/register", json=body)
+    r = await client.post("/api/register", json=signup(email, name))
     assert r.status == 201, await r.text()
     user = (await r.json())["user"]
     r = await client.post("/api/login", json={"email": email, "password": PASSWORD})
@@ -51,6 +55,12 @@ async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
 async def register_all(client: TestClient[Any, Any], *names: str) -> list[Account]:
     """One account per name, registered and logged in, in order."""
     return [await register(client, name) for name in names]
+
+
+async def count_users(engine: AsyncEngine, email: str) -> int:
+    async with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(users).where(users.c.email == email)
+        return int((await conn.execute(query)).scalar_one())
 
 
 async def make_moderator(engine: AsyncEngine, account: Account) -> None:
