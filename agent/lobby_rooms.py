@@ -45,9 +45,14 @@ def moderator_job(match: Match, discussion_id: str, topic: Topic) -> Job:
 
 
 def room_token(settings: Settings, match: Match, user: str, name: str) -> str:
+    return debater_token(settings, match.room, user, name)
+
+
+def debater_token(settings: Settings, room: str, user: str, name: str) -> str:
+    """A debater's token for one discussion room: camera and microphone, data both ways."""
     grants = api.VideoGrants(
         room_join=True,
-        room=match.room,
+        room=room,
         can_publish=True,
         can_subscribe=True,
         can_publish_data=True,

@@ -1,4 +1,4 @@
-"""The lobby agent's job: the `disco-lobby` participant in the lobby room (`disco-lobby-k` in
+"""The lobby agent: the `disco-lobby` participant in the lobby room (`disco-lobby-k` in
 the room of lobby shard k, lobby.contract.LobbyShard).
 
 It answers the lobby RPCs (lobby.join / lobby.leave / lobby.respond / lobby.status) of the
@@ -14,7 +14,8 @@ that meets an outage fails fast with `unavailable` (2098); every loop is supervi
 (lobby.supervise). When Redis answers again after an outage the agent runs the same recovery
 as after a restart, before any expiry: a proposal whose deadline fell in the outage is
 proposed again with a fresh deadline, and nobody earns a strike for it. While Postgres is away
-the lobby works from what it mirrors in Redis (agent.lobby_profiles).
+the lobby works from what it mirrors in Redis (agent.lobby_profiles). The job around it
+(metadata, Redis, joining the room) is `agent/lobby_job.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from functools import partial
 from typing import Any
 
 from livekit import api, rtc
-from livekit.agents import AutoSubscribe, JobContext
 
 from agent.lobby_delivery import Delivery
 from agent.lobby_events import Events
@@ -39,11 +39,9 @@ from agent.lobby_pairing import Pairing
 from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.lobby_rpc import Handler, rpc_call
-from agent.lobby_shard import Seated, job_shard
-from agent.resources import shared
-from agent.sdk import route
+from agent.lobby_shard import Seated
+from agent.lobby_topics import Topics
 from lobby import lifecycle
-from lobby.contract import Job
 from lobby.db import Database, Topic
 from lobby.errors import (
     Busy,
@@ -53,7 +51,7 @@ from lobby.errors import (
     NotYourMatch,
     UnknownMatch,
 )
-from lobby.formats import Catalogue, load_catalogue
+from lobby.formats import Catalogue
 from lobby.heartbeats import PERIOD as HEARTBEAT
 from lobby.heartbeats import Heartbeats
 from lobby.lifecycle import Outcome
@@ -62,29 +60,14 @@ from lobby.model import Match, Ticket, clean_name
 from lobby.outage import database_down
 from lobby.protocol import match_view, parse_empty, parse_join, parse_respond, ticket_view
 from lobby.settings import Settings
-from lobby.store import Joined, LobbyStore, open_redis
+from lobby.store import Joined, LobbyStore
 from lobby.supervise import Supervisor, failed, repeat
 
 logger = logging.getLogger("disco.lobby")
 
-TOPICS_REFRESH = 60.0
 PRESENCE_PERIOD = 5.0
 OUTBOX_PERIOD = 2.0
 _CAS_TRIES = 16
-
-
-async def run(ctx: JobContext, settings: Settings) -> None:
-    shard = job_shard(Job.from_json(ctx.job.metadata), ctx.job.room.name, settings)
-    redis = open_redis(settings.redis_url, timeout=settings.redis_timeout)
-    store = LobbyStore(redis, settings.redis_prefix)
-    # The process's engine, shared with its other jobs (agent/resources.py).
-    db = shared(settings).db
-    catalogue = load_catalogue(settings.formats_file)
-    await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
-    route(ctx.room)
-    session = LobbySession(ctx.room, ctx.api, settings, store, db, catalogue, shard.index)
-    ctx.add_shutdown_callback(session.aclose)
-    await session.start()
 
 
 class LobbySession:
@@ -107,8 +90,7 @@ class LobbySession:
         )
         mirror = Mirror(store.redis, settings.redis_prefix)
         self.profiles = Profiles(db, mirror, settings.outage_retry_after)
-        self.topics: dict[str, Topic] = {}
-        self._topics_at = self._topics_retry = 0.0
+        self.topics = Topics(db)
         self._tasks: set[asyncio.Task[None]] = set()
         self.loops = Supervisor()
         self.expiry = Expiry(store, self._apply, self.recover)
@@ -125,7 +107,7 @@ class LobbySession:
     async def start(self) -> None:
         await self.store.claim_layout()
         try:
-            await self._refresh_topics(force=True)
+            await self.topics.refresh(force=True)
         except Exception as e:
             # Topics load on the first join once Postgres answers.
             if not database_down(e):
@@ -240,13 +222,13 @@ class LobbySession:
 
     # -- RPC -------------------------------------------------------------------------------
     async def join(self, user: str, payload: str) -> dict[str, Any]:
-        await self._refresh_topics()
+        await self.topics.refresh()
         try:
-            req = parse_join(payload, self.topics, self.catalogue)
+            req = parse_join(payload, self.topics.by_slug, self.catalogue)
         except LobbyError:
-            if not await self._refresh_topics(force=True):
+            if not await self.topics.refresh(force=True):
                 raise
-            req = parse_join(payload, self.topics, self.catalogue)
+            req = parse_join(payload, self.topics.by_slug, self.catalogue)
         now = time.time()
         ticket = Ticket(user, await self._name(user), req.topic, req.format, req.side, now)
         res = await self.store.join(ticket, now)
@@ -375,7 +357,7 @@ class LobbySession:
     async def _start(self, match: Match) -> None:
         for attempt in range(3):
             try:
-                topic = self.topics.get(match.topic) or Topic(match.topic, match.topic, "")
+                topic = self.topics.by_slug.get(match.topic) or Topic(match.topic, match.topic, "")
                 # As the moderator does, a format gone from the catalogue runs as casual.
                 fmt = self.catalogue.get(match.format) or self.catalogue.formats["casual"]
                 public = await self.profiles.public(match, fmt)
@@ -399,22 +381,6 @@ class LobbySession:
             await self._leave_user(user)
 
     # -- helpers ---------------------------------------------------------------------------
-    async def _refresh_topics(self, *, force: bool = False) -> bool:
-        """Reload topics when stale (or forced, at most every few seconds); True if reloaded."""
-        now = time.monotonic()
-        if now < self._topics_retry or now - self._topics_at < (5.0 if force else TOPICS_REFRESH):
-            return False
-        try:
-            self.topics = {t.slug: t for t in await self.db.topics()}
-            self._topics_at = now
-        except Exception as e:
-            # Postgres away: the topics known stay; asked again in a few seconds.
-            self._topics_retry = now + 5.0
-            if force or not database_down(e):
-                raise
-            return False
-        return True
-
     async def _name(self, user: str) -> str:
         """The account's display name: lobby tokens carry no name (docs/PROTOCOL.md)."""
         return clean_name(await self.profiles.name(user))

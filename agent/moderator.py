@@ -25,16 +25,17 @@ from typing import Any
 
 from livekit import rtc
 
-from agent import commands, proposal
+from agent import commands
 from agent.announcer import CALL, Announcer
 from agent.audience import Audience
 from agent.audio_guard import AudioGuard
 from agent.clock import DebateClock
-from agent.clock_types import SIDES, Ended, Event, PhaseBegan, Snapshot
+from agent.clock_types import Ended, Event, PhaseBegan, Snapshot
 from agent.errors import NotADebater, UnknownParticipant
 from agent.floor import Floor
 from agent.memory import Memory
-from agent.proposal import QUICK_DEBATE, Proposal
+from agent.moderator_offer import QuickDebateOffer
+from agent.proposal import Proposal
 from agent.room_safety import SafetyFactory
 from agent.state import Record, Seats, attributes, payload, state
 from lobby.contract import AUDIENCE_ATTRIBUTE, Job
@@ -47,7 +48,7 @@ _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 _AUDIO = rtc.TrackKind.KIND_AUDIO
 
 
-class Moderator:
+class Moderator(QuickDebateOffer):
     def __init__(
         self,
         room: rtc.Room,
@@ -385,43 +386,3 @@ class Moderator:
         audio = [pub for pub in p.track_publications.values() if pub.kind == _AUDIO]
         await asyncio.gather(*(self._floor.mute(identity, pub.sid) for pub in audio))
         return bool(audio)
-
-    # -- casual talks: proposing a quick debate (decided in agent/proposal.py) -------------
-    async def propose(self, identity: str) -> dict[str, Any]:
-        self.side_of(identity)
-        now = time.time()
-        status = self._clock.snapshot(now).status
-        debate = self._format.is_debate
-        self._proposal = proposal.propose(
-            self._proposal, identity, is_debate=debate, status=status, now=now
-        )
-        body = {"type": "proposal", "from": identity, "format": QUICK_DEBATE}
-        await self.broadcast([{**body, "expires_at": round(self._proposal.expires_at * 1000)}])
-        return self.state_for(identity)
-
-    async def respond(self, identity: str, accept: bool) -> dict[str, Any]:
-        self.side_of(identity)
-        quick = self._catalogue.get(QUICK_DEBATE)
-        offered = quick is not None
-        answered = proposal.answerable(self._proposal, identity, offered=offered, now=time.time())
-        self._proposal = None
-        if not accept:
-            await self.broadcast([{"type": "proposal_declined", "by": identity}])
-        elif quick is not None:
-            await self._become_debate(quick, answered.by)
-        return self.state_for(identity)
-
-    async def _become_debate(self, quick: Format, proposer: str) -> None:
-        # A fair coin: the proposer's side is drawn, the other person takes the other side.
-        seats = proposal.debate_seats(self._seats, proposer, SIDES[self._rng.randrange(2)])
-
-        def switch(now: float) -> list[Event]:
-            self._format, self._seats = quick, seats
-            self._clock = DebateClock(quick, now)
-            for s in SIDES:
-                self._clock.arrive(s, now)
-            self._clock.ready(SIDES[0], now)
-            return self._clock.ready(SIDES[1], now)
-
-        await self._apply(switch)
-        await self._quietly(self.db.set_format(self.job.discussion_id, quick.id, dict(seats.sides)))

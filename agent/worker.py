@@ -1,7 +1,7 @@
 """The DISCO agent worker: one livekit-agents `AgentServer` serving two roles.
 
 A job's metadata (`lobby.contract.Job`) says its role (livekit-agents allows one `rtc_session`
-per server): `lobby` runs `agent.lobby_session.run` as `disco-lobby` (`disco-lobby-k` for
+per server): `lobby` runs `agent.lobby_job.run` as `disco-lobby` (`disco-lobby-k` for
 lobby shard k), `moderator` runs
 `agent.moderator_job.run` as `disco-moderator`. A job whose metadata is not a DISCO job's is
 rejected before it starts, and so is a job of a role this worker does not serve
@@ -28,7 +28,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # Imported here, not in the job: jobs run as threads of this process, and importing
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
-from agent import lobby_session, moderator_job
+from agent import lobby_job, moderator_job
 from agent.resources import close_shared, shared
 from agent.sdk import quiet_native_logs
 from lobby.contract import Job, Role
@@ -79,7 +79,7 @@ async def _entrypoint(ctx: JobContext) -> None:
     settings = Settings.from_env()
     role = job_role(ctx.job.metadata)
     if role == "lobby":
-        await lobby_session.run(ctx, settings)
+        await lobby_job.run(ctx, settings)
     elif role == "moderator":
         await moderator_job.run(ctx, settings)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jwt
 from livekit import api as lk
@@ -22,6 +22,21 @@ from lobby.contract import (
 )
 from lobby.settings import Settings
 from lobby.store import LobbyStore
+
+# What each token the API mints may do in the one room it joins (its `room` is set per token).
+# The lobby: data only, no media either way.
+LOBBY = lk.VideoGrants(room_join=True, can_publish=False, can_subscribe=False)
+# A human moderator in a discussion room: media and data both ways.
+MODERATOR = lk.VideoGrants(room_join=True, can_publish=True, can_subscribe=True)
+# A spectator: subscribes only, hidden, and may change nothing of its own.
+SPECTATOR = lk.VideoGrants(
+    room_join=True,
+    can_publish=False,
+    can_publish_data=False,
+    can_publish_sources=[],
+    can_update_own_metadata=False,
+    hidden=True,
+)
 
 
 class LobbyTokens:
@@ -48,15 +63,8 @@ class LobbyTokens:
 
     @staticmethod
     def _grants(settings: Settings, room: str) -> dict[str, object]:
-        grants = lk.VideoGrants(
-            room_join=True,
-            room=room,
-            can_publish=False,
-            can_subscribe=False,
-            can_publish_data=True,
-        )
         template = lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        return template.with_grants(grants).claims.asdict()
+        return template.with_grants(replace(LOBBY, room=room)).claims.asdict()
 
     def mint(self, identity: str, now: float | None = None, *, shard: int = 0) -> str:
         """A token for lobby shard `shard`'s room."""
@@ -131,21 +139,8 @@ def moderator_token(settings: Settings, identity: str, room: str) -> str:
     """Joins one discussion room with media and data, as "Moderator". The role is not trusted
     from the token: the moderator agent looks up the identity's user (lobby/sanctions.py) and
     checks the role in Postgres."""
-    grants = lk.VideoGrants(
-        room_join=True,
-        room=room,
-        can_publish=True,
-        can_subscribe=True,
-        can_publish_data=True,
-    )
-    return (
-        lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        .with_identity(identity)
-        .with_name(MODERATOR_NAME)
-        .with_ttl(dt.timedelta(seconds=settings.room_token_ttl))
-        .with_grants(grants)
-        .to_jwt()
-    )
+    grants = replace(MODERATOR, room=room)
+    return _signed(settings, identity, grants, settings.room_token_ttl, name=MODERATOR_NAME)
 
 
 def spectator_token(settings: Settings, identity: str, room: str) -> str:
@@ -153,20 +148,18 @@ def spectator_token(settings: Settings, identity: str, room: str) -> str:
     attributes of its own) and hidden, so the debaters and the agents never see it and it can
     call no agent. Joinable for at most SPECTATOR_TOKEN_TTL seconds; the spectator renews it
     while the debate runs. No name: nobody sees it anyway."""
-    grants = lk.VideoGrants(
-        room_join=True,
-        room=room,
-        can_publish=False,
-        can_subscribe=True,
-        can_publish_data=False,
-        can_publish_sources=[],
-        can_update_own_metadata=False,
-        hidden=True,
-    )
     ttl = min(settings.room_token_ttl, SPECTATOR_TOKEN_TTL)
+    return _signed(settings, identity, replace(SPECTATOR, room=room), ttl)
+
+
+def _signed(
+    settings: Settings, identity: str, grants: lk.VideoGrants, ttl: int, name: str | None = None
+) -> str:
+    token = lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+    if name is not None:
+        token = token.with_name(name)
     return (
-        lk.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
-        .with_identity(identity)
+        token.with_identity(identity)
         .with_ttl(dt.timedelta(seconds=ttl))
         .with_grants(grants)
         .to_jwt()

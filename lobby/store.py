@@ -18,31 +18,11 @@ Keys (one hash tag, so every script runs on Redis Cluster; all keys are declared
   {p}:rate:<user>     counter with a TTL (one key, so no script)
   {p}:strikes:<user>  STRING "until|count": the user's strikes in a row (policy.Strikes), with
                       a TTL: gone once a new strike would start a fresh row
-  {p}:lobbyUser:<identity>  STRING the user a lobby connection's opaque identity belongs to;
-                      {p}:lobbyIdentity:<user>  STRING that user's newest lobby identity. Both
-                      written by the API when it mints a lobby token, for the token's life,
-                      and kept alive by the lobby agent while the connection stays
-                      (`lobby/identities.py`); {p}:lobbyShard:<user> STRING the lobby shard
-                      whose room that identity may join (missing: shard 0), with them.
-  {p}:notify:<shard>  STREAM (group "agents") the events waiting to be sent to the people
-                      seated in that lobby shard, read and deleted by its agent
-                      (`lobby/notices.py`; capped at about `NOTICES_MAXLEN` entries)
-  {p}:flooding:<user> STRING set while the user is kept out of the lobby (TTL: the ban)
   {p}:layout          STRING the layout of these keys (`LAYOUT`), written by the first agent
-  {p}:debate:<room>   HASH a discussion room's debate, kept by its moderator
-                      (`lobby/debate_states.py`)
-  {p}:lease:keeper    STRING the id of the API process whose keeper acts, TTL 15 s, renewed
-                      (`lobby/lease.py`)
-  {p}:beat:<room>     STRING when that lobby room's agent last said it was alive (TTL an hour;
-                      `lobby/heartbeats.py`)
-  {p}:banned:<user>, {p}:held:<user>, {p}:chat:<room>, {p}:reporters:<room>,
-  {p}:modUser:<identity>  trust and safety: bans, holds, the moderator agent's chat record,
-                      reporters, human moderators' identities (`lobby/sanctions.py`)
-  {p}:spectator:<identity>  HASH {user, room} of a spectator identity the API minted;
-                      {p}:spectatorIdentity:<room>:<user>  STRING that user's spectator identity
-                      in that room (`lobby/identities.py`, TTL 6 h)
-  {p}:audience:<room>, {p}:livePhase:<room>  a public debate's spectators and the phase its
-                      moderator shows (`lobby/audience.py`)
+
+The keys that other modules own (lobby identities and flood bans, the notices' streams, the
+debate records, the keeper's lease, heartbeats, sanctions, spectators and the audience) are in
+the key map of docs/ARCHITECTURE.md, each with the module that writes it.
 
 Nothing grows without end: every per-user key has a TTL; the shared hashes lose their entries
 when the match or ticket they belong to ends, and `lobby.upkeep.prune` (run every minute by

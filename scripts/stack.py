@@ -14,23 +14,24 @@ import contextlib
 import glob
 import hashlib
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lobby.settings import DEV_LIVEKIT_KEY as LIVEKIT_KEY
 from lobby.settings import DEV_LIVEKIT_SECRET as LIVEKIT_SECRET
+from scripts.ports import StackError as StackError
+from scripts.ports import free_port as free_port
+from scripts.ports import free_udp_range, wait_http, wait_port
+from scripts.ports import port_free as port_free
 from scripts.redis_server import RedisError, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,73 +43,6 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     # that test's failure and carries on, while an interrupt ends the session and runs the
     # fixtures' teardown (which stops the servers); plain programs unwind either way.
     raise KeyboardInterrupt
-
-
-class StackError(RuntimeError):
-    """A server could not be started; the message says which and why."""
-
-
-def free_port() -> int:
-    """A TCP port free on every interface (LiveKit's ICE TCP port binds them all)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("0.0.0.0", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether nobody listens on `port`. SO_REUSEADDR as a listener sets it: a socket of a
-    just-stopped server lingering in TIME_WAIT does not count as taken."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_start() -> int:
-    """The first port the kernel hands out for unbound sockets (32768 by default)."""
-    try:
-        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
-        return int(text.split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def _free_udp_range(size: int) -> int:
-    """First port of `size` consecutive free UDP ports, for LiveKit's ICE range. Taken below
-    the kernel's ephemeral range, where hundreds of WebRTC clients on this machine hold their
-    own UDP sockets (a range chosen inside it is soon found taken, by LiveKit or by them)."""
-    low, high = _ephemeral_start(), 20000
-    rng = random.Random()
-    for _ in range(200):
-        start = rng.randrange(high, max(high + size, low - size)) // size * size
-        socks = []
-        try:
-            for p in range(start, start + size):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", p))
-            return start
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise StackError("no free UDP port range for LiveKit")
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path, t: float) -> None:
-    deadline = time.monotonic() + t
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StackError(f"{name} exited with {proc.returncode}; see {log}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise StackError(f"{name} did not open port {port} within {t:.0f} s; see {log}")
 
 
 @dataclass
@@ -266,7 +200,7 @@ class Stack:
                 argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         self._procs.append(("postgres", proc))
-        _wait_port(port, proc, "postgres", log, 60)
+        wait_port(port, proc, "postgres", log, 60)
         for _ in range(100):
             ok = subprocess.run(
                 [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
@@ -340,8 +274,8 @@ class Stack:
                 start_new_session=True,
             )
         self._procs.append((name, proc))
-        _wait_port(port, proc, name, log, 30)
-        _wait_http(f"http://127.0.0.1:{port}/", proc, log)
+        wait_port(port, proc, name, log, 30)
+        wait_http(f"http://127.0.0.1:{port}/", proc, log)
         return LiveKitNode(name, f"ws://127.0.0.1:{port}", proc, log)
 
     def migrate(self) -> None:
@@ -362,7 +296,7 @@ def livekit_config(port: int, api_port: int, bus: str | None) -> str:
     """livekit.yaml for one server on `port` with ports of its own (ICE over TCP, a UDP range;
     TURN stays off), its webhooks sent to the API on `api_port`; with `bus` (a Redis address)
     it is a node of a cluster, as LiveKit's own multi-node tests run two servers on one host."""
-    tcp_port, udp_start = free_port(), _free_udp_range(100)
+    tcp_port, udp_start = free_port(), free_udp_range(100)
     config = (ROOT / "livekit.yaml").read_text()
     # Tests and `make dev` run LiveKit as production does: no room is created by a join.
     if not re.search(r"(?m)^  auto_create: false$", config):
@@ -401,18 +335,6 @@ def _postgres_folder(wanted: Path, as_pg: list[str]) -> Path:
         return wanted
     digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"disco-postgres-{digest}"
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, t: float = 30) -> None:
-    deadline = time.monotonic() + t
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StackError(f"{url} server exited; see {log}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as r:
-            if r.status == 200:
-                return
-        time.sleep(0.1)
-    raise StackError(f"{url} did not answer within {t:.0f} s; see {log}")
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Helpers for the API tests: accounts, discussion rows, error bodies."""
+"""Helpers for the API tests: accounts, discussion rows, error bodies, reports and the
+moderators' review queue."""
 
 from __future__ import annotations
 
@@ -35,10 +36,14 @@ def unique_email(tag: str = "user") -> str:
     return f"{tag}-{secrets.token_hex(6)}@example.org"
 
 
+def signup(email: str, name: str = "Ada", password: str = PASSWORD, **more: Any) -> dict[str, Any]:
+    """A registration body: the person consents; `more` adds fields."""
+    return {"email": email, "password": password, "display_name": name, **CONSENT, **more}
+
+
 async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
     email = unique_email(name.lower())
-    body = {"email": email, "password": PASSWORD, "display_name": name, **CONSENT}
-    r = await client.post("/api/register", json=body)
+    r = await client.post("/api/register", json=signup(email, name))
     assert r.status == 201, await r.text()
     user = (await r.json())["user"]
     r = await client.post("/api/login", json={"email": email, "password": PASSWORD})
@@ -50,6 +55,12 @@ async def register(client: TestClient[Any, Any], name: str = "Ada") -> Account:
 async def register_all(client: TestClient[Any, Any], *names: str) -> list[Account]:
     """One account per name, registered and logged in, in order."""
     return [await register(client, name) for name in names]
+
+
+async def count_users(engine: AsyncEngine, email: str) -> int:
+    async with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(users).where(users.c.email == email)
+        return int((await conn.execute(query)).scalar_one())
 
 
 async def make_moderator(engine: AsyncEngine, account: Account) -> None:
@@ -102,3 +113,30 @@ async def error_of(response: Any) -> dict[str, Any]:
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     error: dict[str, Any] = body["error"]
     return error
+
+
+async def lobby_token(client: TestClient[Any, Any], who: Account) -> Any:
+    return await client.post("/api/lobby/token", headers=who.auth)
+
+
+async def report(
+    client: TestClient[Any, Any], who: Account, discussion: uuid.UUID, **body: Any
+) -> Any:
+    """Report the other person of `discussion` (for harassment, unless `body` says otherwise)."""
+    payload = {"discussion_id": str(discussion), "reason": "harassment", **body}
+    return await client.post("/api/reports", json=payload, headers=who.auth)
+
+
+async def review_queue(
+    client: TestClient[Any, Any], mod: Account, about: Account
+) -> list[dict[str, Any]]:
+    r = await client.get(f"/api/moderator/reports?user_id={about.id}", headers=mod.auth)
+    assert r.status == 200, await r.text()
+    found: list[dict[str, Any]] = (await r.json())["reports"]
+    return found
+
+
+async def moderator(client: TestClient[Any, Any], engine: AsyncEngine) -> Account:
+    mod = await register(client, "Moira")
+    await make_moderator(engine, mod)
+    return mod

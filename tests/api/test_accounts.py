@@ -19,28 +19,16 @@ from api.app import create_app
 from api.ratelimit import ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW
 from lobby.db.schema import users
 from lobby.settings import Settings
-from tests.api.helpers import PASSWORD, error_of, register, unique_email
+from tests.api.helpers import PASSWORD, count_users, error_of, register, signup, unique_email
 
 Client = TestClient[Any, Any]
-
-
-async def _count_users(engine: AsyncEngine, email: str) -> int:
-    async with engine.connect() as conn:
-        query = sa.select(sa.func.count()).select_from(users).where(users.c.email == email)
-        return int((await conn.execute(query)).scalar_one())
 
 
 async def test_register_normalises_email_and_answers_the_user(
     client: Client, engine: AsyncEngine
 ) -> None:
     email = unique_email("grace")
-    body = {
-        "email": f"  {email.upper()} ",
-        "password": PASSWORD,
-        "display_name": " Grace ",
-        "adult": True,
-        "accepts_terms": True,
-    }
+    body = signup(f"  {email.upper()} ", name=" Grace ")
     r = await client.post("/api/register", json=body)
     assert r.status == 201
     user = (await r.json())["user"]
@@ -57,13 +45,7 @@ async def test_register_normalises_email_and_answers_the_user(
 
 async def test_register_twice_is_a_conflict(client: Client) -> None:
     account = await register(client)
-    body = {
-        "email": account.email.upper(),
-        "password": PASSWORD,
-        "display_name": "Other",
-        "adult": True,
-        "accepts_terms": True,
-    }
+    body = signup(account.email.upper(), name="Other")
     r = await client.post("/api/register", json=body)
     assert r.status == 409
     assert (await error_of(r))["code"] == "email_taken"
@@ -89,13 +71,7 @@ async def test_register_refuses_bad_fields_and_stores_nothing(
     client: Client, engine: AsyncEngine, change: dict[str, Any], field: str
 ) -> None:
     email = unique_email()
-    body: dict[str, Any] = {
-        "email": email,
-        "password": PASSWORD,
-        "display_name": "Ada",
-        "adult": True,
-        "accepts_terms": True,
-    }
+    body: dict[str, Any] = signup(email)
     body.update(change)
     body = {k: v for k, v in body.items() if v is not None}
     r = await client.post("/api/register", json=body)
@@ -103,7 +79,7 @@ async def test_register_refuses_bad_fields_and_stores_nothing(
     error = await error_of(r)
     assert error["code"] == "invalid_field"
     assert error["field"] == field and field in error["message"]
-    assert await _count_users(engine, email) == 0
+    assert await count_users(engine, email) == 0
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', b"", b"\xff\xfe"])
@@ -115,29 +91,15 @@ async def test_malformed_json_is_a_bad_request(client: Client, raw: bytes) -> No
 
 async def test_a_body_over_the_limit_is_refused(client: Client, engine: AsyncEngine) -> None:
     email = unique_email()
-    body = {
-        "email": email,
-        "password": PASSWORD,
-        "display_name": "Ada",
-        "adult": True,
-        "accepts_terms": True,
-        "pad": "x" * 20_000,
-    }
+    body = signup(email, pad="x" * 20_000)
     r = await client.post("/api/register", json=body)
     assert r.status == 413
     assert (await error_of(r))["code"] == "payload_too_large"
-    huge = {
-        "email": email,
-        "password": PASSWORD,
-        "display_name": "Ada",
-        "adult": True,
-        "accepts_terms": True,
-        "pad": "x" * 300_000,
-    }
+    huge = signup(email, pad="x" * 300_000)
     r = await client.post("/api/register", json=huge)
     assert r.status == 413
     assert (await error_of(r))["code"] == "payload_too_large"
-    assert await _count_users(engine, email) == 0
+    assert await count_users(engine, email) == 0
 
 
 async def test_login_answers_a_session_token(client: Client, app_settings: Settings) -> None:

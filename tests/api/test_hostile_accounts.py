@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,9 +18,8 @@ from api.app import create_app
 from api.auth import Passwords
 from api.keys import PASSWORDS
 from api.ratelimit import ADDRESS_LIMIT, REGISTER_WINDOW
-from lobby.db.schema import users
 from lobby.settings import Settings
-from tests.api.helpers import PASSWORD, error_of, register, unique_email
+from tests.api.helpers import count_users, error_of, register, signup, unique_email
 
 Client = TestClient[Any, Any]
 
@@ -47,12 +45,6 @@ async def proxied(app_settings: Settings) -> AsyncIterator[Client]:
     )
     async with TestClient(TestServer(create_app(settings))) as c:
         yield c
-
-
-async def _count_users(engine: AsyncEngine, email: str) -> int:
-    async with engine.connect() as conn:
-        query = sa.select(sa.func.count()).select_from(users).where(users.c.email == email)
-        return int((await conn.execute(query)).scalar_one())
 
 
 async def test_an_unknown_email_costs_a_verification_like_a_wrong_password(
@@ -88,32 +80,20 @@ async def test_a_guessable_password_is_refused_with_advice(
     client: Client, engine: AsyncEngine, password: str
 ) -> None:
     email = unique_email("grace")
-    body = {
-        "email": email,
-        "password": password.format(email=email),
-        "display_name": "Grace",
-        "adult": True,
-        "accepts_terms": True,
-    }
+    body = signup(email, name="Grace", password=password.format(email=email))
     r = await client.post("/api/register", json=body)
     assert r.status == 400
     error = await error_of(r)
     assert error["code"] == "weak_password" and error["field"] == "password"
     assert error["message"].startswith("password: is too easy to guess.")
-    assert await _count_users(engine, email) == 0
+    assert await count_users(engine, email) == 0
 
 
 async def test_registrations_are_limited_per_address_and_ipv6_per_64(
     proxied: Client, engine: AsyncEngine
 ) -> None:
     def body() -> dict[str, object]:
-        return {
-            "email": unique_email(),
-            "password": PASSWORD,
-            "display_name": "Ada",
-            "adult": True,
-            "accepts_terms": True,
-        }
+        return signup(unique_email())
 
     for i in range(3):
         r = await proxied.post(
@@ -128,7 +108,7 @@ async def test_registrations_are_limited_per_address_and_ipv6_per_64(
     assert r.status == 429
     assert (await error_of(r))["code"] == "too_many_attempts"
     assert 0 < int(r.headers["Retry-After"]) <= REGISTER_WINDOW
-    assert await _count_users(engine, str(refused["email"])) == 0
+    assert await count_users(engine, str(refused["email"])) == 0
     # A taken email is not told apart either once the limit is reached.
     r = await proxied.post(
         "/api/register", json=refused, headers={"X-Forwarded-For": "2001:db8:7:1::1"}
@@ -173,18 +153,12 @@ async def test_names_that_pass_for_disco_are_refused(
     client: Client, engine: AsyncEngine, name: str
 ) -> None:
     email = unique_email()
-    body = {
-        "email": email,
-        "password": PASSWORD,
-        "display_name": name,
-        "adult": True,
-        "accepts_terms": True,
-    }
+    body = signup(email, name=name)
     r = await client.post("/api/register", json=body)
     assert r.status == 400
     error = await error_of(r)
     assert error["code"] == "invalid_name" and error["field"] == "display_name"
-    assert await _count_users(engine, email) == 0
+    assert await count_users(engine, email) == 0
     account = await register(client, "Ada")
     r = await client.patch("/api/me", json={"display_name": name}, headers=account.auth)
     assert r.status == 400
@@ -195,13 +169,7 @@ async def test_names_that_pass_for_disco_are_refused(
 
 async def test_names_are_stored_in_nfkc_form(client: Client) -> None:
     full_width = "\uff21\uff44\uff41 Lovelace"
-    body = {
-        "email": unique_email(),
-        "password": PASSWORD,
-        "display_name": full_width,
-        "adult": True,
-        "accepts_terms": True,
-    }
+    body = signup(unique_email(), name=full_width)
     r = await client.post("/api/register", json=body)
     assert r.status == 201
     assert (await r.json())["user"]["display_name"] == "Ada Lovelace"
@@ -215,20 +183,12 @@ async def test_json_routes_refuse_other_content_types(
 ) -> None:
     account = await register(client)
     email = unique_email()
-    body = json.dumps(
-        {
-            "email": email,
-            "password": PASSWORD,
-            "display_name": "Ada",
-            "adult": True,
-            "accepts_terms": True,
-        }
-    )
+    body = json.dumps(signup(email))
     headers = {"Content-Type": content_type} if content_type else {}
     r = await client.post("/api/register", data=body.encode(), headers=headers)
     assert r.status == 415
     assert (await error_of(r))["code"] == "unsupported_media_type"
-    assert await _count_users(engine, email) == 0
+    assert await count_users(engine, email) == 0
     r = await client.patch(
         "/api/me",
         data=json.dumps({"bio": "changed"}).encode(),

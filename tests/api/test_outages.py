@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from scripts.stack import Stack
-from tests.api.helpers import PASSWORD, error_of, register, unique_email
+from tests.api.helpers import PASSWORD, error_of, register, signup, unique_email
 from tests.support.faults import paused
 
 Client = TestClient[Any, Any]
@@ -62,13 +62,7 @@ async def test_logins_and_registrations_are_unavailable_while_postgres_is_away(
 ) -> None:
     ada = await register(client, "Ada")
     login = {"email": ada.email, "password": PASSWORD}
-    fresh = {
-        "email": unique_email("bo"),
-        "password": PASSWORD,
-        "display_name": "Bo",
-        "adult": True,
-        "accepts_terms": True,
-    }
+    fresh = signup(unique_email("bo"), name="Bo")
     with paused(stack, "postgres"):
         r, took = await _timed(client, "POST", "/api/login", json=login)
         await _assert_unavailable(r, took, "login")

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -56,10 +57,16 @@ async def _post(client: Client, settings: Settings, body: bytes) -> Any:
     return await client.post("/livekit/webhook", data=body, headers=headers)
 
 
-async def _seed_live_state(settings: Settings, room: str, people: list[Account]) -> LobbyStore:
+@pytest.fixture
+async def store(app_settings: Settings) -> AsyncIterator[LobbyStore]:
+    redis = Redis.from_url(app_settings.redis_url)
+    yield LobbyStore(redis, app_settings.redis_prefix)
+    await redis.aclose()
+
+
+async def _seed_live_state(store: LobbyStore, room: str, people: list[Account]) -> None:
     """The lobby's record of a live match in `room`, as the lobby agent leaves it."""
-    redis = Redis.from_url(settings.redis_url)
-    store = LobbyStore(redis, settings.redis_prefix)
+    redis = store.redis
     match_id = secrets.token_hex(8)
     users = [str(p.id) for p in people]
     await redis.hset(store.keys["rooms"], room, match_id)
@@ -68,7 +75,6 @@ async def _seed_live_state(settings: Settings, room: str, people: list[Account])
     )
     for user in users:
         await redis.hset(store.keys["matchOf"], user, match_id)
-    return store
 
 
 async def _event_recorded(engine: AsyncEngine, event_id: str) -> bool:
@@ -84,20 +90,17 @@ async def _reopen(engine: AsyncEngine, discussion_id: uuid.UUID) -> None:
 
 
 async def test_room_finished_records_the_end_and_clears_live_state(
-    client: Client, engine: AsyncEngine, app_settings: Settings
+    client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
     a, b = await register(client, "Ann"), await register(client, "Ben")
     discussion_id, room = await make_discussion(engine, [a, b])
-    store = await _seed_live_state(app_settings, room, [a, b])
-    try:
-        r = await _post(client, app_settings, _event(room))
-        assert r.status == 200
-        row = await discussion_row(engine, discussion_id)
-        assert row.ended_at is not None and row.outcome == "abandoned"
-        assert await store.match_of(str(a.id)) is None
-        assert await store.match_of(str(b.id)) is None
-    finally:
-        await store.redis.aclose()
+    await _seed_live_state(store, room, [a, b])
+    r = await _post(client, app_settings, _event(room))
+    assert r.status == 200
+    row = await discussion_row(engine, discussion_id)
+    assert row.ended_at is not None and row.outcome == "abandoned"
+    assert await store.match_of(str(a.id)) is None
+    assert await store.match_of(str(b.id)) is None
 
 
 async def test_room_finished_keeps_an_outcome_already_recorded(
@@ -111,7 +114,7 @@ async def test_room_finished_keeps_an_outcome_already_recorded(
 
 
 async def test_a_replayed_event_changes_nothing(
-    client: Client, engine: AsyncEngine, app_settings: Settings
+    client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
     a, b = await register(client, "Ann"), await register(client, "Ben")
     discussion_id, room = await make_discussion(engine, [a, b])
@@ -119,14 +122,11 @@ async def test_a_replayed_event_changes_nothing(
     assert (await _post(client, app_settings, body)).status == 200
     # Put the world back as it was; a second delivery of the same event must not touch it.
     await _reopen(engine, discussion_id)
-    store = await _seed_live_state(app_settings, room, [a, b])
-    try:
-        assert (await _post(client, app_settings, body)).status == 200
-        row = await discussion_row(engine, discussion_id)
-        assert row.ended_at is None and row.outcome is None
-        assert await store.match_of(str(a.id)) is not None
-    finally:
-        await store.redis.aclose()
+    await _seed_live_state(store, room, [a, b])
+    assert (await _post(client, app_settings, body)).status == 200
+    row = await discussion_row(engine, discussion_id)
+    assert row.ended_at is None and row.outcome is None
+    assert await store.match_of(str(a.id)) is not None
 
 
 def _forgeries(body: bytes, settings: Settings) -> list[tuple[str, dict[str, str], bytes]]:
@@ -151,29 +151,26 @@ def _forgeries(body: bytes, settings: Settings) -> list[tuple[str, dict[str, str
 
 
 async def test_forged_webhooks_are_refused_and_change_nothing(
-    client: Client, engine: AsyncEngine, app_settings: Settings
+    client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
     a, b = await register(client, "Ann"), await register(client, "Ben")
     discussion_id, room = await make_discussion(engine, [a, b])
-    store = await _seed_live_state(app_settings, room, [a, b])
+    await _seed_live_state(store, room, [a, b])
     event_id = f"EV_{secrets.token_hex(8)}"
     body = _event(room, event_id)
-    try:
-        for name, headers, sent in _forgeries(body, app_settings):
-            # Sent as LiveKit sends, so the signature is what refuses them.
-            headers["Content-Type"] = "application/webhook+json"
-            r = await client.post("/livekit/webhook", data=sent, headers=headers)
-            assert r.status == 401, name
-            assert (await error_of(r))["code"] == "invalid_signature"
-        row = await discussion_row(engine, discussion_id)
-        assert row.ended_at is None and row.outcome is None
-        assert await store.match_of(str(a.id)) is not None
-        assert not await _event_recorded(engine, event_id)
-        # The genuine event still works afterwards.
-        assert (await _post(client, app_settings, body)).status == 200
-        assert (await discussion_row(engine, discussion_id)).ended_at is not None
-    finally:
-        await store.redis.aclose()
+    for name, headers, sent in _forgeries(body, app_settings):
+        # Sent as LiveKit sends, so the signature is what refuses them.
+        headers["Content-Type"] = "application/webhook+json"
+        r = await client.post("/livekit/webhook", data=sent, headers=headers)
+        assert r.status == 401, name
+        assert (await error_of(r))["code"] == "invalid_signature"
+    row = await discussion_row(engine, discussion_id)
+    assert row.ended_at is None and row.outcome is None
+    assert await store.match_of(str(a.id)) is not None
+    assert not await _event_recorded(engine, event_id)
+    # The genuine event still works afterwards.
+    assert (await _post(client, app_settings, body)).status == 200
+    assert (await discussion_row(engine, discussion_id)).ended_at is not None
 
 
 async def test_other_rooms_and_events_are_accepted_and_ignored(
@@ -210,11 +207,11 @@ async def _wait_ended(engine: AsyncEngine, discussion_id: uuid.UUID, within: flo
 
 
 async def test_livekit_room_finished_reaches_the_api(
-    public_client: Client, engine: AsyncEngine, app_settings: Settings
+    public_client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
     a, b = await register(public_client, "Ann"), await register(public_client, "Ben")
     discussion_id, room_name = await make_discussion(engine, [a, b])
-    store = await _seed_live_state(app_settings, room_name, [a, b])
+    await _seed_live_state(store, room_name, [a, b])
     room = rtc.Room()
     livekit = lk.LiveKitAPI(
         app_settings.livekit_url, app_settings.livekit_api_key, app_settings.livekit_api_secret
@@ -234,7 +231,6 @@ async def test_livekit_room_finished_reaches_the_api(
         assert await store.match_of(str(a.id)) is None
     finally:
         await livekit.aclose()
-        await store.redis.aclose()
 
 
 async def test_when_live_state_cannot_be_cleared_nothing_is_recorded(

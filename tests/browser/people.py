@@ -136,6 +136,9 @@ class Person:
     def mic(self) -> Locator:
         return self.page.get_by_test_id("mic-toggle")
 
+    async def ready(self) -> None:
+        await self.page.get_by_role("button", name="I am ready").click()
+
     async def leave(self) -> None:
         await self.page.get_by_role("button", name="Leave", exact=True).click()
 

@@ -82,10 +82,7 @@ async def test_a_spectator_watches_a_debate_votes_and_sees_the_result(
             )
         await asyncio.gather(pro.shot("1-watched"), fan.shot("1-watching"))
 
-        await asyncio.gather(
-            pro.page.get_by_role("button", name="I am ready").click(),
-            con.page.get_by_role("button", name="I am ready").click(),
-        )
+        await asyncio.gather(pro.ready(), con.ready())
         # The spectator's clock runs (a phase lasts seconds: either opening may be on by now).
         await expect(watch.get_by_test_id("phase")).to_contain_text("opening", timeout=SLOW)
         await expect(watch.get_by_test_id("countdown")).to_have_text(re.compile(r"^\d+:\d\d$"))

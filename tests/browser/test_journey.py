@@ -138,10 +138,7 @@ async def test_quick_debate_clock_and_turns(
         )
     await asyncio.gather(pro.shot("3-before-start"), con.shot("3-before-start"))
 
-    await asyncio.gather(
-        pro.page.get_by_role("button", name="I am ready").click(),
-        con.page.get_by_role("button", name="I am ready").click(),
-    )
+    await asyncio.gather(pro.ready(), con.ready())
     # Pro speaks first: both see the same phase and clock; only pro's microphone is live.
     await _same_turn(pro, con, "Pro opening", speaker=pro, listener=con)
     await asyncio.gather(pro.shot("4-pro-speaks"), con.shot("4-pro-speaks"))
@@ -237,10 +234,7 @@ async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
         await expect(page.get_by_test_id("remote2-tile")).to_have_count(1, timeout=SLOW)
         await expect(page.get_by_test_id("phase")).to_have_text("Not started yet", timeout=SLOW)
 
-        await asyncio.gather(
-            pro.page.get_by_role("button", name="I am ready").click(),
-            con.page.get_by_role("button", name="I am ready").click(),
-        )
+        await asyncio.gather(pro.ready(), con.ready())
         await expect(page.get_by_test_id("phase")).to_contain_text("opening", timeout=SLOW)
         await controls.get_by_role("button", name="Pause").click()
         # While paused, both may talk (a moderator can still mute either).

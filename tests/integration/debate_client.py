@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 
 from livekit import api, rtc
 
+from agent.lobby_rooms import debater_token
 from lobby.contract import MODERATOR_IDENTITY
 from lobby.settings import Settings
 from tests.support.wait import eventually
@@ -40,22 +41,17 @@ Source: TypeAlias = rtc.TrackSource.ValueType
 
 
 def token(settings: Settings, identity: str, room: str, *, agent: bool = False) -> str:
-    """A debater's token, or with `agent` one like LiveKit gives a dispatched agent (the
-    moderator sets its own attributes)."""
+    """A debater's token as the lobby agent mints it, or with `agent` one like LiveKit gives a
+    dispatched agent (no media sources; the moderator sets its own attributes)."""
+    if not agent:
+        return debater_token(settings, room, identity, identity)
     grants = api.VideoGrants(
-        room_join=True,
-        room=room,
-        can_publish=True,
-        can_subscribe=True,
-        can_publish_data=True,
-        can_publish_sources=[] if agent else ["camera", "microphone"],
-        agent=agent,
-        can_update_own_metadata=agent,
+        room_join=True, room=room, can_publish_sources=[], agent=True, can_update_own_metadata=True
     )
     return (
         api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
         .with_identity(identity)
-        .with_kind("agent" if agent else "standard")
+        .with_kind("agent")
         .with_grants(grants)
         .to_jwt()
     )

@@ -14,7 +14,7 @@ from agent.clock import DebateClock
 from agent.clock_types import Ended, PhaseBegan, PrepBegan, Resumed, Saved, Warned
 from agent.errors import InvalidPayload
 from agent.state import Record, Seats
-from tests.unit.test_clock import CASUAL, DEBATE, PHASES, PREP, Step, play, started
+from tests.unit.clock_script import CASUAL, DEBATE, PHASES, PREP, Step, play, started
 
 SEATS = Seats({"a": "pro", "b": "con"}, shown=True)
 GAP = 40.0  # how long the room had no moderator

@@ -12,7 +12,7 @@ from agent.clock_types import Ended, Paused, PhaseBegan, PrepBegan, Warned
 from agent.errors import InvalidPayload
 from agent.state import Seats, attributes, payload
 from lobby.contract import Debater, Job
-from tests.unit.test_clock import DEBATE, PHASES, started
+from tests.unit.clock_script import DEBATE, PHASES, started
 
 JOB: dict[str, Any] = {
     "role": "moderator",

@@ -1,7 +1,8 @@
 // Reporting the partner during the talk: a reason, what happened, the chat as this page showed
 // it (attached as evidence), and blocking them at the same time.
 import { useState, type FormEvent } from 'react';
-import { api, errorText, type ChatLine } from '../api';
+import { api, type ChatLine } from '../api';
+import { useSending } from '../hooks/useSending';
 import { REPORT_REASONS } from '../text';
 
 export function RoomReport(props: { token: string; room: string; partnerName: string; chat: () => ChatLine[] }) {
@@ -9,23 +10,16 @@ export function RoomReport(props: { token: string; room: string; partnerName: st
   const [reason, setReason] = useState('harassment');
   const [note, setNote] = useState('');
   const [block, setBlock] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const { busy, msg, send } = useSending();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setMsg(null);
-    try {
+    await send(async () => {
       const chat = props.chat().slice(-200);
       await api.reportInRoom(props.token, { room: props.room, reason, note: note.trim(), chat, block });
       const blocked = block ? ` ${props.partnerName} is blocked: you will not be matched again.` : '';
-      setMsg({ ok: true, text: `Thank you. A moderator will look at your report.${blocked} You may leave the talk at any time.` });
-    } catch (err) {
-      setMsg({ ok: false, text: errorText(err) });
-    } finally {
-      setBusy(false);
-    }
+      return `Thank you. A moderator will look at your report.${blocked} You may leave the talk at any time.`;
+    });
   }
 
   if (!open) {

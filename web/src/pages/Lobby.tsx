@@ -1,17 +1,16 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { allowNotifications, notificationChoice, primeSound, refuseNotifications, useProposalAlert, type ProposalAlert } from '../alerts';
 import { api, errorText, type Topic } from '../api';
 import { formatTitle, isDebate } from '../formats';
 import { useLobby } from '../lobby';
 import { MediaCheck } from '../components/MediaCheck';
+import { ProposalCard } from '../components/ProposalCard';
 import type { FormatInfo, Proposal, RoomPass, SideChoice, Ticket } from '../lobbyProtocol';
 import { useSession } from '../session';
 import { clock, useNow } from '../time';
 import { Summary, type TalkResult } from './Summary';
+import { LazyTalk } from './LazyTalk';
 import type { TalkInfo } from './Talk';
-
-// The talk's video components are a chunk of their own, loaded when a room opens.
-const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
 
 type Choice = { topic: string; format: string; side: SideChoice | null };
 
@@ -86,15 +85,13 @@ export function LobbyPage() {
 
   if (talk) {
     return (
-      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
-        <Talk
-          info={talk}
-          onEnded={(r) => {
-            setLeft((s) => new Set(s).add(r.info.pass.name));
-            setResult(r);
-          }}
-        />
-      </Suspense>
+      <LazyTalk
+        info={talk}
+        onEnded={(r) => {
+          setLeft((s) => new Set(s).add(r.info.pass.name));
+          setResult(r);
+        }}
+      />
     );
   }
 
@@ -331,60 +328,6 @@ function Waiting(props: {
       <button type="button" className="btn" onClick={() => void props.onLeave()} disabled={props.busy}>
         Leave the queue
       </button>
-    </section>
-  );
-}
-
-function ProposalCard(props: {
-  proposal: Proposal;
-  answered: boolean | null;
-  topics: Topic[] | null;
-  busy: boolean;
-  onRespond: (accept: boolean) => Promise<void>;
-}) {
-  const now = useNow(250);
-  const { proposal: p } = props;
-  const topic = props.topics?.find((t) => t.slug === p.topic);
-  const left = Math.max(0, (p.expires_at - now) / 1000);
-  const [total] = useState(() => Math.max(1, (p.expires_at - Date.now()) / 1000));
-  const acceptRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => acceptRef.current?.focus(), [p.match_id]);
-  return (
-    <section className="card proposal" aria-labelledby="proposal-title" role="alertdialog" aria-describedby="proposal-desc" data-testid="proposal">
-      <h1 id="proposal-title">We found you a partner</h1>
-      <div id="proposal-desc">
-        <p className="partner-big" data-testid="proposal-partner">{p.partner.display_name}</p>
-        <p>
-          {topic?.title ?? p.topic} · {formatTitle(p.format)}
-          {p.side && (
-            <>
-              {' · you argue '}
-              <strong className={`side-${p.side}`}>{p.side === 'pro' ? 'for (pro)' : 'against (con)'}</strong>
-            </>
-          )}
-        </p>
-        {p.side && topic?.motion && (
-          <p className="motion" data-testid="motion">
-            <span className="label">Motion</span> {topic.motion}
-          </p>
-        )}
-      </div>
-      <div className="countdown" aria-live="off">
-        <div className="bar" style={{ width: `${Math.min(100, (left / total) * 100)}%` }} />
-        <span data-testid="proposal-countdown">{Math.ceil(left)} s to answer</span>
-      </div>
-      {props.answered === true ? (
-        <p role="status" className="notice">You accepted. Waiting for {p.partner.display_name}…</p>
-      ) : (
-        <div className="row">
-          <button ref={acceptRef} type="button" className="btn btn-primary" disabled={props.busy || props.answered !== null} onClick={() => void props.onRespond(true)}>
-            Accept
-          </button>
-          <button type="button" className="btn" disabled={props.busy || props.answered !== null} onClick={() => void props.onRespond(false)}>
-            Decline
-          </button>
-        </div>
-      )}
     </section>
   );
 }

@@ -1,14 +1,12 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, errorText, type LiveDiscussion } from '../api';
 import { ReviewQueue } from '../components/ReviewQueue';
 import { formatTitle } from '../formats';
 import { useSession } from '../session';
+import { LazyTalk } from './LazyTalk';
 import type { TalkInfo } from './Talk';
 
 /** Moderators: the live discussions, and a seat in one of them with the moderator controls. */
-// The talk's video components are a chunk of their own, loaded when a room opens.
-const Talk = lazy(() => import('./Talk').then((m) => ({ default: m.Talk })));
-
 export function ModeratePage() {
   const { session } = useSession();
   const [items, setItems] = useState<LiveDiscussion[] | null>(null);
@@ -55,16 +53,14 @@ export function ModeratePage() {
 
   if (talk) {
     return (
-      <Suspense fallback={<p className="muted" role="status">Opening your room…</p>}>
-        <Talk
-          info={talk}
-          onEnded={(r) => {
-            setTalk(null);
-            setNote(r.reason);
-            load();
-          }}
-        />
-      </Suspense>
+      <LazyTalk
+        info={talk}
+        onEnded={(r) => {
+          setTalk(null);
+          setNote(r.reason);
+          load();
+        }}
+      />
     );
   }
 

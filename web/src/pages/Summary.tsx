@@ -6,6 +6,7 @@ import { useSession } from '../session';
 import { duration } from '../time';
 import type { TalkInfo } from './Talk';
 import { Votes } from '../components/Votes';
+import { useSending } from '../hooks/useSending';
 
 export interface TalkResult {
   info: TalkInfo;
@@ -111,23 +112,17 @@ export function Summary({ result, onClose, onNext }: { result: TalkResult; onClo
 function RateForm({ token, discussionId, partnerName }: { token: string; discussionId: string | null; partnerName: string }) {
   const [score, setScore] = useState(0);
   const [again, setAgain] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, msg, send } = useSending();
   const [done, setDone] = useState(false);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!discussionId || !score) return;
-    setBusy(true);
-    try {
+    await send(async () => {
       await api.rate(token, discussionId, score, again);
       setDone(true);
-      setMsg({ ok: true, text: 'Thanks, your rating is saved.' });
-    } catch (err) {
-      setMsg({ ok: false, text: errorText(err) });
-    } finally {
-      setBusy(false);
-    }
+      return 'Thanks, your rating is saved.';
+    });
   }
 
   return (
@@ -158,23 +153,18 @@ function ReportForm(props: { token: string; discussionId: string | null; partner
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, msg, send } = useSending();
   const [done, setDone] = useState(false);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!props.discussionId || !reason) return;
-    setBusy(true);
-    try {
-      await api.report(props.token, props.discussionId, props.partnerId, reason, note.trim());
+    const discussionId = props.discussionId;
+    await send(async () => {
+      await api.report(props.token, discussionId, props.partnerId, reason, note.trim());
       setDone(true);
-      setMsg({ ok: true, text: 'Thank you. Our team will look at your report.' });
-    } catch (err) {
-      setMsg({ ok: false, text: errorText(err) });
-    } finally {
-      setBusy(false);
-    }
+      return 'Thank you. Our team will look at your report.';
+    });
   }
 
   if (!open) {
@@ -213,27 +203,19 @@ function ReportForm(props: { token: string; discussionId: string | null; partner
 
 function BlockBox({ token, partnerId, partnerName }: { token: string; partnerId: string; partnerName: string }) {
   const [blocked, setBlocked] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, msg, send } = useSending();
 
   async function toggle() {
-    setBusy(true);
-    setMsg(null);
-    try {
+    await send(async () => {
       if (blocked) {
         await api.unblock(token, partnerId);
         setBlocked(false);
-        setMsg({ ok: true, text: `${partnerName} is no longer blocked.` });
-      } else {
-        await api.block(token, partnerId);
-        setBlocked(true);
-        setMsg({ ok: true, text: `${partnerName} is blocked. You will not be matched again.` });
+        return `${partnerName} is no longer blocked.`;
       }
-    } catch (err) {
-      setMsg({ ok: false, text: errorText(err) });
-    } finally {
-      setBusy(false);
-    }
+      await api.block(token, partnerId);
+      setBlocked(true);
+      return `${partnerName} is blocked. You will not be matched again.`;
+    });
   }
 
   return (

@@ -1,0 +1,94 @@
+"""Ports for DISCO's private servers, and waiting until a started server answers.
+
+A port is free when nobody listens on it; the probes here bind and let go, so another run may
+still take the port before the server binds it (callers retry with a fresh one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A server could not be started; the message says which and why."""
+
+
+def free_port() -> int:
+    """A TCP port free on every interface (LiveKit's ICE TCP port binds them all)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("0.0.0.0", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nobody listens on `port`. SO_REUSEADDR as a listener sets it: a socket of a
+    just-stopped server lingering in TIME_WAIT does not count as taken."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _ephemeral_start() -> int:
+    """The first port the kernel hands out for unbound sockets (32768 by default)."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_udp_range(size: int) -> int:
+    """First port of `size` consecutive free UDP ports, for LiveKit's ICE range. Taken below
+    the kernel's ephemeral range, where hundreds of WebRTC clients on this machine hold their
+    own UDP sockets (a range chosen inside it is soon found taken, by LiveKit or by them)."""
+    low, high = _ephemeral_start(), 20000
+    rng = random.Random()
+    for _ in range(200):
+        start = rng.randrange(high, max(high + size, low - size)) // size * size
+        socks = []
+        try:
+            for p in range(start, start + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("0.0.0.0", p))
+            return start
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise StackError("no free UDP port range for LiveKit")
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path, t: float) -> None:
+    deadline = time.monotonic() + t
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"{name} exited with {proc.returncode}; see {log}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise StackError(f"{name} did not open port {port} within {t:.0f} s; see {log}")
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, t: float = 30) -> None:
+    deadline = time.monotonic() + t
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"{url} server exited; see {log}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as r:
+            if r.status == 200:
+                return
+        time.sleep(0.1)
+    raise StackError(f"{url} did not answer within {t:.0f} s; see {log}")
