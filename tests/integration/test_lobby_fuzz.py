@@ -78,12 +78,13 @@ def payloads(method: str, topic: str) -> st.SearchStrategy[str]:
 
 
 async def _state(redis: Redis, prefix: str) -> dict[str, bytes | None]:
-    """Every lobby key under the prefix with its value, but the per-user command counters,
-    which every command moves by design."""
+    """Every lobby key under the prefix with its value, but those that move by design whatever
+    anyone sends: the per-user command counters (every command), the agents' heartbeats (every
+    second) and the keeper's lease (every few seconds)."""
     found: dict[str, bytes | None] = {}
     async for key in redis.scan_iter(match=f"{{{prefix}}}:*"):
         name = key if isinstance(key, str) else key.decode()
-        if ":rate:" not in name:
+        if not any(part in name for part in (":rate:", ":beat:", ":lease:")):
             found[name] = await redis.dump(name)
     return found
 
