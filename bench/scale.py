@@ -363,7 +363,10 @@ def _numbers(text: str) -> list[int]:
 
 
 def options(argv: list[str]) -> Options:
-    p = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench.scale",
+        description="The lobby and moderated rooms, one node beside a two-node cluster.",
+    )
     p.add_argument("--sizes", type=_numbers, default=[100, 200, 400], help="N, e.g. 100,200,400")
     p.add_argument("--rooms", type=_numbers, default=[10], help="M, e.g. 10,20 (0: none)")
     p.add_argument("--procs", type=int, default=4, help="client processes")
