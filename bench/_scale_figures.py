@@ -125,6 +125,28 @@ def cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float:
     return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_seconds(pid: int, proc: Path = Path("/proc")) -> dict[str, float]:
+    """CPU time so far of `pid`'s threads, summed by thread name (the SDK's native threads
+    are named, Python's all carry the process's name): where a process spends its time."""
+    found: dict[str, float] = collections.defaultdict(float)
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in (proc / str(pid) / "task").iterdir():
+        try:
+            line = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = line[line.index("(") + 1 : line.rindex(")")]
+        found[name] += stat_fields(line)[1] / tick
+    return dict(found)
+
+
+def busiest(before: dict[str, float], after: dict[str, float], top: int = 4) -> str:
+    """The threads (by name) that used the most CPU between two readings."""
+    used = {k: v - before.get(k, 0.0) for k, v in after.items()}
+    ranked = sorted(used.items(), key=lambda kv: -kv[1])[:top]
+    return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in ranked)
+
+
 # -- printing -----------------------------------------------------------------------------------
 def ms(seconds: float) -> str:
     return "-" if math.isnan(seconds) else f"{seconds * 1000:.0f}"

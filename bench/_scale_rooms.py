@@ -29,7 +29,7 @@ from pathlib import Path
 from livekit import api
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench._scale_figures import cpu_seconds, pct, per_room, table
+from bench._scale_figures import busiest, cpu_seconds, pct, per_room, table, thread_seconds
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack
 from tests.integration.debate_client import Client
@@ -63,11 +63,15 @@ def bench_catalogue(run_dir: Path) -> str:
     return str(path)
 
 
-async def window_cpu(worker: Worker, seconds: float) -> float:
-    """Share of one core the worker (and any process it started) used over `seconds`."""
-    before, t0 = cpu_seconds(worker.proc.pid), time.monotonic()
+async def window_cpu(worker: Worker, seconds: float, what: str) -> float:
+    """Share of one core the worker (and any process it started) used over `seconds`; prints
+    which of its threads used it."""
+    pid = worker.proc.pid
+    threads, before, t0 = thread_seconds(pid), cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(seconds)
-    return (cpu_seconds(worker.proc.pid) - before) / (time.monotonic() - t0)
+    share = (cpu_seconds(pid) - before) / (time.monotonic() - t0)
+    print(f"    {what}: busiest worker threads {busiest(threads, thread_seconds(pid))}")
+    return share
 
 
 async def _open(settings: Settings, engine: AsyncEngine, rooms: int) -> list[Client]:
@@ -92,10 +96,10 @@ async def measure(
     settings: Settings, engine: AsyncEngine, worker: Worker, rooms: int, window: float
 ) -> RoomFigures:
     """The worker's CPU per room, idle and running, with `rooms` rooms open."""
-    alone = await window_cpu(worker, window)
+    alone = await window_cpu(worker, window, "no room")
     clients = await _open(settings, engine, rooms)
     try:
-        idle = await window_cpu(worker, window)
+        idle = await window_cpu(worker, window, f"{rooms} idle")
         await asyncio.gather(*(c.call("debate.ready") for c in clients))
         await eventually(
             lambda: all(c.attr("status") == "running" for c in clients),
@@ -103,7 +107,7 @@ async def measure(
             60,
             every=0.2,
         )
-        running = await window_cpu(worker, min(window, RUNNING_WINDOW))
+        running = await window_cpu(worker, min(window, RUNNING_WINDOW), f"{rooms} running")
     finally:
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
     rooms_of = {c.room_name for c in clients}

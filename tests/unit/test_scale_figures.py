@@ -12,6 +12,7 @@ import pytest
 
 from bench._scale_figures import (
     ClientRecord,
+    busiest,
     cpu_seconds,
     lobby_figures,
     lobby_verdicts,
@@ -19,6 +20,7 @@ from bench._scale_figures import (
     quantile,
     stat_fields,
     table,
+    thread_seconds,
     verdict,
 )
 
@@ -74,6 +76,19 @@ def test_cpu_seconds_counts_children(tmp_path: Path) -> None:
     (tmp_path / "self").mkdir()
     assert cpu_seconds(2, tmp_path) == pytest.approx(3.0)
     assert cpu_seconds(1, tmp_path) == pytest.approx(8.0)
+
+
+def test_thread_seconds_sum_threads_by_name(tmp_path: Path) -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    task = tmp_path / "7" / "task"
+    for tid, name, used in ((7, "python", 3), (8, "tokio-runtime-w", 5), (9, "tokio-runtime-w", 1)):
+        (task / str(tid)).mkdir(parents=True)
+        (task / str(tid) / "stat").write_text(
+            f"{tid} ({name}) S 1 0 0 0 0 0 0 0 0 0 {used * ticks} 0 0 0"
+        )
+    found = thread_seconds(7, tmp_path)
+    assert found == pytest.approx({"python": 3.0, "tokio-runtime-w": 6.0})
+    assert busiest({"python": 1.0}, found, top=1) == "tokio-runtime-w 6.00 s"
 
 
 def test_verdicts_say_pass_miss_or_not_measured() -> None:
