@@ -310,6 +310,8 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
         if o.rooms:
             print(f"moderated rooms: worker CPU over {o.window:g} s windows", flush=True)
             rooms = await moderated_rooms(two, _settings(two, "r", 1), engine, o.rooms, o.window)
+        if not o.sizes:
+            return _summary({}, rooms)
         # At once, with the client processes: imports take tens of seconds on a busy machine.
         clients = Clients(o.procs)
         deployments += await asyncio.gather(
@@ -367,7 +369,9 @@ def options(argv: list[str]) -> Options:
         prog="python -m bench.scale",
         description="The lobby and moderated rooms, one node beside a two-node cluster.",
     )
-    p.add_argument("--sizes", type=_numbers, default=[100, 200, 400], help="N, e.g. 100,200,400")
+    p.add_argument(
+        "--sizes", type=_numbers, default=[100, 200, 400], help='N, e.g. 100,200,400 ("": none)'
+    )
     p.add_argument("--rooms", type=_numbers, default=[10], help="M, e.g. 10,20 (0: none)")
     p.add_argument("--procs", type=int, default=4, help="client processes")
     p.add_argument("--spread", type=float, default=10.0, help="seconds the N joins span")
