@@ -20,6 +20,7 @@ The worker alone (no room) is measured too, so the per-room figure can be read n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import time
@@ -100,13 +101,18 @@ async def measure(
     clients = await _open(settings, engine, rooms)
     try:
         idle = await window_cpu(worker, window, f"{rooms} idle")
-        await asyncio.gather(*(c.call("debate.ready") for c in clients))
-        await eventually(
-            lambda: all(c.attr("status") == "running" for c in clients),
-            "every debate running",
-            60,
-            every=0.2,
-        )
+        # A client whose connection dropped on the busy machine fails its call: the window
+        # is taken anyway, and says how many debates ran.
+        await asyncio.gather(*(c.call("debate.ready") for c in clients), return_exceptions=True)
+        with contextlib.suppress(AssertionError):
+            await eventually(
+                lambda: all(c.attr("status") == "running" for c in clients),
+                "every debate running",
+                30,
+                every=0.2,
+            )
+        ran = len({c.room_name for c in clients if c.attr("status") == "running"})
+        print(f"    {ran} of {rooms} debates running", flush=True)
         running = await window_cpu(worker, min(window, RUNNING_WINDOW), f"{rooms} running")
     finally:
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)

@@ -316,7 +316,12 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
     try:
         if o.rooms:
             print(f"moderated rooms: worker CPU over {o.window:g} s windows", flush=True)
-            rooms = await moderated_rooms(two, _settings(two, "r", 1), engine, o.rooms, o.window)
+            try:
+                rooms = await moderated_rooms(
+                    two, _settings(two, "r", 1), engine, o.rooms, o.window
+                )
+            except Exception as e:  # the lobby's figures are still worth taking
+                print(f"  the moderated rooms failed: {type(e).__name__}: {e}", flush=True)
         if not o.sizes:
             return _summary({}, rooms)
         # At once, with the client processes: imports take tens of seconds on a busy machine.
