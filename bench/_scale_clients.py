@@ -18,6 +18,7 @@ import contextlib
 import time
 import traceback
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -25,8 +26,11 @@ from typing import Any
 from agent.sdk import quiet_native_logs
 from bench._scale_figures import ClientRecord
 from lobby.settings import Settings
-from tests.support.lobby_clients import LobbyUser, connected
+from tests.support.lobby_clients import CONNECT_WAVE, Issuer, LobbyUser, issuer
 from tests.support.wait import eventually
+
+# Tries at connecting one client before it is left out of the run.
+CONNECT_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class Report:
 class BenchUser(LobbyUser):
     # When a `lobby.status` reply first named a match (the event may be lost: it is a hint).
     match_seen: float | None = None
+    unconnected: bool = False
 
     def _take(self, state: dict[str, Any], asked: int) -> None:
         if state.get("match") and self.match_seen is None:
@@ -99,19 +104,47 @@ async def _serve(pipe: Connection) -> None:
 
 
 async def _run(spec: Slice, pipe: Connection) -> None:
-    people = [BenchUser(s.user, f"scale{s.pair}") for s in spec.seats]
+    seats = list(spec.seats)
     started = time.monotonic()
-    async with connected(spec.settings, list(people)):
+    async with _connected(spec.settings, seats) as people:
         pipe.send(("connected", time.monotonic() - started))
         pipe.send(("settled", await _settle(people, spec)))
         kind, t0, gap = await asyncio.to_thread(pipe.recv)
         assert kind == "go", kind
         records = await asyncio.gather(
-            *(_join(p, s, t0 + gap * s.pair, spec) for p, s in zip(people, spec.seats, strict=True))
+            *(_join(p, s, t0 + gap * s.pair, spec) for p, s in zip(people, seats, strict=True))
         )
         pipe.send(("report", _report(people, records)))
         await asyncio.to_thread(pipe.recv)  # "stop": partners in other processes are done
     pipe.send(("closed", None))
+
+
+@contextlib.asynccontextmanager
+async def _connected(settings: Settings, seats: list[Seat]) -> AsyncIterator[list[BenchUser]]:
+    """Everyone connected, in waves as the tests connect crowds; a connection that fails (the
+    SDK times out on a busy machine) is tried again, and someone who cannot connect at all
+    is left out of the run as a failed join."""
+    people: list[BenchUser] = []
+    async with issuer(settings) as issued:
+        try:
+            for i in range(0, len(seats), CONNECT_WAVE):
+                wave = seats[i : i + CONNECT_WAVE]
+                people += await asyncio.gather(*(_connect(settings, issued, s) for s in wave))
+            yield people
+        finally:
+            await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
+
+
+async def _connect(settings: Settings, issued: Issuer, seat: Seat) -> BenchUser:
+    for _ in range(CONNECT_TRIES):
+        person = BenchUser(seat.user, f"scale{seat.pair}")
+        try:
+            await person.connect(settings, issued)
+            return person
+        except Exception:
+            await person.aclose()
+    person.unconnected = True
+    return person
 
 
 async def _settle(people: list[BenchUser], spec: Slice) -> float:
@@ -133,6 +166,8 @@ async def _settle(people: list[BenchUser], spec: Slice) -> float:
 async def _join(person: BenchUser, seat: Seat, at: float, spec: Slice) -> ClientRecord:
     await asyncio.sleep(max(0.0, at - time.time()))
     sent = time.time()
+    if person.unconnected:
+        return ClientRecord(seat.pair, sent, None, None)
     try:
         await person.call("lobby.join", {"topic": seat.topic, "format": "casual"})
     except Exception:  # counted: the reply never came
@@ -147,4 +182,6 @@ def _report(people: list[BenchUser], records: list[ClientRecord]) -> Report:
     outcomes = Counter(outcome for p in people for _, _, outcome in p.calls)
     calls = sum(outcomes.values())
     failed = {code: n for code, n in outcomes.items() if code != "ok"}
-    return Report(tuple(records), calls, sum(failed.values()), tuple(sorted(failed.items())))
+    unconnected = sum(p.unconnected for p in people)
+    codes = sorted(failed.items()) + ([("could not connect", unconnected)] if unconnected else [])
+    return Report(tuple(records), calls, sum(failed.values()), tuple(codes))

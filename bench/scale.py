@@ -83,12 +83,13 @@ class Shape:
     shards: int
 
 
+# The targets' deployment first: a run cut short still has its figures.
 SHAPES = (
+    Shape("2 nodes, 4 shards", 2, 4),
     Shape("1 node, 1 shard", 1, 1),
     Shape("2 nodes, 1 shard", 2, 1),
-    Shape("2 nodes, 4 shards", 2, 4),
 )
-TARGET_SHAPE = SHAPES[-1].label
+TARGET_SHAPE = SHAPES[0].label
 
 
 @dataclass
@@ -186,7 +187,7 @@ async def _lobby_run(
     )
     codes = Counter({code: k for rep in reports for code, k in rep.failed_codes})
     if codes:
-        print(f"    failed RPC attempts by code: {dict(sorted(codes.items()))}", flush=True)
+        print(f"    failures by code: {dict(sorted(codes.items()))}", flush=True)
     started = time.monotonic()
     await _emptied(d)
     print(f"    lobby rooms empty again {time.monotonic() - started:.0f} s later", flush=True)
