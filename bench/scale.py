@@ -185,7 +185,9 @@ async def _lobby_run(
         sum(rep.rpc_calls for rep in reports),
         sum(rep.rpc_failed for rep in reports),
     )
-    codes = Counter({code: k for rep in reports for code, k in rep.failed_codes})
+    codes: Counter[str] = Counter()
+    for rep in reports:
+        codes.update(dict(rep.failed_codes))
     if codes:
         print(f"    failures by code: {dict(sorted(codes.items()))}", flush=True)
     started = time.monotonic()
