@@ -1,0 +1,187 @@
+"""One process's share of the scale bench's lobby clients: its own event loop and its own SDK
+rooms, connected through one LiveKit node, run by the parent (bench/scale.py) over a pipe.
+
+The parent starts these processes once (multiprocessing's spawn: a fork would copy the
+parent's SDK state) and sends each a slice of clients for every run. In a run, a process
+connects its clients (tests/support/lobby_clients.py, the way every test's clients connect)
+and says so; waits until every client's lobby room lists everyone seated there and says so;
+then, at the wall-clock times the parent's `go` names, has each client send `lobby.join` and
+wait for its proposal; sends back what every client recorded (bench/_scale_figures.py), and
+disconnects on `stop`. All processes share one machine, hence one clock: the two of a pair
+may run in different processes and still be timed together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import traceback
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from agent.sdk import quiet_native_logs
+from bench._scale_figures import ClientRecord
+from lobby.settings import Settings
+from tests.support.lobby_clients import CONNECT_WAVE, Issuer, LobbyUser, issuer
+from tests.support.wait import eventually
+
+# Tries at connecting one client before it is left out of the run.
+CONNECT_TRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A simulated person: their user id, the pair they are meant to make, its topic, and the
+    lobby room their token seats them in (for the settle check)."""
+
+    user: str
+    pair: int
+    topic: str
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    settings: Settings  # livekit_url: the node this process connects through
+    seats: tuple[Seat, ...]
+    # People per lobby room in the whole run: a client has settled when its room lists them.
+    crowd: tuple[tuple[str, int], ...]
+    settle_within: float
+    propose_within: float
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    records: tuple[ClientRecord, ...]
+    rpc_calls: int
+    rpc_failed: int
+    failed_codes: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class BenchUser(LobbyUser):
+    # When a `lobby.status` reply first named a match (the event may be lost: it is a hint).
+    match_seen: float | None = None
+    unconnected: bool = False
+
+    def _take(self, state: dict[str, Any], asked: int) -> None:
+        if state.get("match") and self.match_seen is None:
+            self.match_seen = time.time()
+        super()._take(state, asked)
+
+    def proposal_seen(self) -> float | None:
+        events = [at for e, at in zip(self.events, self.arrivals, strict=True) if _proposed(e)]
+        seen = [t for t in (*events[:1], self.match_seen) if t is not None]
+        return min(seen) if seen else None
+
+
+def _proposed(event: dict[str, Any]) -> bool:
+    return bool(event.get("type") == "proposed")
+
+
+def serve(pipe: Connection) -> None:
+    """The process's entry point: one event loop for every run the parent sends (`run`, a
+    Slice), until it sends `exit`. Its imports are paid once, not once a run."""
+    try:
+        asyncio.run(_serve(pipe))
+    except BaseException:
+        pipe.send(("error", traceback.format_exc()))
+        raise
+
+
+async def _serve(pipe: Connection) -> None:
+    quiet_native_logs()
+    pipe.send(("up", None))
+    while True:
+        message = await asyncio.to_thread(pipe.recv)
+        if message[0] != "run":
+            return
+        await _run(message[1], pipe)
+
+
+async def _run(spec: Slice, pipe: Connection) -> None:
+    seats = list(spec.seats)
+    started = time.monotonic()
+    async with _connected(spec.settings, seats) as people:
+        pipe.send(("connected", time.monotonic() - started))
+        pipe.send(("settled", await _settle(people, spec)))
+        kind, t0, gap = await asyncio.to_thread(pipe.recv)
+        assert kind == "go", kind
+        records = await asyncio.gather(
+            *(_join(p, s, t0 + gap * s.pair, spec) for p, s in zip(people, seats, strict=True))
+        )
+        pipe.send(("report", _report(people, records)))
+        await asyncio.to_thread(pipe.recv)  # "stop": partners in other processes are done
+    pipe.send(("closed", None))
+
+
+@contextlib.asynccontextmanager
+async def _connected(settings: Settings, seats: list[Seat]) -> AsyncIterator[list[BenchUser]]:
+    """Everyone connected, in waves as the tests connect crowds; a connection that fails (the
+    SDK times out on a busy machine) is tried again, and someone who cannot connect at all
+    is left out of the run as a failed join."""
+    people: list[BenchUser] = []
+    async with issuer(settings) as issued:
+        try:
+            for i in range(0, len(seats), CONNECT_WAVE):
+                wave = seats[i : i + CONNECT_WAVE]
+                people += await asyncio.gather(*(_connect(settings, issued, s) for s in wave))
+            yield people
+        finally:
+            await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
+
+
+async def _connect(settings: Settings, issued: Issuer, seat: Seat) -> BenchUser:
+    for _ in range(CONNECT_TRIES):
+        person = BenchUser(seat.user, f"scale{seat.pair}")
+        try:
+            await person.connect(settings, issued)
+            return person
+        except Exception:
+            await person.aclose()
+    person.unconnected = True
+    return person
+
+
+async def _settle(people: list[BenchUser], spec: Slice) -> float:
+    """Seconds until every client's lobby room lists everyone seated there and the agent (or
+    `settle_within` has passed: the run goes on, and the parent prints how long it took)."""
+    crowd = dict(spec.crowd)
+    rooms = [crowd[s.room] for s in spec.seats]
+    started = time.monotonic()
+
+    def settled() -> bool:
+        # The others seated in the room, and the shard's agent.
+        return all(len(p.room.remote_participants) >= n for p, n in zip(people, rooms, strict=True))
+
+    with contextlib.suppress(AssertionError):
+        await eventually(settled, "the lobby rooms list everyone", spec.settle_within, every=0.2)
+    return time.monotonic() - started
+
+
+async def _join(person: BenchUser, seat: Seat, at: float, spec: Slice) -> ClientRecord:
+    await asyncio.sleep(max(0.0, at - time.time()))
+    sent = time.time()
+    if person.unconnected:
+        return ClientRecord(seat.pair, sent, None, None)
+    try:
+        await person.call("lobby.join", {"topic": seat.topic, "format": "casual"})
+    except Exception:  # counted: the reply never came
+        return ClientRecord(seat.pair, sent, None, None)
+    replied = time.time()
+    with contextlib.suppress(AssertionError):
+        await eventually(person.proposal_seen, "a proposal", spec.propose_within, every=0.05)
+    return ClientRecord(seat.pair, sent, replied, person.proposal_seen())
+
+
+def _report(people: list[BenchUser], records: list[ClientRecord]) -> Report:
+    outcomes = Counter(outcome for p in people for _, _, outcome in p.calls)
+    calls = sum(outcomes.values())
+    failed = {code: n for code, n in outcomes.items() if code != "ok"}
+    unconnected = sum(p.unconnected for p in people)
+    codes = sorted(failed.items()) + ([("could not connect", unconnected)] if unconnected else [])
+    return Report(tuple(records), calls, sum(failed.values()), tuple(codes))

@@ -1,0 +1,412 @@
+"""The scale bench: the lobby with N simulated people, and M moderated rooms, on one LiveKit
+node with one lobby shard (as DISCO ran before it could scale out) and on a cluster of two
+nodes with one and with four lobby shards, all in one run, side by side.
+
+`python -m bench scale` (N = 100, 200, 400; M = 10), or with options:
+`python -m bench.scale --sizes 20,40 --rooms 2` (`--help` lists them).
+
+The lobby clients run in `--procs` processes of their own (bench/_scale_clients.py), each with
+its own event loop, connected through the nodes in turn: one process of a few hundred SDK
+rooms would be what the figures measured, not DISCO. Pair i is two people given a topic of
+their own, each in a different process (and so through a different node of the cluster);
+their lobby shards are whatever the API's seating gives them. Everyone connects, and the run
+waits until every lobby room lists everyone seated there; then the N joins are spread evenly
+over `--spread` seconds, pair by pair, both of a pair at the same moment. Figures:
+
+- join reply: the `lobby.join` round trip as the client sees it (with the one retry the
+  protocol allows on a transport failure);
+- proposal: from the later of the pair's two join replies (the pair could be matched) until
+  both were shown the proposal, by the `proposed` event or by a `lobby.status` reply naming
+  the match, whichever came first (it can be below zero: the agent pairs as soon as a join is
+  stored, and the event may overtake the join's reply); "from sent" counts from the later
+  join's sending instead;
+- failed RPCs: lobby RPC attempts that failed (status calls included), of all made.
+
+Nobody answers a proposal (so no discussion room opens: the moderated rooms are measured on
+their own, bench/_scale_rooms.py), and the accept limit is long enough that none expires during
+a run. Each deployment runs its own workers (one per node; one worker has every role, as
+`make dev` runs them) and its own lobby rooms, Redis prefix and agent name; the single node
+and the cluster share a Postgres and a DISCO Redis, while the cluster's nodes have their own
+Redis, as `make dev` runs them. Targets and the figures they are judged on are printed at the
+end (bench/_scale_figures.py); nothing here knows what they should be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from typing import Any
+
+from livekit import api
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from agent.sdk import quiet_native_logs
+from api.keeper import Keeper
+from api.tokens import lobby_seat
+from bench import _scale_clients
+from bench._scale_clients import Report, Seat, Slice
+from bench._scale_figures import (
+    IDLE_ROOM_TARGET,
+    LOBBY_HEADER,
+    TARGET_N,
+    LobbyFigures,
+    lobby_figures,
+    lobby_row,
+    lobby_verdicts,
+    table,
+    verdict,
+)
+from bench._scale_rooms import RoomFigures, moderated_rooms, rooms_table
+from lobby.settings import Settings
+from scripts.stack import ROOT, Stack, free_port
+from tests.support.lobby_clients import add_topics, add_users, lobby_rooms, wait_for_agent
+from tests.support.wait import eventually
+from tests.support.worker import Worker, start_worker
+
+# Seconds a process may take to connect its share of clients (waves of ten on a busy machine).
+CONNECT_WITHIN = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    label: str
+    nodes: int
+    shards: int
+
+
+# The targets' deployment first: a run cut short still has its figures.
+SHAPES = (
+    Shape("2 nodes, 4 shards", 2, 4),
+    Shape("1 node, 1 shard", 1, 1),
+    Shape("2 nodes, 1 shard", 2, 1),
+)
+TARGET_SHAPE = SHAPES[0].label
+
+
+@dataclass
+class Deployment:
+    shape: Shape
+    stack: Stack
+    settings: Settings
+    workers: list[Worker]
+    lkapi: api.LiveKitAPI
+
+    def on(self, index: int) -> Settings:
+        """The settings, connecting through node `index` (mod the nodes)."""
+        url = self.stack.livekit[index % len(self.stack.livekit)].url
+        return replace(self.settings, livekit_url=url, livekit_public_url=url)
+
+
+def _settings(stack: Stack, name: str, shards: int) -> Settings:
+    """Settings of a deployment of its own: its agent name, lobby room and Redis prefix."""
+    tag = f"{name}{secrets.token_hex(3)}"
+    return Settings.from_env(
+        {
+            **stack.env,
+            "DISCO_JWT_SECRET": secrets.token_urlsafe(32),
+            "DISCO_ENV": "dev",
+            "DISCO_REDIS_PREFIX": f"scale{tag}",
+            "DISCO_LOBBY_ROOM": f"lobby-scale-{tag}",
+            "DISCO_AGENT_NAME": f"disco-scale-{tag}",
+            "DISCO_LOBBY_SHARDS": str(shards),
+            # Nobody answers a proposal: none may expire (and requeue its pair) during a run.
+            "DISCO_ACCEPT_TIMEOUT": "3600",
+        }
+    )
+
+
+async def _deploy(stack: Stack, shape: Shape, index: int) -> Deployment:
+    settings = _settings(stack, f"d{index}", shape.shards)
+    lkapi = api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    )
+    d = Deployment(shape, stack, settings, [], lkapi)
+    d.workers += await asyncio.gather(
+        *(
+            asyncio.to_thread(start_worker, stack, d.on(w), f"worker-d{index}-{w}", 300)
+            for w in range(shape.nodes)
+        )
+    )
+    keeper = Keeper(settings, lkapi)
+    await wait_for_agent(settings, lkapi, 120, keeper)
+    return d
+
+
+async def _undeploy(d: Deployment) -> None:
+    for room in lobby_rooms(d.settings):
+        with contextlib.suppress(api.TwirpError):
+            await d.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+    await asyncio.gather(*(asyncio.to_thread(w.stop) for w in d.workers))
+    await d.lkapi.aclose()
+
+
+# -- one lobby run --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Options:
+    sizes: list[int]
+    rooms: list[int]
+    procs: int
+    spread: float
+    window: float
+    settle: float
+    propose_within: float
+
+
+def _slices(d: Deployment, users: list[str], topics: list[str], o: Options) -> list[Slice]:
+    """Person j (pair j // 2) in process j mod procs, which connects through node (that
+    process) mod nodes: the two of a pair are always in different processes."""
+    rooms = [lobby_seat(d.settings, u).room for u in users]
+    crowd = tuple(sorted(Counter(rooms).items()))
+    seats = [Seat(u, j // 2, topics[j // 2], rooms[j]) for j, u in enumerate(users)]
+    return [
+        Slice(d.on(k), tuple(seats[k :: o.procs]), crowd, o.settle, o.propose_within)
+        for k in range(min(o.procs, len(seats)))
+    ]
+
+
+async def _lobby_run(
+    d: Deployment, clients: Clients, engine: AsyncEngine, n: int, topics: list[str], o: Options
+) -> tuple[LobbyFigures, float]:
+    users = [u.id for u in await add_users(engine, n, f"scale{n}-")]
+    slices = _slices(d, users, topics, o)
+    gap = o.spread / max(1, n // 2)
+    reports, settle = await asyncio.to_thread(clients.drive, slices, gap, o)
+    figures = lobby_figures(
+        (r for rep in reports for r in rep.records),
+        sum(rep.rpc_calls for rep in reports),
+        sum(rep.rpc_failed for rep in reports),
+    )
+    codes: Counter[str] = Counter()
+    for rep in reports:
+        codes.update(dict(rep.failed_codes))
+    if codes:
+        print(f"    failures by code: {dict(sorted(codes.items()))}", flush=True)
+    started = time.monotonic()
+    await _emptied(d)
+    print(f"    lobby rooms empty again {time.monotonic() - started:.0f} s later", flush=True)
+    return figures, settle
+
+
+async def _emptied(d: Deployment) -> None:
+    """Until every lobby room holds its agent alone again (the next run starts clean)."""
+
+    async def empty() -> bool:
+        for room in lobby_rooms(d.settings):
+            found = await d.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+            if len(found.participants) > 1:
+                return False
+        return True
+
+    try:
+        await eventually(empty, "the lobby rooms emptied after a run", 120, every=1)
+    except AssertionError as e:  # the next run starts anyway; its figures say if it mattered
+        print(f"    {e}", flush=True)
+
+
+class Clients:
+    """The client processes, started once and given a slice of clients for each run."""
+
+    def __init__(self, count: int) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs: list[multiprocessing.context.SpawnProcess] = []
+        for _ in range(count):
+            ours, theirs = spawn.Pipe()
+            proc = spawn.Process(target=_scale_clients.serve, args=(theirs,), daemon=True)
+            proc.start()
+            theirs.close()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+
+    def up(self) -> None:
+        _expect(self.pipes, "up", CONNECT_WITHIN)
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(("exit",))
+        for proc in self.procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+
+    def drive(self, slices: list[Slice], gap: float, o: Options) -> tuple[list[Report], float]:
+        """One run: connect, settle, join at the times given, report, disconnect. (The
+        reports, and how long the slowest process took to settle.)"""
+        pipes = self.pipes[: len(slices)]
+        for pipe, s in zip(pipes, slices, strict=True):
+            pipe.send(("run", s))
+        connect = max(_expect(pipes, "connected", CONNECT_WITHIN))
+        settle = max(_expect(pipes, "settled", o.settle + 60))
+        print(f"    connected in {connect:.0f} s, settled in {settle:.0f} s", flush=True)
+        t0 = time.time() + 1.0
+        for pipe in pipes:
+            pipe.send(("go", t0, gap))
+        pairs = max(len(s.seats) for s in slices)
+        reports: list[Report] = _expect(pipes, "report", pairs * gap + o.propose_within + 120)
+        for pipe in pipes:
+            pipe.send(("stop",))
+        _expect(pipes, "closed", 120)
+        return reports, settle
+
+
+def _expect(pipes: list[Connection], kind: str, within: float) -> list[Any]:
+    """Every process's next message, which must be `kind`; its payload, in process order."""
+    deadline = time.monotonic() + within
+    found = []
+    for k, pipe in enumerate(pipes):
+        if not pipe.poll(max(0.0, deadline - time.monotonic())):
+            raise RuntimeError(f"client process {k} sent no {kind!r} within {within:.0f} s")
+        try:
+            message = pipe.recv()
+        except EOFError:
+            raise RuntimeError(f"client process {k} ended before {kind!r}") from None
+        if message[0] != kind:
+            raise RuntimeError(f"client process {k}: {message[0]} {str(message[1])[-3000:]}")
+        found.append(message[1])
+    return found
+
+
+# -- the whole bench ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _stacks() -> Iterator[tuple[Stack, Stack]]:
+    """A cluster of two nodes (with a Redis and a Postgres), and one node of its own on the
+    same Redis and Postgres."""
+    run_dir = ROOT / ".run" / f"bench-scale-{os.getpid()}"
+    # LiveKit of the bench's own, whatever the environment names.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    with Stack.start(run_dir / "two", env, free_port(), nodes=2) as two:
+        shared = {k: two.env[k] for k in ("REDIS_URL", "DATABASE_URL")}
+        with Stack.start(run_dir / "one", shared, free_port(), nodes=1) as one:
+            yield one, two
+
+
+async def _lobby(
+    deployments: list[Deployment], clients: Clients, engine: AsyncEngine, o: Options
+) -> dict[tuple[int, str], tuple[LobbyFigures, float]]:
+    """Every size on every deployment, the sizes in turn (so the largest come last)."""
+    results: dict[tuple[int, str], tuple[LobbyFigures, float]] = {}
+    topics = await add_topics(engine, len(deployments) * sum(n // 2 for n in o.sizes))
+    for n in o.sizes:
+        for d in deployments:
+            mine, topics = topics[: n // 2], topics[n // 2 :]
+            try:
+                figures, settle = await _lobby_run(d, clients, engine, n, mine, o)
+            except RuntimeError as e:  # a client process failed: the summary of what ran
+                print(f"  N {n}, {d.shape.label}: the run failed: {e}", flush=True)
+                return results
+            results[(n, d.shape.label)] = (figures, settle)
+            cells = lobby_row(n, d.shape.label, settle, figures)
+            print("  " + "; ".join(f"{h} {c}" for h, c in zip(LOBBY_HEADER, cells, strict=True)))
+    return results
+
+
+async def _bench(one: Stack, two: Stack, o: Options) -> None:
+    quiet_native_logs()
+    engine = create_async_engine(_settings(two, "e", 1).async_database_url)
+    rooms: list[RoomFigures] = []
+    deployments: list[Deployment] = []
+    clients: Clients | None = None
+    try:
+        if o.rooms:
+            print(f"moderated rooms: worker CPU over {o.window:g} s windows", flush=True)
+            try:
+                rooms = await moderated_rooms(
+                    two, _settings(two, "r", 1), engine, o.rooms, o.window
+                )
+            except Exception as e:  # the lobby's figures are still worth taking
+                print(f"  the moderated rooms failed: {type(e).__name__}: {e}", flush=True)
+        if not o.sizes:
+            return _summary({}, rooms)
+        # At once, with the client processes: imports take tens of seconds on a busy machine.
+        clients = Clients(o.procs)
+        deployments += await asyncio.gather(
+            *(_deploy(one if s.nodes == 1 else two, s, i) for i, s in enumerate(SHAPES))
+        )
+        await asyncio.to_thread(clients.up)
+        print(
+            f"lobby: N people over {o.procs} client processes, N joins spread over {o.spread:g} s",
+            flush=True,
+        )
+        results = await _lobby(deployments, clients, engine, o)
+    finally:
+        if clients is not None:
+            clients.close()
+        for d in deployments:
+            await _undeploy(d)
+        await engine.dispose()
+    _summary(results, rooms)
+
+
+def _summary(
+    results: dict[tuple[int, str], tuple[LobbyFigures, float]], rooms: list[RoomFigures]
+) -> None:
+    print("\n== scale bench summary (2 cores shared; see bench/RESULTS.md)")
+    rows = [lobby_row(n, label, s, f) for (n, label), (f, s) in results.items()]
+    print(table(LOBBY_HEADER, rows))
+    if rooms:
+        print()
+        print(rooms_table(rooms))
+    print("\ntargets:")
+    target = results.get((TARGET_N, TARGET_SHAPE))
+    for line in lobby_verdicts(None if target is None else target[0]):
+        print(f"  {line}")
+    for r in rooms:
+        label = f"idle moderated room (M = {r.rooms}), per room, % of a core"
+        print(f"  {verdict(label, r.idle, IDLE_ROOM_TARGET, '%')}")
+    if not rooms:
+        print(f"  {verdict('idle moderated room', None, IDLE_ROOM_TARGET, '%')}")
+
+
+def _numbers(text: str) -> list[int]:
+    try:
+        found = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {text!r}"
+        ) from None
+    if any(x < 0 for x in found):
+        raise argparse.ArgumentTypeError(f"negative count in {text!r}")
+    return found
+
+
+def options(argv: list[str]) -> Options:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.scale",
+        description="The lobby and moderated rooms, one node beside a two-node cluster.",
+    )
+    p.add_argument(
+        "--sizes", type=_numbers, default=[100, 200, 400], help='N, e.g. 100,200,400 ("": none)'
+    )
+    p.add_argument("--rooms", type=_numbers, default=[10], help="M, e.g. 10,20 (0: none)")
+    p.add_argument("--procs", type=int, default=4, help="client processes")
+    p.add_argument("--spread", type=float, default=10.0, help="seconds the N joins span")
+    p.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
+    p.add_argument("--settle", type=float, default=240.0, help="longest wait to settle, s")
+    p.add_argument("--propose-within", type=float, default=30.0, help="longest wait, s")
+    a = p.parse_args(argv)
+    if a.procs < 1 or any(n < 2 or n % 2 for n in a.sizes):
+        p.error("--procs must be at least 1 and every size an even number of at least 2")
+    rooms = [m for m in a.rooms if m > 0]
+    return Options(a.sizes, rooms, a.procs, a.spread, a.window, a.settle, a.propose_within)
+
+
+def main(argv: list[str] | None = None) -> None:
+    o = options([] if argv is None else argv)
+    with _stacks() as (one, two):
+        asyncio.run(_bench(one, two, o))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
