@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lobby.contract import side_or_none
-from lobby.db.base import Gateway
+from lobby.db.base import Gateway, as_uuid
 from lobby.db.schema import (
     blocks,
     discussion_participants,
@@ -78,13 +78,6 @@ class Tally:
         return "pro" if self.pro > self.con else "con"
 
 
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 def _both_allow(d: Any) -> Any:
     """No debater of discussion `d` withholds consent (and it has debaters)."""
     p = discussion_participants
@@ -115,7 +108,7 @@ class Audience(Gateway):
     # -- consent, and the lobby agent opening a room ---------------------------------------
     async def all_allow(self, user_ids: Collection[str]) -> bool:
         """True when every one of these accounts allows an audience."""
-        ids = {i for u in user_ids if (i := _uuid(u)) is not None}
+        ids = {i for u in user_ids if (i := as_uuid(u)) is not None}
         if not ids or len(ids) != len(user_ids):
             return False
         query = sa.select(sa.func.count()).where(
@@ -132,7 +125,7 @@ class Audience(Gateway):
     async def open_voting(self, discussion_id: str) -> None:
         """The last phase began: the audience may vote from now (a second call keeps the
         first time, e.g. from a moderator that took over)."""
-        did = _uuid(discussion_id)
+        did = as_uuid(discussion_id)
         if did is None:
             return
         d = discussions
@@ -192,7 +185,7 @@ class Audience(Gateway):
     async def spectator_joined(self, event_id: str, event: str, room: str, user: str) -> bool:
         """Record that the account watched the room's discussion, once per webhook event id
         (the id and the row share one transaction). False for an event seen before."""
-        uid = _uuid(user)
+        uid = as_uuid(user)
         async with self.engine.begin() as conn:
             if not await _first_time(conn, event_id, event):
                 return False

@@ -29,7 +29,7 @@ class Topic:
         }
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
@@ -140,8 +140,8 @@ class HistoryEntry:
             "side": self.side,
             "partner": partner,
             "date": self.started_at.date().isoformat(),
-            "started_at": _iso(self.started_at),
-            "ended_at": _iso(self.ended_at),
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
             "duration_seconds": duration,
             "outcome": self.outcome,
             "my_rating": rating,
@@ -177,7 +177,7 @@ class LiveDiscussion:
             "topic": self.topic,
             "topic_title": self.topic_title,
             "format": self.format,
-            "started_at": _iso(self.started_at),
+            "started_at": iso(self.started_at),
             "participants": [p.to_json() for p in self.participants],
         }
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lobby.db.base import Gateway
+from lobby.db.records import iso
 from lobby.db.safety import (
     AUDIT_LIMIT,
     PERMANENT,
@@ -21,7 +22,6 @@ from lobby.db.safety import (
     Actor,
     Decided,
     ban_json,
-    iso,
     record_action,
     set_ban,
 )

@@ -25,10 +25,6 @@ QUEUE_LIMIT = 100
 AUDIT_LIMIT = 200
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def ban_json(until: dt.datetime | None) -> dict[str, Any] | None:
     """A ban as clients see it: its end, or `permanent`."""
     if until is None:
