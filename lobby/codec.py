@@ -150,26 +150,27 @@ def match(text: str) -> Match:
 class Codec:
     """The functions above for one store, remembering the member of each ticket it read: a
     pairing round proposes the tickets it has just read and would otherwise encode each one
-    again. The memory is keyed by the ticket object (its id, checked against the ticket it
-    holds, which keeps the id from being reused) and cleared once it holds `size` tickets."""
+    again. The memory is keyed by the ticket object's id and holds the tickets themselves, so
+    no id it knows can be reused by another object; it is cleared once it holds `size`
+    tickets."""
 
     def __init__(self, size: int = 8192) -> None:
         self._size = size
-        self._known: dict[int, tuple[Ticket, str]] = {}
+        self._known: dict[int, str] = {}
+        self._held: list[Ticket] = []
 
     def tickets(self, members: Sequence[str]) -> list[Ticket]:
         """The tickets these index members hold, remembered with their members."""
         found = tickets(members)
-        if len(self._known) + len(found) > self._size:
+        if len(self._held) + len(found) > self._size:
             self._known.clear()
-        self._known.update(zip(map(id, found), zip(found, members, strict=True), strict=True))
+            self._held.clear()
+        self._known.update(zip(map(id, found), members, strict=True))
+        self._held += found
         return found
 
     def member(self, t: Ticket) -> str:
-        known = self._known.get(id(t))
-        if known is not None and known[0] is t:
-            return known[1]
-        return member(t)
+        return self._known.get(id(t)) or member(t)
 
     def match_json(self, m: Match) -> str:
         a, b = m.seats
@@ -186,9 +187,8 @@ class Codec:
         times = ("", "")
         for m in matches:
             a, b = m.seats[0].ticket, m.seats[1].ticket
-            found_a, found_b = known.get(id(a)), known.get(id(b))
-            member_a = found_a[1] if found_a is not None and found_a[0] is a else member(a)
-            member_b = found_b[1] if found_b is not None and found_b[0] is b else member(b)
+            member_a = known.get(id(a)) or member(a)
+            member_b = known.get(id(b)) or member(b)
             if m.created_at is not created_at or m.expires_at is not expires_at:
                 created_at, expires_at = m.created_at, m.expires_at
                 times = _time(created_at), _time(expires_at)

@@ -52,10 +52,10 @@ def propose(
     hexed = rng.randbytes(32 * len(pairings)).hex()
     expires = now + accept_timeout
     out = []
-    for i, p in enumerate(pairings):
-        token = hexed[64 * i : 64 * i + 64]
-        room = "disco-" + token[32:]
-        out.append(Match.proposal(token[:32], room, p.a, p.side_a, p.b, p.side_b, now, expires))
+    for i, p in enumerate(pairings, 1):
+        # 32 hex digits for the match id, the next 32 for the room's name.
+        match_id, room = hexed[64 * i - 64 : 64 * i - 32], "disco-" + hexed[64 * i - 32 : 64 * i]
+        out.append(Match.proposal(match_id, room, p.a, p.side_a, p.b, p.side_b, now, expires))
     return out
 
 
