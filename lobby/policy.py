@@ -44,6 +44,14 @@ RATE_WINDOW = 10
 DEFAULT_PAIR_INTERVAL = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    a: Ticket
+    b: Ticket
+    side_a: str | None
+    side_b: str | None
+
+
 def pair_key(a: str, b: str) -> frozenset[str]:
     return frozenset((a, b))
 
@@ -81,17 +89,6 @@ def _allowed(
 
 def _order(t: Ticket) -> tuple[int, float, str]:
     return (0 if t.head else 1, t.joined_at, t.user)
-
-
-@dataclass(frozen=True, slots=True)
-class Pairing:
-    """Two tickets the matcher put together and the side each will argue (both None for a
-    casual talk)."""
-
-    a: Ticket
-    b: Ticket
-    side_a: str | None
-    side_b: str | None
 
 
 def pair(
