@@ -105,16 +105,6 @@ def _refused(refusal: Refusal) -> ApiError:
     return kind(message)
 
 
-def _tally_json(tally: Tally) -> dict[str, object]:
-    return {
-        "pro": tally.pro,
-        "con": tally.con,
-        "winner": tally.winner,
-        "my_vote": tally.my_vote,
-        "voting_open": tally.voting_open,
-    }
-
-
 @routes.post("/api/discussions/{id}/vote")
 async def vote(request: web.Request) -> web.Response:
     user = await current_user(request)
@@ -139,7 +129,7 @@ async def votes(request: web.Request) -> web.Response:
 async def _tally(request: web.Request, discussion_id: uuid.UUID, viewer: uuid.UUID) -> object:
     found = await request.app[DB].tally(discussion_id, viewer)
     if isinstance(found, Tally):
-        return _tally_json(found)
+        return found.to_json()
     raise _refused(found)
 
 

@@ -63,8 +63,12 @@ class ApiError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def details(self) -> dict[str, object]:
+        """What the body says beside the code and the message."""
+        return {}
+
     def body(self) -> dict[str, object]:
-        return {"error": {"code": self.code, "message": self.message}}
+        return {"error": {"code": self.code, "message": self.message, **self.details()}}
 
 
 class BadRequest(ApiError):
@@ -85,8 +89,8 @@ class InvalidField(BadRequest):
         self.field = field
         super().__init__(f"{field}: {message}")
 
-    def body(self) -> dict[str, object]:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+    def details(self) -> dict[str, object]:
+        return {"field": self.field}
 
 
 class WeakPassword(InvalidField):
@@ -153,9 +157,8 @@ class Banned(Forbidden):
         when = "for good" if permanent else f"until {until}"
         super().__init__(f"Your account is banned {when}.")
 
-    def body(self) -> dict[str, object]:
-        error = {"code": self.code, "message": self.message}
-        return {"error": {**error, "until": self.until, "permanent": self.permanent}}
+    def details(self) -> dict[str, object]:
+        return {"until": self.until, "permanent": self.permanent}
 
 
 class HeldForReview(Forbidden):
@@ -216,10 +219,8 @@ class UnsupportedMediaType(ApiError):
     default_message = "The body must be JSON, sent as Content-Type: application/json."
 
 
-class TooManyAttempts(ApiError):
-    status = 429
-    code = "too_many_attempts"
-    default_message = "Too many failed attempts. Please wait before trying again."
+class _RetryLater(ApiError):
+    """An answer that says, in its Retry-After header, how many seconds to wait (at least 1)."""
 
     def __init__(self, retry_after: int, message: str = "") -> None:
         self.retry_after = max(1, retry_after)
@@ -229,14 +230,18 @@ class TooManyAttempts(ApiError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class TooManyAttempts(_RetryLater):
+    status = 429
+    code = "too_many_attempts"
+    default_message = "Too many failed attempts. Please wait before trying again."
+
+
 class Flooding(TooManyAttempts):
     code = "flooding"
     default_message = "You flooded the lobby; no lobby token for a while."
 
-    def body(self) -> dict[str, object]:
-        return {
-            "error": {"code": self.code, "message": self.message, "retry_after": self.retry_after}
-        }
+    def details(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
 
 
 class NotReady(ApiError):
@@ -248,28 +253,17 @@ class NotReady(ApiError):
         self.down = down
         super().__init__(message)
 
-    def body(self) -> dict[str, object]:
-        if not self.down:
-            return super().body()
-        return {"error": {"code": self.code, "message": self.message, "down": list(self.down)}}
+    def details(self) -> dict[str, object]:
+        return {"down": list(self.down)} if self.down else {}
 
 
-class Unavailable(ApiError):
+class Unavailable(_RetryLater):
     status = 503
     code = "unavailable"
     default_message = "DISCO cannot reach one of its servers right now. Please try again soon."
 
-    def __init__(self, retry_after: int, message: str = "") -> None:
-        self.retry_after = max(1, retry_after)
-        super().__init__(message)
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-    def body(self) -> dict[str, object]:
-        return {
-            "error": {"code": self.code, "message": self.message, "retry_after": self.retry_after}
-        }
+    def details(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
 
 
 # redis-py raises these when Redis refuses, drops or does not answer within the socket

@@ -53,20 +53,16 @@ class Reconciled:
     pruned: Pruned
 
 
+@dataclass(frozen=True, slots=True)
 class Reconciler:
-    def __init__(
-        self,
-        settings: Settings,
-        lkapi: lk.LiveKitAPI,
-        db: Database,
-        store: LobbyStore,
-        keeper: Keeper | None = None,
-    ) -> None:
-        self.settings = settings
-        self.lkapi = lkapi
-        self.db = db
-        self.store = store
-        self.keeper = keeper
+    """Releases what DISCO remembers of rooms LiveKit no longer has, and prunes what nothing
+    else removes; with a keeper, also makes sure the lobby rooms are there."""
+
+    settings: Settings
+    lkapi: lk.LiveKitAPI
+    db: Database
+    store: LobbyStore
+    keeper: Keeper | None = None
 
     async def run_once(self) -> Reconciled:
         now = time.time()

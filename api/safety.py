@@ -39,6 +39,9 @@ _CAS_TRIES = 16
 
 @dataclass(frozen=True, slots=True)
 class Enforcer:
+    """Carries out bans, unbans and holds: each is recorded in Postgres first, then applied to
+    the lobby's Redis state and to every LiveKit room the person is in."""
+
     db: Database
     sanctions: Sanctions
     store: LobbyStore

@@ -9,6 +9,8 @@ time it last wrote its debate, lobby/debate_states.py.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from redis.asyncio import Redis
 
 PERIOD = 1.0
@@ -17,10 +19,13 @@ STALE = 5.0
 TTL = 3600
 
 
+@dataclass(frozen=True, slots=True)
 class Heartbeats:
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self.redis = redis
-        self.prefix = prefix
+    """The agents' heartbeats under one key prefix (`Settings.redis_prefix`): agents `beat`,
+    the API's keeper reads `written_at`."""
+
+    redis: Redis
+    prefix: str
 
     def key(self, room: str) -> str:
         return f"{{{self.prefix}}}:beat:{room}"

@@ -32,6 +32,9 @@ NOTICES_MAXLEN = 50_000
 
 @dataclass(frozen=True, slots=True)
 class Notice:
+    """A lobby event waiting in a shard's Redis stream for its agent to send: the stream
+    entry's id, the person it is for, and the event."""
+
     id: str
     user: str
     # The event's JSON, without its sequence number (numbered when sent).

@@ -22,6 +22,9 @@ _MAX_ID = 64
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
+    """A `lobby.join` command, checked against the catalogue: the side wanted is one of
+    WANTED_SIDES for a debate and None for a casual talk."""
+
     topic: str
     format: str
     side: str | None

@@ -83,6 +83,9 @@ class LayoutMismatch(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Joined:
+    """Where a ticket stands in its queue: its 0-based `position` and how many tickets are
+    `waiting` there in all."""
+
     position: int
     waiting: int
 

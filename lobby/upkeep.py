@@ -16,6 +16,9 @@ PRUNE_PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class Pruned:
+    """How many entries one `prune` removed from each shared hash: rematch cooldowns
+    (`recent`), `matchOf` entries and `rooms` entries."""
+
     recent: int
     match_of: int
     rooms: int

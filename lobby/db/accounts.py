@@ -57,8 +57,7 @@ class Accounts(Gateway):
 
     async def credentials(self, email: str) -> Credentials | None:
         query = sa.select(*_USER_COLUMNS, users.c.password_hash).where(users.c.email == email)
-        async with self.reads.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.first_row(query)
         if row is None:
             return None
         return Credentials(user=_user(row), password_hash=row.password_hash)

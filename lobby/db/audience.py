@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -76,6 +76,9 @@ class Tally:
         if self.pro == self.con:
             return "tie" if self.pro else None
         return "pro" if self.pro > self.con else "con"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "winner": self.winner}
 
 
 def _both_allow(d: Any) -> Any:

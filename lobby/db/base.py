@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
-from typing import Self
+from collections.abc import Collection, Sequence
+from typing import Self, TypeVarTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.selectable import TypedReturnsRows
+
+_Ts = TypeVarTuple("_Ts")
 
 # Discussion ids derive from match ids, so a start retried after a crash finds its own row.
 _DISCUSSIONS = uuid.UUID("6c0b6c1e-4a9f-4c41-9d5e-1f2a3b4c5d6e")
@@ -64,6 +67,16 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+
+    async def all_rows(self, query: TypedReturnsRows[*_Ts]) -> Sequence[sa.Row[*_Ts]]:
+        """Every row of one read."""
+        async with self.reads.connect() as conn:
+            return (await conn.execute(query)).all()
+
+    async def first_row(self, query: TypedReturnsRows[*_Ts]) -> sa.Row[*_Ts] | None:
+        """The first row of one read, None when it found none."""
+        async with self.reads.connect() as conn:
+            return (await conn.execute(query)).first()
 
     async def ping(self) -> None:
         """Connect and answer one query; also warms the pool before the first real query."""

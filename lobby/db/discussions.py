@@ -39,8 +39,7 @@ logger = logging.getLogger("disco.db")
 class Discussions(Gateway):
     async def topics(self) -> list[Topic]:
         query = sa.select(topics.c.slug, topics.c.title, topics.c.description, topics.c.motion)
-        async with self.reads.connect() as conn:
-            rows = (await conn.execute(query.order_by(topics.c.title))).all()
+        rows = await self.all_rows(query.order_by(topics.c.title))
         return [Topic(slug=r[0], title=r[1], description=r[2], motion=r[3]) for r in rows]
 
     async def start_discussion(self, match: Match) -> uuid.UUID:
@@ -156,8 +155,7 @@ class Discussions(Gateway):
                     sa.and_(d.c.started_at == before.started_at, d.c.id > before.id),
                 )
             )
-        async with self.reads.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.all_rows(query)
         return [HistoryEntry(*tuple(row)) for row in rows]
 
     async def live_discussions(self) -> list[LiveDiscussion]:
@@ -190,8 +188,7 @@ class Discussions(Gateway):
         query = sa.select(d.c.id, d.c.room, d.c.ended_at, d.c.outcome).where(
             d.c.id == discussion_id
         )
-        async with self.reads.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.first_row(query)
         return None if row is None else Discussion(*row)
 
     async def finish_room(self, event_id: str, event: str, room: str, at: dt.datetime) -> bool:
@@ -214,8 +211,7 @@ class Discussions(Gateway):
     async def webhook_seen(self, event_id: str) -> bool:
         """Whether this webhook event id was applied already."""
         query = sa.select(webhook_events.c.id).where(webhook_events.c.id == event_id)
-        async with self.reads.connect() as conn:
-            return (await conn.execute(query)).first() is not None
+        return await self.first_row(query) is not None
 
     async def end_discussion(self, room: str, at: dt.datetime, outcome: str) -> bool:
         """End the room's discussion if it is still live; an outcome the moderator already

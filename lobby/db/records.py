@@ -67,6 +67,9 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
+    """A user and their password hash, read only to check a login: the hash never travels
+    inside a `User`."""
+
     user: User
     password_hash: str
 

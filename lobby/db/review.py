@@ -47,8 +47,7 @@ class Review(Gateway):
             .order_by(r.created_at.desc())
             .limit(QUEUE_LIMIT)
         )
-        async with self.reads.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.all_rows(query)
         return [
             {
                 "id": str(row[0]),
@@ -156,8 +155,7 @@ class Review(Gateway):
             .order_by(m.at.desc(), m.id)
             .limit(limit)
         )
-        async with self.reads.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.all_rows(query)
         return [
             {
                 "id": str(row[0]),

@@ -72,8 +72,7 @@ class Safety(Gateway):
         query = sa.select(
             u.id, u.role, u.created_at, u.terms_accepted_at, u.banned_until, u.held_since
         ).where(u.id == user_id)
-        async with self.reads.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.first_row(query)
         return None if row is None else AccountState(*row)
 
     async def user_by_email(self, email: str) -> uuid.UUID | None:
@@ -179,8 +178,7 @@ class Safety(Gateway):
         query = sa.select(u.id, u.banned_until, u.held_since).where(
             sa.or_(u.banned_until > sa.func.now(), u.held_since.is_not(None))
         )
-        async with self.reads.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.all_rows(query)
         return [
             (
                 str(row[0]),

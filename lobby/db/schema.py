@@ -6,6 +6,8 @@ Identities in LiveKit are the users' ids as text (`str(users.c.id)`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -21,6 +23,38 @@ metadata = sa.MetaData(
 
 _now = sa.text("now()")
 
+
+def _stamp(name: str) -> sa.Column[Any]:
+    """A moment Postgres records as the row is written."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=_now)
+
+
+def _moment(name: str) -> sa.Column[Any]:
+    """A moment that may be unset (NULL), its column says when."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=True)
+
+
+def _ref(name: str, table: str, *, primary_key: bool = False) -> sa.Column[Any]:
+    """A row of `table` by its id, deleted with it."""
+    return sa.Column(
+        name,
+        sa.ForeignKey(f"{table}.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
+def _per_person(name: str, person: str, *columns: sa.schema.SchemaItem) -> sa.Table:
+    """A table of one row per discussion and person (`person` names its users column)."""
+    return sa.Table(
+        name,
+        metadata,
+        _ref("discussion_id", "discussions", primary_key=True),
+        _ref(person, "users", primary_key=True),
+        *columns,
+    )
+
+
 users = sa.Table(
     "users",
     metadata,
@@ -31,14 +65,14 @@ users = sa.Table(
     sa.Column("bio", sa.String(280), nullable=False, server_default=""),
     # 'user' or 'moderator'; moderators may run debates they are not part of.
     sa.Column("role", sa.String(16), nullable=False, server_default="user"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _stamp("created_at"),
     # When the person confirmed being an adult and accepted the rules; NULL for accounts made
     # before the rules existed, which confirm at their next login.
-    sa.Column("terms_accepted_at", sa.DateTime(timezone=True), nullable=True),
+    _moment("terms_accepted_at"),
     # A ban runs until then (lobby.db.safety.PERMANENT for a permanent one); NULL: not banned.
-    sa.Column("banned_until", sa.DateTime(timezone=True), nullable=True),
+    _moment("banned_until"),
     # Held out of matching by the automatic rules until a moderator decides; NULL: not held.
-    sa.Column("held_since", sa.DateTime(timezone=True), nullable=True),
+    _moment("held_since"),
     # Whether the person lets an audience watch their debates (both debaters must).
     sa.Column("allow_audience", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("role in ('user', 'moderator')", name="role"),
@@ -61,8 +95,8 @@ discussions = sa.Table(
     sa.Column("room", sa.String(128), nullable=False, unique=True),
     sa.Column("topic_slug", sa.ForeignKey("topics.slug"), nullable=False),
     sa.Column("format", sa.String(64), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
-    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    _stamp("started_at"),
+    _moment("ended_at"),
     # completed | forfeit | ended_by_moderator | abandoned | finished (casual talk ended) |
     # lost (its LiveKit room vanished with no end recorded: api.reconcile)
     sa.Column("outcome", sa.String(32), nullable=True),
@@ -70,33 +104,23 @@ discussions = sa.Table(
     # Set by the lobby agent when the room opens: a debate both debaters let be watched.
     sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
     # When the last phase began (the moderator writes it): the audience may vote from then on.
-    sa.Column("voting_opens_at", sa.DateTime(timezone=True), nullable=True),
+    _moment("voting_opens_at"),
 )
 
-discussion_participants = sa.Table(
+discussion_participants = _per_person(
     "discussion_participants",
-    metadata,
-    sa.Column(
-        "discussion_id",
-        sa.ForeignKey("discussions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    "user_id",
     # 'pro' | 'con' for debates, NULL for casual talks.
     sa.Column("side", sa.String(8), nullable=True),
 )
 
-ratings = sa.Table(
+ratings = _per_person(
     "ratings",
-    metadata,
-    sa.Column(
-        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("rater_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("ratee_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    "rater_id",
+    _ref("ratee_id", "users"),
     sa.Column("score", sa.SmallInteger, nullable=False),
     sa.Column("talk_again", sa.Boolean, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _stamp("created_at"),
     sa.CheckConstraint("score between 1 and 5", name="score"),
 )
 
@@ -104,14 +128,14 @@ reports = sa.Table(
     "reports",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), nullable=False),
+    _ref("discussion_id", "discussions"),
     # Both people may delete their accounts; the report stays for the moderators (the names
     # as they were are kept beside the ids).
     sa.Column("reporter_id", sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     sa.Column("reported_id", sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("note", sa.String(1000), nullable=False, server_default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _stamp("created_at"),
     sa.Column("reporter_name", sa.String(40), nullable=False, server_default=""),
     sa.Column("reported_name", sa.String(40), nullable=False, server_default=""),
     # Evidence: the chat as the reporter's client showed it ([{"from", "text", "at"}]), and
@@ -123,7 +147,7 @@ reports = sa.Table(
     sa.Column("weight", sa.Float, nullable=False, server_default="1"),
     # open | dismissed | warned | banned
     sa.Column("status", sa.String(16), nullable=False, server_default="open"),
-    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    _moment("decided_at"),
     sa.UniqueConstraint("discussion_id", "reporter_id", name="uq_reports_once"),
     sa.CheckConstraint("status in ('open', 'dismissed', 'warned', 'banned')", name="status"),
 )
@@ -132,9 +156,9 @@ sa.Index("ix_reports_reported_id", reports.c.reported_id, reports.c.created_at)
 blocks = sa.Table(
     "blocks",
     metadata,
-    sa.Column("blocker_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("blocked_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _ref("blocker_id", "users", primary_key=True),
+    _ref("blocked_id", "users", primary_key=True),
+    _stamp("created_at"),
     sa.CheckConstraint("blocker_id <> blocked_id", name="not_self"),
 )
 
@@ -145,7 +169,7 @@ webhook_events = sa.Table(
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _stamp("received_at"),
 )
 
 # Every moderation action, by a moderator or the operator's command line (`actor_id` NULL) or
@@ -154,7 +178,7 @@ moderation_actions = sa.Table(
     "moderation_actions",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _stamp("at"),
     sa.Column("actor_id", UUID(as_uuid=True), nullable=True),
     # moderator | operator | system
     sa.Column("actor_kind", sa.String(16), nullable=False),
@@ -162,31 +186,23 @@ moderation_actions = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("target_id", UUID(as_uuid=True), nullable=True),
     sa.Column("report_id", UUID(as_uuid=True), nullable=True),
-    sa.Column("until", sa.DateTime(timezone=True), nullable=True),
+    _moment("until"),
     sa.Column("reason", sa.String(1000), nullable=False, server_default=""),
 )
 sa.Index("ix_moderation_actions_at", moderation_actions.c.at)
 
 # Accounts LiveKit's webhooks saw join a public debate's room as a spectator: only they vote.
-spectators = sa.Table(
+spectators = _per_person(
     "spectators",
-    metadata,
-    sa.Column(
-        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    "user_id",
+    _stamp("joined_at"),
 )
 
 # One vote per spectator and debate, for the side they thought won.
-votes = sa.Table(
+votes = _per_person(
     "votes",
-    metadata,
-    sa.Column(
-        "discussion_id", sa.ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("voter_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    "voter_id",
     sa.Column("side", sa.String(8), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    _stamp("created_at"),
     sa.CheckConstraint("side in ('pro', 'con')", name="side"),
 )

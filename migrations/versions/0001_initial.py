@@ -1,9 +1,4 @@
-"""Users, topics, discussions and their participants, ratings, reports, blocks, webhook ids.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-27
-"""
+"""Users, topics, discussions and their participants, ratings, reports, blocks, webhook ids."""
 
 from __future__ import annotations
 
@@ -13,14 +8,23 @@ from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 _now = sa.text("now()")
 
 
 def _created() -> sa.Column[object]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now)
+
+
+def _ref(name: str, table: str, *, primary_key: bool = False) -> sa.Column[object]:
+    """A uuid naming a row of `table`, deleted with it."""
+    return sa.Column(
+        name,
+        UUID(as_uuid=True),
+        sa.ForeignKey(f"{table}.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
 
 
 def upgrade() -> None:
@@ -59,41 +63,16 @@ def upgrade() -> None:
     )
     op.create_table(
         "discussion_participants",
-        sa.Column(
-            "discussion_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("discussions.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "user_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        _ref("discussion_id", "discussions", primary_key=True),
+        _ref("user_id", "users", primary_key=True),
         sa.Column("side", sa.String(8), nullable=True),
     )
     op.create_index("ix_discussion_participants_user_id", "discussion_participants", ["user_id"])
     op.create_table(
         "ratings",
-        sa.Column(
-            "discussion_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("discussions.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "rater_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "ratee_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("discussion_id", "discussions", primary_key=True),
+        _ref("rater_id", "users", primary_key=True),
+        _ref("ratee_id", "users"),
         sa.Column("score", sa.SmallInteger, nullable=False),
         sa.Column("talk_again", sa.Boolean, nullable=False),
         _created(),
@@ -102,24 +81,9 @@ def upgrade() -> None:
     op.create_table(
         "reports",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
-        sa.Column(
-            "discussion_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("discussions.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "reporter_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "reported_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("discussion_id", "discussions"),
+        _ref("reporter_id", "users"),
+        _ref("reported_id", "users"),
         sa.Column("reason", sa.String(32), nullable=False),
         sa.Column("note", sa.String(1000), nullable=False, server_default=""),
         _created(),
@@ -127,18 +91,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "blocks",
-        sa.Column(
-            "blocker_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "blocked_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        _ref("blocker_id", "users", primary_key=True),
+        _ref("blocked_id", "users", primary_key=True),
         _created(),
         sa.CheckConstraint("blocker_id <> blocked_id", name="ck_blocks_not_self"),
     )

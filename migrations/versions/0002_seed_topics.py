@@ -1,9 +1,4 @@
-"""Seed the topics people can pick, each with a motion for debates.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27
-"""
+"""Seed the topics people can pick, each with a motion for debates."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 _topics = sa.table(
     "topics",

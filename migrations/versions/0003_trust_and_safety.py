@@ -1,9 +1,5 @@
 """Trust and safety: consent, bans and holds on users; evidence and decisions on reports (which
 now outlive both accounts); the moderation audit log.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-29
 """
 
 from __future__ import annotations
@@ -14,8 +10,6 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 _now = sa.text("now()")
 _PEOPLE = ("reporter_id", "reported_id")

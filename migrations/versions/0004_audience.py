@@ -1,9 +1,5 @@
 """The audience: who lets their debates be watched, which debates are public, when voting
 opens, the spectators LiveKit saw join, and their votes.
-
-Revision ID: 0004
-Revises: 0002
-Create Date: 2026-11-29
 """
 
 from __future__ import annotations
@@ -14,8 +10,6 @@ from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 _now = sa.text("now()")
 
