@@ -9,8 +9,9 @@ every second for every room of the worker at once, agent/room_beats.py) says unt
 record held, so a successor takes the clock as it stood at the last heartbeat and starts from
 there: the time the room had no moderator counts against nobody. The API's supervisor takes
 a room whose heartbeat stopped for a few seconds for a room without a moderator. Redis
-trouble never holds the room up: a write that fails or takes too long is logged, and the next
-change writes the record again.
+trouble never holds the room up: a write that fails or takes too long is logged and tried
+again every second (`pulse`), and until a change is written the heartbeat stands still, so a
+successor never takes an older record for a newer one.
 """
 
 from __future__ import annotations
