@@ -30,7 +30,7 @@ from agent.announcer import CALL, Announcer
 from agent.audience import Audience
 from agent.audio_guard import AudioGuard
 from agent.clock import DebateClock
-from agent.clock_types import Ended, Event, PhaseBegan, Snapshot
+from agent.clock_types import Ended, Event
 from agent.errors import NotADebater, UnknownParticipant
 from agent.floor import Floor
 from agent.memory import Memory
@@ -129,11 +129,9 @@ class Moderator(QuickDebateOffer):
         try:
             self._spawn(self._guard.scan(list(self.room.remote_participants.values())))
             if self._memory is not None:
-                self._spawn(self._memory.refresh(self._saved))
+                self._spawn(self._memory.pulse(self._saved))
             if self._audience is not None:  # a new count goes out with the attributes as they are
-                self._spawn(
-                    self._audience.follow(self._current, lambda: self._guarded(lambda _: []))
-                )
+                self._audience.follow(lambda: self._spawn(self._guarded(lambda _: [])))
             present = [i for i in self._seats.sides if i in self.room.remote_participants]
             await self._apply(lambda now: self._take_seats(present, now))
             if self._clock.outcome is not None:  # resumed after the end: make sure it is kept
@@ -144,6 +142,8 @@ class Moderator(QuickDebateOffer):
             self._unlisten()
             if self._safety is not None:
                 self._safety.unlisten(self.room)
+            if self._audience is not None:
+                self._audience.unfollow()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -296,6 +296,8 @@ class Moderator(QuickDebateOffer):
         time, and the next publish sends everything since, in order."""
         events = change(time.time())
         self._unsent += events
+        if events or not from_loop:  # a command may change the state without an event
+            self._keep()  # before the room is told: telling it may be held up
         if from_loop:
             # Not a wake-up of its own (the loop would spin), and the loop goes straight back
             # to its clock: the room catches up in the background.
@@ -309,6 +311,10 @@ class Moderator(QuickDebateOffer):
         async with self._lock:  # one publish at a time, so events go out in order
             events, self._unsent = self._unsent, []
             await self._publish(events)
+        if events:
+            self._keep()  # the `seq` sent to each person
+
+    def _keep(self) -> None:
         if self._memory is not None:
             self._spawn(self._memory.keep(self._saved))
 
@@ -324,12 +330,12 @@ class Moderator(QuickDebateOffer):
             AUDIENCE_ATTRIBUTE: str(0 if self._audience is None else self._audience.count),
         }
         await self._out.set_attributes(new)
+        if self._audience is not None:
+            self._audience.shown(snap, self._format, self._spawn)
         for e in events:
             if isinstance(e, Ended):  # in Postgres before anyone is told
                 await self._record(e.outcome, e.winner)
-            elif isinstance(e, PhaseBegan) and self._audience is not None:
-                self._spawn(self._audience.phase_began(e.index, self._format))
-        await self.broadcast([payload(e, snap, self._seats) for e in events])
+        await self._out.broadcast([payload(e, snap, self._seats) for e in events])
 
     async def _enforce(self, floor: tuple[Side, ...]) -> None:
         updates = []
@@ -344,10 +350,9 @@ class Moderator(QuickDebateOffer):
                 logger.warning("permission update failed", extra={"room": self.room.name})
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
+        """Tell the room something the clock did not cause (a quick debate's offer)."""
         await self._out.broadcast(bodies)
-
-    def _current(self) -> tuple[Snapshot, Format]:
-        return self._clock.snapshot(time.time()), self._format
+        self._keep()  # the offer, and the `seq` sent
 
     def _may_speak(self, identity: str) -> bool:
         side = self._seats.sides.get(identity)

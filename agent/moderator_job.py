@@ -15,12 +15,13 @@ from agent.audience import Audience
 from agent.floor import Floor
 from agent.memory import Memory
 from agent.moderator import Moderator
-from agent.resources import shared
+from agent.resources import Resources, shared
+from agent.room_beats import Beat
 from agent.room_safety import RoomSafety, Spawn
 from agent.sdk import route
 from lobby.contract import Job
 from lobby.errors import InvalidPayload
-from lobby.formats import load_catalogue
+from lobby.formats import Catalogue, Format, load_catalogue
 from lobby.settings import Settings
 
 logger = logging.getLogger("disco.moderator")
@@ -42,12 +43,20 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
     resources = shared(settings)
+    with resources.beats.entry(ctx.room.name) as beat:
+        await _moderate(ctx, job, resources, beat, fmt, catalogue)
+    ctx.shutdown("discussion over")
+
+
+async def _moderate(
+    ctx: JobContext, job: Job, resources: Resources, beat: Beat, fmt: Format, catalogue: Catalogue
+) -> None:
     db = resources.db
-    memory = Memory(resources.debate_states(), ctx.room.name)
+    memory = Memory(resources.debate_states(), beat)
     saved, _ = await asyncio.gather(memory.recall(job.match_id), db.ping())
     floor = Floor(resources.lkapi, ctx.room.name)
     sanctions = resources.sanctions()
-    audience = Audience(resources.audiences(), db, ctx.room.name, job.discussion_id)
+    audience = Audience(beat, db, job.discussion_id)
 
     def safety(spawn: Spawn) -> RoomSafety:
         return RoomSafety(sanctions, floor, ctx.room.name, spawn)
@@ -58,4 +67,3 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     if saved is not None:
         moderator.resume(saved)
     await moderator.run()
-    ctx.shutdown("discussion over")

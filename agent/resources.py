@@ -9,7 +9,9 @@ one more loop, in a thread of their own, opened at the first job and closed at s
 (`close_shared`, called by agent/worker.py once the runner returns); a job holds `bridge`
 proxies, whose every coroutine call is run on that loop and awaited from the job's own.
 Cancelling the awaiting job cancels the call. The proxies never close what they share: their
-`aclose` does nothing, so a job's teardown can stay as it is.
+`aclose` does nothing, so a job's teardown can stay as it is. What every moderator writes
+while its debate stands still runs on that loop too, in one round for all of them
+(`beats`, agent/room_beats.py), so an idle room costs no call across threads.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, TypeVar, cast
 from livekit import api
 from redis.asyncio import Redis
 
+from agent.room_beats import RoomBeats
 from lobby.audience import Audiences
 from lobby.db import Database
 from lobby.debate_states import DebateStates
@@ -33,7 +36,8 @@ from lobby.store import open_redis
 T = TypeVar("T")
 
 # Connections of the shared pools: enough for a few hundred moderators (each writes a handful
-# of rows in a discussion's life, and its debate to Redis once a second) and a lobby.
+# of rows in a discussion's life, and its debate to Redis when it changes; their heartbeats
+# are one pipeline a second for them all) and a lobby.
 DATABASE_POOL = 10
 REDIS_POOL = 20
 # The LiveKit API client's services a job calls through the bridge.
@@ -90,6 +94,10 @@ class Resources:
         self._thread.start()
         self._db, self._redis, self._lkapi = self._run(self._open(settings))
         self.prefix = settings.redis_prefix
+        self.beats = RoomBeats(
+            DebateStates(self._redis, self.prefix), Audiences(self._redis, self.prefix)
+        )
+        self._rounds = asyncio.run_coroutine_threadsafe(self.beats.run(), self._loop)
 
     async def _open(self, settings: Settings) -> tuple[Database, Redis, api.LiveKitAPI]:
         db = Database.connect(
@@ -117,14 +125,12 @@ class Resources:
     def debate_states(self) -> DebateStates:
         return bridge(DebateStates(self._redis, self.prefix), self._loop)
 
-    def audiences(self) -> Audiences:
-        return bridge(Audiences(self._redis, self.prefix), self._loop)
-
     def sanctions(self) -> Sanctions:
         return bridge(Sanctions(self._redis, self.prefix), self._loop)
 
     def close(self) -> None:
         """Close every connection, then the loop and its thread."""
+        self._rounds.cancel()
         try:
             self._run(self._close())
         finally:

@@ -7,7 +7,7 @@ start, every `PERIOD` seconds, and when LiveKit's `participant_left` webhook say
 left a room (the webhook handler calls `check`). The live rooms are the discussions Postgres
 has not seen end (the active matches in Redis while Postgres is away), and of those, the ones
 LiveKit still has. A room needs a moderator when none is listed in it, or when the one listed
-has stopped writing the debate to Redis (its heartbeat): a killed worker's moderator stays
+has stopped writing its heartbeat beside the debate in Redis: a killed worker's moderator stays
 listed until LiveKit gives up on its connection, 20 s later.
 
 The new job is the room's own dispatch again: the same agent name and the very metadata the
@@ -44,7 +44,7 @@ from lobby.supervise import running
 logger = logging.getLogger("disco.supervisor")
 
 PERIOD = 2.0
-# A moderator writes the debate every second; one silent this long is taken for dead. LiveKit
+# A moderator's heartbeat is written every second; one silent this long is taken for dead. LiveKit
 # itself lists a moderator whose worker was killed for about 20 s more (until the dead peer
 # connection times out), which is why the heartbeat decides, not the participant list.
 STALE = 5.0

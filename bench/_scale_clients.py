@@ -1,5 +1,6 @@
 """One process's share of the scale bench's lobby clients: its own event loop and its own SDK
-rooms, connected through one LiveKit node, run by the parent (bench/scale.py) over a pipe.
+rooms, connected through one LiveKit node, run by the parent (bench/scale.py, through
+bench/_scale_procs.py) over a pipe.
 
 The parent starts these processes once (multiprocessing's spawn: a fork would copy the
 parent's SDK state) and sends each a slice of clients for every run. In a run, a process

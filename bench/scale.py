@@ -5,9 +5,10 @@ nodes with one and with four lobby shards, all in one run, side by side.
 `python -m bench scale` (N = 100, 200, 400; M = 10), or with options:
 `python -m bench.scale --sizes 20,40 --rooms 2` (`--help` lists them).
 
-The lobby clients run in `--procs` processes of their own (bench/_scale_clients.py), each with
-its own event loop, connected through the nodes in turn: one process of a few hundred SDK
-rooms would be what the figures measured, not DISCO. Pair i is two people given a topic of
+The lobby clients run in `--procs` processes of their own (bench/_scale_procs.py starts and
+drives them; bench/_scale_clients.py is what each runs), each with its own event loop,
+connected through the nodes in turn: one process of a few hundred SDK rooms would be what the
+figures measured, not DISCO. Pair i is two people given a topic of
 their own, each in a different process (and so through a different node of the cluster);
 their lobby shards are whatever the API's seating gives them. Everyone connects, and the run
 waits until every lobby room lists everyone seated there; then the N joins are spread evenly
@@ -36,15 +37,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import secrets
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
-from typing import Any
 
 from livekit import api
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -52,8 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from agent.sdk import quiet_native_logs
 from api.keeper import Keeper
 from api.tokens import lobby_seat
-from bench import _scale_clients
-from bench._scale_clients import Report, Seat, Slice
+from bench._scale_clients import Seat, Slice
 from bench._scale_figures import (
     IDLE_ROOM_TARGET,
     LOBBY_HEADER,
@@ -65,15 +62,13 @@ from bench._scale_figures import (
     table,
     verdict,
 )
+from bench._scale_procs import Clients
 from bench._scale_rooms import RoomFigures, moderated_rooms, rooms_table
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port
 from tests.support.lobby_clients import add_topics, add_users, lobby_rooms, wait_for_agent
 from tests.support.wait import eventually
 from tests.support.worker import Worker, start_worker
-
-# Seconds a process may take to connect its share of clients (waves of ten on a busy machine).
-CONNECT_WITHIN = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +174,9 @@ async def _lobby_run(
     users = [u.id for u in await add_users(engine, n, f"scale{n}-")]
     slices = _slices(d, users, topics, o)
     gap = o.spread / max(1, n // 2)
-    reports, settle = await asyncio.to_thread(clients.drive, slices, gap, o)
+    reports, settle = await asyncio.to_thread(
+        clients.drive, slices, gap, o.settle, o.propose_within
+    )
     figures = lobby_figures(
         (r for rep in reports for r in rep.records),
         sum(rep.rpc_calls for rep in reports),
@@ -210,70 +207,6 @@ async def _emptied(d: Deployment) -> None:
         await eventually(empty, "the lobby rooms emptied after a run", 120, every=1)
     except AssertionError as e:  # the next run starts anyway; its figures say if it mattered
         print(f"    {e}", flush=True)
-
-
-class Clients:
-    """The client processes, started once and given a slice of clients for each run."""
-
-    def __init__(self, count: int) -> None:
-        spawn = multiprocessing.get_context("spawn")
-        self.pipes: list[Connection] = []
-        self.procs: list[multiprocessing.context.SpawnProcess] = []
-        for _ in range(count):
-            ours, theirs = spawn.Pipe()
-            proc = spawn.Process(target=_scale_clients.serve, args=(theirs,), daemon=True)
-            proc.start()
-            theirs.close()
-            self.pipes.append(ours)
-            self.procs.append(proc)
-
-    def up(self) -> None:
-        _expect(self.pipes, "up", CONNECT_WITHIN)
-
-    def close(self) -> None:
-        for pipe in self.pipes:
-            with contextlib.suppress(OSError):
-                pipe.send(("exit",))
-        for proc in self.procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.kill()
-
-    def drive(self, slices: list[Slice], gap: float, o: Options) -> tuple[list[Report], float]:
-        """One run: connect, settle, join at the times given, report, disconnect. (The
-        reports, and how long the slowest process took to settle.)"""
-        pipes = self.pipes[: len(slices)]
-        for pipe, s in zip(pipes, slices, strict=True):
-            pipe.send(("run", s))
-        connect = max(_expect(pipes, "connected", CONNECT_WITHIN))
-        settle = max(_expect(pipes, "settled", o.settle + 60))
-        print(f"    connected in {connect:.0f} s, settled in {settle:.0f} s", flush=True)
-        t0 = time.time() + 1.0
-        for pipe in pipes:
-            pipe.send(("go", t0, gap))
-        pairs = max(len(s.seats) for s in slices)
-        reports: list[Report] = _expect(pipes, "report", pairs * gap + o.propose_within + 120)
-        for pipe in pipes:
-            pipe.send(("stop",))
-        _expect(pipes, "closed", 120)
-        return reports, settle
-
-
-def _expect(pipes: list[Connection], kind: str, within: float) -> list[Any]:
-    """Every process's next message, which must be `kind`; its payload, in process order."""
-    deadline = time.monotonic() + within
-    found = []
-    for k, pipe in enumerate(pipes):
-        if not pipe.poll(max(0.0, deadline - time.monotonic())):
-            raise RuntimeError(f"client process {k} sent no {kind!r} within {within:.0f} s")
-        try:
-            message = pipe.recv()
-        except EOFError:
-            raise RuntimeError(f"client process {k} ended before {kind!r}") from None
-        if message[0] != kind:
-            raise RuntimeError(f"client process {k}: {message[0]} {str(message[1])[-3000:]}")
-        found.append(message[1])
-    return found
 
 
 # -- the whole bench ------------------------------------------------------------------------------

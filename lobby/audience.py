@@ -12,7 +12,7 @@ Keys (the store's hash tag, lobby/store.py has the full map):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -69,8 +69,15 @@ class Audiences:
             for n, room in enumerate(rooms)
         }
 
-    async def set_phase(self, room: str, phase: str) -> None:
-        await self.redis.set(self._phase_key(room), phase, ex=PHASE_TTL)
+    async def shown(self, phases: Mapping[str, str]) -> dict[str, int]:
+        """Write the phase each room's moderator shows; room -> spectators, in one round trip
+        for them all."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for room, phase in phases.items():
+                p.set(self._phase_key(room), phase, ex=PHASE_TTL)
+                p.hvals(self._audience_key(room))
+            found = await p.execute()
+        return {room: _watching(found[2 * n + 1]) for n, room in enumerate(phases)}
 
     async def clear(self, room: str) -> None:
         await self.redis.delete(self._audience_key(room), self._phase_key(room))

@@ -2,14 +2,16 @@
 key map).
 
 Kept by the room's moderator agent, so that a moderator dispatched after it died goes on
-from there (docs/PROTOCOL.md, "When the moderator restarts"). The moderator writes it every
-second, so `at` doubles as its heartbeat for the API's supervisor; the TTL only has to
-outlast a moderator's absence, and clears the rooms that ended.
+from there (docs/PROTOCOL.md, "When the moderator restarts"). The moderator writes the record
+when its debate changes, and `at` every second (its worker writes every room's in one round
+trip, `beat`), so `at` is its heartbeat for the API's supervisor, and the time from which a
+successor counts the time nobody moderated; the TTL only has to outlast a moderator's
+absence, and clears the rooms that ended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -37,9 +39,18 @@ class DebateStates:
             p.expire(self.key(room), self.ttl)
             await p.execute()
 
-    async def load(self, room: str) -> str | None:
-        raw = await self.redis.hget(self.key(room), "record")
-        return None if raw is None else text(raw)
+    async def beat(self, rooms: Mapping[str, float]) -> None:
+        """Each room's moderator was alive at its time: one round trip for them all."""
+        async with self.redis.pipeline(transaction=False) as p:
+            for room, at in rooms.items():
+                p.hset(self.key(room), "at", repr(float(at)))
+                p.expire(self.key(room), self.ttl)
+            await p.execute()
+
+    async def load(self, room: str) -> tuple[str, float | None] | None:
+        """The room's record, and when its moderator last beat (None: no record)."""
+        raw, at = await self.redis.hmget(self.key(room), ["record", "at"])
+        return None if raw is None else (text(raw), None if at is None else float(at))
 
     async def written_at(self, rooms: Sequence[str]) -> dict[str, float | None]:
         """When each room's moderator last wrote its debate (None: never, or long ago)."""

@@ -33,7 +33,7 @@ from scripts.stack import Stack
 from tests.support.lobby_clients import lobby_agent
 from tests.support.worker import Worker, settings_env
 
-# A moderator that wrote its debate this recently is alive (it writes every second; the API's
+# A moderator whose heartbeat was written this recently is alive (every second; the API's
 # supervisor takes one silent for 5 s for dead).
 FRESH = 5.0
 

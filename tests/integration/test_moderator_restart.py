@@ -43,7 +43,7 @@ engine = engine_fixture
 # What issue of the failure model this shows: the room has its moderator again this soon.
 BACK_WITHIN = 20.0
 # The time the speaker had left, against what the new moderator gives them: a save a second
-# old, plus the moderator's own start (it writes the state every second).
+# old, plus the moderator's own start (its heartbeat is written every second).
 TIME_LOST = 3.0
 
 
