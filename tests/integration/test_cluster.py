@@ -9,7 +9,6 @@ test finds the cluster as it began, in any order.
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
 import dataclasses
@@ -47,17 +46,13 @@ from tests.support.lobby_clients import (
     lobby_agent,
     wait_for_agent,
 )
+from tests.support.media import RATE, publish_tone, stop
 from tests.support.wait import eventually
 from tests.support.worker import Worker, start_worker
 
 pytestmark = pytest.mark.timeout(300)
 
 NODES = 2
-RATE = 48000
-_FRAME = RATE // 100
-_TONE = array.array(
-    "h", (int(8000 * math.sin(2 * math.pi * 400 * i / RATE)) for i in range(_FRAME))
-).tobytes()
 # What the issue asks of a killed worker's jobs; asserted with a wide margin (a loaded machine).
 SERVED_AGAIN = 20.0
 
@@ -149,24 +144,12 @@ async def talking(url: str, token: str) -> AsyncIterator[rtc.Room]:
     """Connected to a room through `url`, publishing a tone as its microphone."""
     room = rtc.Room()
     await room.connect(url, token)
-    source = rtc.AudioSource(RATE, 1)
-    track = rtc.LocalAudioTrack.create_audio_track("mic", source)
-    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    await room.local_participant.publish_track(track, options)
-
-    async def tone() -> None:
-        while True:
-            await source.capture_frame(rtc.AudioFrame(_TONE, RATE, 1, _FRAME))
-
-    feeder = asyncio.create_task(tone())
+    tone = await publish_tone(room)
     try:
         yield room
     finally:
-        feeder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await feeder
+        await tone.aclose()
         await room.disconnect()
-        await source.aclose()
 
 
 async def loudness(room: rtc.Room, partner: str) -> float:
@@ -190,9 +173,7 @@ async def loudness(room: rtc.Room, partner: str) -> float:
 
     task = asyncio.create_task(listen())
     await asyncio.sleep(1.5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop(task)
     await stream.aclose()
     return loudest
 
@@ -202,7 +183,7 @@ async def _matched(a: LobbyUser, b: LobbyUser, topic: str) -> tuple[dict[str, st
     await b.call("lobby.join", {"topic": topic, "format": "casual"})
     proposed = await a.event("proposed")
     for who in (a, b):
-        await who.call("lobby.respond", {"match_id": proposed["match_id"], "accept": True})
+        await who.respond(proposed["match_id"], True)
     return await a.room_grant(), await b.room_grant()
 
 

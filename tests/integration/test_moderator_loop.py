@@ -32,6 +32,7 @@ from lobby.formats import load_catalogue
 from lobby.settings import Settings
 from tests.integration.debate_client import MODERATOR, Client, token
 from tests.integration.debate_room import job_metadata, seed
+from tests.support.media import stop
 from tests.support.wait import eventually
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
@@ -91,9 +92,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
                     await eventually(_has_state(client), "the moderator's state")
                 yield Room(moderator, agent, pro, con, ticks)
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop(task)
                 for client in (pro, con):
                     await client.aclose()
     finally:
