@@ -15,6 +15,7 @@ from api.keeper import Keeper
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from scripts.stack import Stack
+from tests.support.livekit import server_api
 from tests.support.lobby_clients import add_topics, lobby_rooms, wait_for_agent
 from tests.support.worker import Worker, own_settings, start_worker
 
@@ -36,9 +37,7 @@ async def db_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 async def lkapi(settings: Settings) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
+    client = server_api(settings)
     yield client
     await client.aclose()
 

@@ -36,6 +36,7 @@ from lobby.store import open_redis
 from scripts.stack import ROOT, LiveKitNode, Stack, free_port
 from tests.api.helpers import register
 from tests.integration.debate_room import debate
+from tests.support.livekit import server_api
 from tests.support.lobby_clients import (
     Issuer,
     LobbyUser,
@@ -121,9 +122,7 @@ async def deployment(
     worker is the only one up when the lobby agent is dispatched, so the agent runs there."""
     first = list(range(workers)) if lobby_on is None else [lobby_on]
     started = await _workers(stack, settings, first)
-    lkapi = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
+    lkapi = server_api(settings)
     try:
         async with TestClient(TestServer(create_app(settings))) as client:
             await wait_for_agent(settings, lkapi)
@@ -279,9 +278,7 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
     live, doomed = nodes.livekit
     topics = await add_topics(engine, 2)
     # The lobby room on the node that dies, as LiveKit may place it anywhere.
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    async with server_api(settings) as lk:
         await lk.room.create_room(
             api.CreateRoomRequest(
                 name=settings.lobby_room,
