@@ -130,9 +130,9 @@ class Stranger:
         self._tone = await publish_tone(self.room, "camera", rtc.TrackSource.SOURCE_CAMERA)
 
     async def aclose(self) -> None:
+        await self.room.disconnect()
         if self._tone is not None:
             await self._tone.aclose()
-        await self.room.disconnect()
         await self.lobby.disconnect()
 
 

@@ -147,8 +147,8 @@ async def talking(url: str, token: str) -> AsyncIterator[rtc.Room]:
     try:
         yield room
     finally:
-        await tone.aclose()
         await room.disconnect()
+        await tone.aclose()
 
 
 async def loudness(room: rtc.Room, partner: str) -> float:

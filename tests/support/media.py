@@ -35,7 +35,8 @@ async def stop(task: asyncio.Task[Any]) -> None:
 
 @dataclass(frozen=True)
 class Tone:
-    """A published tone: its source and the task feeding it."""
+    """A published tone: its source and the task feeding it. Close it after leaving the room,
+    as a client stops its microphone once disconnected."""
 
     source: rtc.AudioSource
     feeder: asyncio.Task[None]
