@@ -28,7 +28,8 @@ from lobby.db.schema import discussions, webhook_events
 from lobby.settings import Settings
 from lobby.store import LobbyStore
 from scripts.stack import free_port
-from tests.api.helpers import Account, discussion_row, error_of, make_discussion, register
+from tests.api.helpers import Account, discussion_row, error_of, make_discussion, register_all
+from tests.support.livekit import server_api
 from tests.support.wait import eventually
 
 Client = TestClient[Any, Any]
@@ -77,6 +78,18 @@ async def _seed_live_state(store: LobbyStore, room: str, people: list[Account]) 
         await redis.hset(store.keys["matchOf"], user, match_id)
 
 
+async def _talk(
+    client: Client, engine: AsyncEngine, store: LobbyStore | None = None, **row: Any
+) -> tuple[list[Account], uuid.UUID, str]:
+    """Ann and Ben's discussion (its row as `make_discussion` takes it) and, given the `store`,
+    their live match in Redis: the two accounts, the discussion's id and its room."""
+    people = await register_all(client, "Ann", "Ben")
+    discussion_id, room = await make_discussion(engine, people, **row)
+    if store is not None:
+        await _seed_live_state(store, room, people)
+    return people, discussion_id, room
+
+
 async def _event_recorded(engine: AsyncEngine, event_id: str) -> bool:
     query = sa.select(webhook_events.c.id).where(webhook_events.c.id == event_id)
     async with engine.connect() as conn:
@@ -92,9 +105,7 @@ async def _reopen(engine: AsyncEngine, discussion_id: uuid.UUID) -> None:
 async def test_room_finished_records_the_end_and_clears_live_state(
     client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b])
-    await _seed_live_state(store, room, [a, b])
+    (a, b), discussion_id, room = await _talk(client, engine, store)
     r = await _post(client, app_settings, _event(room))
     assert r.status == 200
     row = await discussion_row(engine, discussion_id)
@@ -106,8 +117,7 @@ async def test_room_finished_records_the_end_and_clears_live_state(
 async def test_room_finished_keeps_an_outcome_already_recorded(
     client: Client, engine: AsyncEngine, app_settings: Settings
 ) -> None:
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b], outcome="completed")
+    _, discussion_id, room = await _talk(client, engine, outcome="completed")
     assert (await _post(client, app_settings, _event(room))).status == 200
     row = await discussion_row(engine, discussion_id)
     assert row.ended_at is not None and row.outcome == "completed"
@@ -116,17 +126,16 @@ async def test_room_finished_keeps_an_outcome_already_recorded(
 async def test_a_replayed_event_changes_nothing(
     client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b])
+    people, discussion_id, room = await _talk(client, engine)
     body = _event(room)
     assert (await _post(client, app_settings, body)).status == 200
     # Put the world back as it was; a second delivery of the same event must not touch it.
     await _reopen(engine, discussion_id)
-    await _seed_live_state(store, room, [a, b])
+    await _seed_live_state(store, room, people)
     assert (await _post(client, app_settings, body)).status == 200
     row = await discussion_row(engine, discussion_id)
     assert row.ended_at is None and row.outcome is None
-    assert await store.match_of(str(a.id)) is not None
+    assert await store.match_of(str(people[0].id)) is not None
 
 
 def _forgeries(body: bytes, settings: Settings) -> list[tuple[str, dict[str, str], bytes]]:
@@ -153,9 +162,7 @@ def _forgeries(body: bytes, settings: Settings) -> list[tuple[str, dict[str, str
 async def test_forged_webhooks_are_refused_and_change_nothing(
     client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b])
-    await _seed_live_state(store, room, [a, b])
+    (a, _), discussion_id, room = await _talk(client, engine, store)
     event_id = f"EV_{secrets.token_hex(8)}"
     body = _event(room, event_id)
     for name, headers, sent in _forgeries(body, app_settings):
@@ -176,8 +183,7 @@ async def test_forged_webhooks_are_refused_and_change_nothing(
 async def test_other_rooms_and_events_are_accepted_and_ignored(
     client: Client, engine: AsyncEngine, app_settings: Settings
 ) -> None:
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b])
+    _, discussion_id, room = await _talk(client, engine)
     assert (await _post(client, app_settings, _event(f"nowhere-{uuid.uuid4()}"))).status == 200
     for kind in ("room_started", "participant_joined", "participant_left"):
         assert (await _post(client, app_settings, _event(room, kind=kind))).status == 200
@@ -209,13 +215,9 @@ async def _wait_ended(engine: AsyncEngine, discussion_id: uuid.UUID, within: flo
 async def test_livekit_room_finished_reaches_the_api(
     public_client: Client, engine: AsyncEngine, app_settings: Settings, store: LobbyStore
 ) -> None:
-    a, b = await register(public_client, "Ann"), await register(public_client, "Ben")
-    discussion_id, room_name = await make_discussion(engine, [a, b])
-    await _seed_live_state(store, room_name, [a, b])
+    (a, _), discussion_id, room_name = await _talk(public_client, engine, store)
     room = rtc.Room()
-    livekit = lk.LiveKitAPI(
-        app_settings.livekit_url, app_settings.livekit_api_key, app_settings.livekit_api_secret
-    )
+    livekit = server_api(app_settings)
     try:
         # No join creates a room (livekit.yaml): the room is opened as the lobby agent does.
         await livekit.room.create_room(lk.CreateRoomRequest(name=room_name))
@@ -238,8 +240,7 @@ async def test_when_live_state_cannot_be_cleared_nothing_is_recorded(
 ) -> None:
     """The Redis step comes first, outside the transaction: when Redis is away the API answers
     503 and records nothing, so LiveKit's retry applies the event once Redis is back."""
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b])
+    _, discussion_id, room = await _talk(client, engine)
     event_id = f"EV_{secrets.token_hex(8)}"
     body = _event(room, event_id)
     no_redis = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
@@ -259,8 +260,7 @@ async def test_a_webhook_of_another_content_type_is_refused(
     client: Client, engine: AsyncEngine, app_settings: Settings, content_type: str
 ) -> None:
     """Only LiveKit's own type (or plain JSON) is read, even with a good signature."""
-    a, b = await register(client, "Ann"), await register(client, "Ben")
-    discussion_id, room = await make_discussion(engine, [a, b])
+    _, discussion_id, room = await _talk(client, engine)
     event_id = f"EV_{secrets.token_hex(8)}"
     body = _event(room, event_id)
     auth = _sign(body, app_settings.livekit_api_key, app_settings.livekit_api_secret)

@@ -17,7 +17,7 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port, port_free
+from tests.browser.people import Choice, Person, meet
 from tests.support.wait import wait_http_ready
 from tests.support.worker import Worker, own_settings, settings_env, start_worker
 
@@ -216,6 +217,25 @@ async def contexts(browser: Browser, site: Site) -> AsyncIterator[list[BrowserCo
     yield made
     for c in made:
         await c.close()
+
+
+Pairing = Callable[[str, tuple[str, str], int, Choice], Awaitable[tuple[Person, Person]]]
+
+
+@pytest.fixture
+def paired(contexts: list[BrowserContext], artifacts: Path) -> Pairing:
+    """`paired(label, names, topic_index, choice)`: two people, each in a browser context of
+    their own, proposed to each other (their screenshots under `label`)."""
+
+    async def pair(
+        label: str, names: tuple[str, str], topic_index: int, choice: Choice
+    ) -> tuple[Person, Person]:
+        a = await Person.open(contexts[0], names[0], artifacts, label)
+        b = await Person.open(contexts[1], names[1], artifacts, label)
+        await meet(a, b, topic_index, choice)
+        return a, b
+
+    return pair
 
 
 @pytest.fixture

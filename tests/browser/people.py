@@ -3,6 +3,7 @@ as a screen reader would find it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -145,3 +146,32 @@ class Person:
     # -- afterwards ----------------------------------------------------------------------
     def summary(self) -> Locator:
         return self.page.get_by_test_id("summary")
+
+
+# What a person picks in the form: the format's label and each person's side.
+Choice = tuple[str, tuple[str | None, str | None]]
+CASUAL: Choice = ("Casual conversation", (None, None))
+DEBATE: Choice = ("Quick debate", ("For (pro)", "Against (con)"))
+
+
+async def meet(a: Person, b: Person, topic_index: int, choice: Choice) -> None:
+    """Both register and join the same queue; both are proposed the other."""
+    fmt, sides = choice
+    await asyncio.gather(a.register(), b.register())
+    await a.choose(topic_index, fmt, sides[0])
+    waiting = a.page.get_by_test_id("waiting")
+    await expect(waiting.get_by_test_id("position")).to_have_text("1")
+    await expect(waiting.get_by_test_id("waiting-count")).to_have_text("1")
+    await expect(waiting.get_by_test_id("estimate")).to_have_text(
+        re.compile(r"\d+:\d\d|any moment")
+    )
+    await a.shot("1-waiting")
+    await b.choose(topic_index, fmt, sides[1])
+    await asyncio.gather(a.expect_proposal(b), b.expect_proposal(a))
+    await asyncio.gather(a.shot("2-proposal"), b.shot("2-proposal"))
+
+
+async def both_accept(a: Person, b: Person) -> None:
+    """Both accept the proposal and meet in the room."""
+    await asyncio.gather(a.answer(True), b.answer(True))
+    await asyncio.gather(a.expect_in_room(b), b.expect_in_room(a))

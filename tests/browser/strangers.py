@@ -4,11 +4,9 @@ what the web client never would."""
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
 import json
-import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,18 +17,13 @@ from livekit import api, rtc
 
 from agent.sdk import quiet_native_logs, route
 from lobby.contract import LOBBY_IDENTITY, MODERATOR_IDENTITY
+from tests.support.media import Tone, publish_tone
 from tests.support.wait import eventually
 
 MODERATOR = MODERATOR_IDENTITY
 
 # Long enough for an agent's reply on a busy two-core machine.
 PATIENCE = 30.0
-RATE = 48_000
-_FRAME = RATE // 100
-# 400 Hz fits a 10 ms frame exactly, so one frame repeats seamlessly.
-_TONE = array.array(
-    "h", (int(8000 * math.sin(2 * math.pi * 400 * i / RATE)) for i in range(_FRAME))
-).tobytes()
 
 
 async def until(check: Callable[[], Awaitable[Any]], what: str, wait: float = PATIENCE) -> Any:
@@ -57,7 +50,7 @@ class Stranger:
     bearer: str = ""
     lobby: rtc.Room = field(default_factory=rtc.Room)
     room: rtc.Room = field(default_factory=rtc.Room)
-    _tone: asyncio.Task[None] | None = None
+    _tone: Tone | None = None
 
     async def sign_up(self) -> None:
         email = f"{self.name.split()[0].lower()}-{secrets.token_hex(4)}@example.com"
@@ -134,23 +127,12 @@ class Stranger:
 
     async def publish_tone_as_camera(self) -> None:
         """Sound on a track declared as a camera: LiveKit lets it through a camera-only grant."""
-        source = rtc.AudioSource(RATE, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("camera", source)
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA)
-        await self.room.local_participant.publish_track(track, options)
-
-        async def tone() -> None:
-            while True:
-                await source.capture_frame(rtc.AudioFrame(_TONE, RATE, 1, _FRAME))
-
-        self._tone = asyncio.create_task(tone())
+        self._tone = await publish_tone(self.room, "camera", rtc.TrackSource.SOURCE_CAMERA)
 
     async def aclose(self) -> None:
-        if self._tone is not None:
-            self._tone.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tone
         await self.room.disconnect()
+        if self._tone is not None:
+            await self._tone.aclose()
         await self.lobby.disconnect()
 
 

@@ -12,56 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby.db.schema import users
-from tests.browser.conftest import ACCEPT_TIMEOUT, Site
-from tests.browser.people import SLOW, Person
-
-
-async def _meet(
-    a: Person, b: Person, topic_index: int, fmt: str, sides: tuple[str | None, str | None]
-) -> None:
-    """Both register and join the same queue; both are proposed the other."""
-    await asyncio.gather(a.register(), b.register())
-    await a.choose(topic_index, fmt, sides[0])
-    waiting = a.page.get_by_test_id("waiting")
-    await expect(waiting.get_by_test_id("position")).to_have_text("1")
-    await expect(waiting.get_by_test_id("waiting-count")).to_have_text("1")
-    await expect(waiting.get_by_test_id("estimate")).to_have_text(
-        re.compile(r"\d+:\d\d|any moment")
-    )
-    await a.shot("1-waiting")
-    await b.choose(topic_index, fmt, sides[1])
-    await asyncio.gather(a.expect_proposal(b), b.expect_proposal(a))
-    await asyncio.gather(a.shot("2-proposal"), b.shot("2-proposal"))
-
-
-# What a person picks in the form: the format's label and each person's side.
-CASUAL = ("Casual conversation", (None, None))
-DEBATE = ("Quick debate", ("For (pro)", "Against (con)"))
-
-
-async def _paired(
-    contexts: list[BrowserContext],
-    artifacts: Path,
-    label: str,
-    names: tuple[str, str],
-    topic_index: int,
-    choice: tuple[str, tuple[str | None, str | None]],
-) -> tuple[Person, Person]:
-    """Two people, each in a browser context of their own, proposed to each other."""
-    a = await Person.open(contexts[0], names[0], artifacts, label)
-    b = await Person.open(contexts[1], names[1], artifacts, label)
-    await _meet(a, b, topic_index, *choice)
-    return a, b
-
-
-async def _both_accept(a: Person, b: Person) -> None:
-    """Both accept the proposal and meet in the room."""
-    await asyncio.gather(a.answer(True), b.answer(True))
-    await asyncio.gather(a.expect_in_room(b), b.expect_in_room(a))
+from tests.browser.conftest import ACCEPT_TIMEOUT, Pairing, Site
+from tests.browser.people import CASUAL, DEBATE, SLOW, Person, both_accept
 
 
 async def _video_plays(person: Person) -> None:
@@ -73,12 +29,10 @@ async def _video_plays(person: Person) -> None:
 
 
 @pytest.mark.timeout(240)
-async def test_casual_talk_video_chat_leave_rate_block_report(
-    contexts: list[BrowserContext], artifacts: Path
-) -> None:
-    ann, bob = await _paired(contexts, artifacts, "casual", ("Ann", "Bob"), 0, CASUAL)
+async def test_casual_talk_video_chat_leave_rate_block_report(paired: Pairing) -> None:
+    ann, bob = await paired("casual", ("Ann", "Bob"), 0, CASUAL)
 
-    await _both_accept(ann, bob)
+    await both_accept(ann, bob)
     await asyncio.gather(_video_plays(ann), _video_plays(bob))
 
     await ann.page.get_by_label("Message").fill("Hello from Ann")
@@ -122,15 +76,13 @@ async def test_casual_talk_video_chat_leave_rate_block_report(
 
 
 @pytest.mark.timeout(240)
-async def test_quick_debate_clock_and_turns(
-    contexts: list[BrowserContext], artifacts: Path
-) -> None:
-    pro, con = await _paired(contexts, artifacts, "debate", ("Pia", "Carl"), 1, DEBATE)
+async def test_quick_debate_clock_and_turns(paired: Pairing) -> None:
+    pro, con = await paired("debate", ("Pia", "Carl"), 1, DEBATE)
     await expect(pro.proposal()).to_contain_text("for (pro)")
     await expect(con.proposal()).to_contain_text("against (con)")
     await expect(con.proposal().get_by_test_id("motion")).not_to_be_empty()
 
-    await _both_accept(pro, con)
+    await both_accept(pro, con)
     await asyncio.gather(_video_plays(pro), _video_plays(con))
     for person in (pro, con):
         await expect(person.page.get_by_test_id("phase")).to_have_text(
@@ -152,11 +104,9 @@ async def test_quick_debate_clock_and_turns(
 
 
 @pytest.mark.timeout(240)
-async def test_a_casual_talk_turns_into_a_debate_when_both_agree(
-    contexts: list[BrowserContext], artifacts: Path
-) -> None:
-    ann, bob = await _paired(contexts, artifacts, "switch", ("Ada", "Ben"), 5, CASUAL)
-    await _both_accept(ann, bob)
+async def test_a_casual_talk_turns_into_a_debate_when_both_agree(paired: Pairing) -> None:
+    ann, bob = await paired("switch", ("Ada", "Ben"), 5, CASUAL)
+    await both_accept(ann, bob)
 
     suggest = ann.page.get_by_role("button", name="Suggest a quick debate")
     suggestion = bob.page.get_by_role("group", name="Debate suggestion")
@@ -200,13 +150,13 @@ async def test_a_moderator_joins_pauses_resumes_and_ends_a_debate(
     browser: Browser,
     site: Site,
     site_db: AsyncEngine,
-    contexts: list[BrowserContext],
+    paired: Pairing,
     artifacts: Path,
 ) -> None:
     """A moderator finds the live debate on the Moderate page, sits in with the controls,
     and what they do reaches both debaters' screens."""
-    pro, con = await _paired(contexts, artifacts, "moderated", ("Pam", "Cid"), 4, DEBATE)
-    await _both_accept(pro, con)
+    pro, con = await paired("moderated", ("Pam", "Cid"), 4, DEBATE)
+    await both_accept(pro, con)
 
     context = await browser.new_context(base_url=site.url)
     try:
@@ -296,10 +246,8 @@ def _seconds(clock: str) -> int:
 
 
 @pytest.mark.timeout(180)
-async def test_decline_as_both_people_see_it(
-    contexts: list[BrowserContext], artifacts: Path
-) -> None:
-    ann, bob = await _paired(contexts, artifacts, "decline", ("Ann", "Bob"), 2, CASUAL)
+async def test_decline_as_both_people_see_it(paired: Pairing) -> None:
+    ann, bob = await paired("decline", ("Ann", "Bob"), 2, CASUAL)
 
     await ann.answer(True)
     await expect(ann.proposal()).to_contain_text(f"Waiting for {bob.name}")
@@ -318,10 +266,8 @@ async def test_decline_as_both_people_see_it(
 
 
 @pytest.mark.timeout(180)
-async def test_timeout_as_both_people_see_it(
-    contexts: list[BrowserContext], artifacts: Path
-) -> None:
-    ann, bob = await _paired(contexts, artifacts, "timeout", ("Ann", "Bob"), 3, CASUAL)
+async def test_timeout_as_both_people_see_it(paired: Pairing) -> None:
+    ann, bob = await paired("timeout", ("Ann", "Bob"), 3, CASUAL)
 
     first = await bob.countdown()
     assert 0 < first <= ACCEPT_TIMEOUT

@@ -10,12 +10,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from api import admin
-from tests.browser.conftest import Site
-from tests.browser.people import SLOW, Person
-from tests.browser.test_journey import CASUAL, _both_accept, _paired
+from tests.browser.conftest import Pairing, Site
+from tests.browser.people import CASUAL, SLOW, Person, both_accept
 from tests.support.wait import eventually
 
 # A topic no other browser test queues for.
@@ -63,10 +62,10 @@ async def _back_in_lobby(page: Page) -> bool:
 
 @pytest.mark.timeout(300)
 async def test_report_in_the_room_block_review_and_a_short_ban(
-    browser: Browser, site: Site, contexts: list[BrowserContext], artifacts: Path
+    browser: Browser, site: Site, paired: Pairing, artifacts: Path
 ) -> None:
-    ann, bob = await _paired(contexts, artifacts, "safety", ("Ann", "Bob"), TOPIC, CASUAL)
-    await _both_accept(ann, bob)
+    ann, bob = await paired("safety", ("Ann", "Bob"), TOPIC, CASUAL)
+    await both_accept(ann, bob)
 
     await bob.page.get_by_label("Message").fill(BAD)
     await bob.page.get_by_role("button", name="Send").click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from api.keeper import Keeper
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
+from scripts.redis_server import RedisServer
 from scripts.stack import Stack
+from tests.support.livekit import server_api
 from tests.support.lobby_clients import add_topics, lobby_rooms, wait_for_agent
 from tests.support.worker import Worker, own_settings, start_worker
 
@@ -24,6 +27,15 @@ def worker(stack: Stack, settings: Settings) -> Iterator[Worker]:
     w = start_worker(stack, settings)
     yield w
     w.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, in its temporary folder, stopped after the test."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
 
 # -- the lobby ----------------------------------------------------------------------------------
@@ -36,9 +48,7 @@ async def db_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 async def lkapi(settings: Settings) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
+    client = server_api(settings)
     yield client
     await client.aclose()
 

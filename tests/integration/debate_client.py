@@ -10,7 +10,6 @@ track whenever its identity enters the moderator's `floor` attribute.
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
 import json
@@ -24,17 +23,12 @@ from livekit import api, rtc
 from agent.lobby_rooms import debater_token
 from lobby.contract import MODERATOR_IDENTITY
 from lobby.settings import Settings
+from tests.support.media import RATE, feed_tone
 from tests.support.wait import eventually
 
 MODERATOR = MODERATOR_IDENTITY
 
 TOPIC = "disco.debate"
-RATE = 48000
-_FRAME = RATE // 100  # 10 ms
-# 400 Hz fits a 10 ms frame exactly (four cycles), so one frame repeats seamlessly.
-_TONE = array.array(
-    "h", (int(8000 * math.sin(2 * math.pi * 400 * i / RATE)) for i in range(_FRAME))
-).tobytes()
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 _AUDIO = rtc.TrackKind.KIND_AUDIO
 Source: TypeAlias = rtc.TrackSource.ValueType
@@ -109,12 +103,7 @@ class Client:
     def _start_tone(self) -> None:
         if self._source is None:
             self._source = rtc.AudioSource(RATE, 1)
-            self._spawn(self._tone())
-
-    async def _tone(self) -> None:
-        assert self._source is not None
-        while True:
-            await self._source.capture_frame(rtc.AudioFrame(_TONE, RATE, 1, _FRAME))
+            self._spawn(feed_tone(self._source))
 
     async def _publish_mic(self) -> None:
         if self._source is None:

@@ -25,6 +25,7 @@ from lobby.settings import Settings
 from lobby.store import open_redis
 from scripts.stack import Stack
 from tests.integration.debate_client import Client
+from tests.support.livekit import server_api
 from tests.support.wait import eventually
 from tests.support.worker import start_worker
 
@@ -109,9 +110,7 @@ def job_metadata(s: Seeded, format_id: str, *, sides: bool = True) -> str:
 
 
 async def open_room(settings: Settings, s: Seeded, format_id: str, *, sides: bool = True) -> None:
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    async with server_api(settings) as lk:
         await lk.room.create_room(
             api.CreateRoomRequest(
                 name=s.room,
@@ -127,9 +126,7 @@ async def open_room(settings: Settings, s: Seeded, format_id: str, *, sides: boo
 
 
 async def room_exists(settings: Settings, room: str) -> bool:
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    async with server_api(settings) as lk:
         rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
     return bool(rooms.rooms)
 

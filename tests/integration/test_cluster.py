@@ -9,7 +9,6 @@ test finds the cluster as it began, in any order.
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
 import dataclasses
@@ -37,6 +36,7 @@ from lobby.store import open_redis
 from scripts.stack import ROOT, LiveKitNode, Stack, free_port
 from tests.api.helpers import register
 from tests.integration.debate_room import debate
+from tests.support.livekit import server_api
 from tests.support.lobby_clients import (
     Issuer,
     LobbyUser,
@@ -47,17 +47,13 @@ from tests.support.lobby_clients import (
     lobby_agent,
     wait_for_agent,
 )
+from tests.support.media import RATE, publish_tone, stop
 from tests.support.wait import eventually
 from tests.support.worker import Worker, start_worker
 
 pytestmark = pytest.mark.timeout(300)
 
 NODES = 2
-RATE = 48000
-_FRAME = RATE // 100
-_TONE = array.array(
-    "h", (int(8000 * math.sin(2 * math.pi * 400 * i / RATE)) for i in range(_FRAME))
-).tobytes()
 # What the issue asks of a killed worker's jobs; asserted with a wide margin (a loaded machine).
 SERVED_AGAIN = 20.0
 
@@ -126,9 +122,7 @@ async def deployment(
     worker is the only one up when the lobby agent is dispatched, so the agent runs there."""
     first = list(range(workers)) if lobby_on is None else [lobby_on]
     started = await _workers(stack, settings, first)
-    lkapi = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
+    lkapi = server_api(settings)
     try:
         async with TestClient(TestServer(create_app(settings))) as client:
             await wait_for_agent(settings, lkapi)
@@ -149,24 +143,12 @@ async def talking(url: str, token: str) -> AsyncIterator[rtc.Room]:
     """Connected to a room through `url`, publishing a tone as its microphone."""
     room = rtc.Room()
     await room.connect(url, token)
-    source = rtc.AudioSource(RATE, 1)
-    track = rtc.LocalAudioTrack.create_audio_track("mic", source)
-    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    await room.local_participant.publish_track(track, options)
-
-    async def tone() -> None:
-        while True:
-            await source.capture_frame(rtc.AudioFrame(_TONE, RATE, 1, _FRAME))
-
-    feeder = asyncio.create_task(tone())
+    tone = await publish_tone(room)
     try:
         yield room
     finally:
-        feeder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await feeder
         await room.disconnect()
-        await source.aclose()
+        await tone.aclose()
 
 
 async def loudness(room: rtc.Room, partner: str) -> float:
@@ -190,9 +172,7 @@ async def loudness(room: rtc.Room, partner: str) -> float:
 
     task = asyncio.create_task(listen())
     await asyncio.sleep(1.5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop(task)
     await stream.aclose()
     return loudest
 
@@ -202,7 +182,7 @@ async def _matched(a: LobbyUser, b: LobbyUser, topic: str) -> tuple[dict[str, st
     await b.call("lobby.join", {"topic": topic, "format": "casual"})
     proposed = await a.event("proposed")
     for who in (a, b):
-        await who.call("lobby.respond", {"match_id": proposed["match_id"], "accept": True})
+        await who.respond(proposed["match_id"], True)
     return await a.room_grant(), await b.room_grant()
 
 
@@ -298,9 +278,7 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
     live, doomed = nodes.livekit
     topics = await add_topics(engine, 2)
     # The lobby room on the node that dies, as LiveKit may place it anywhere.
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    async with server_api(settings) as lk:
         await lk.room.create_room(
             api.CreateRoomRequest(
                 name=settings.lobby_room,

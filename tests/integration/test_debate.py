@@ -6,7 +6,9 @@ seconds) under an agent name of its own, so only it takes these rooms' jobs.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -174,17 +176,31 @@ async def test_moderator_commands_work(debate_settings: Settings, engine: AsyncE
         assert row.outcome == "ended_by_moderator"
 
 
-async def _outcome_is(engine: AsyncEngine, discussion_id: str, outcome: str) -> bool:
-    row = await discussion_row(engine, discussion_id)
-    return bool(row.outcome == outcome)
+async def _recorded(engine: AsyncEngine, d: Debate, outcome: str) -> Any:
+    """The discussion's row once the moderator has recorded `outcome` in it."""
+
+    async def row() -> Any:
+        found = await discussion_row(engine, d.seeded.discussion_id)
+        return found if found.outcome == outcome else None
+
+    return await eventually(row, f"{outcome} recorded")
+
+
+@contextlib.asynccontextmanager
+async def _con_left(
+    settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[tuple[Debate, Client]]:
+    """A debate under way that con has just left: the debate, and pro."""
+    async with debate(settings, engine, "test-long") as d:
+        pro, con = await _begun(d)
+        await d.leave(con)
+        yield d, pro
 
 
 async def test_a_debater_who_returns_in_time_resumes(
     debate_settings: Settings, engine: AsyncEngine
 ) -> None:
-    async with debate(debate_settings, engine, "test-long") as d:
-        pro, con = await _begun(d)
-        await d.leave(con)
+    async with _con_left(debate_settings, engine) as (d, pro):
         paused = await pro.wait_event("paused", reason="absent")
         assert paused["identity"] == d.seeded.con
         # The attributes come by another path than the event (docs/PROTOCOL.md): they follow.
@@ -203,25 +219,27 @@ async def test_a_debater_who_returns_in_time_resumes(
 async def test_a_debater_who_does_not_return_forfeits(
     debate_settings: Settings, engine: AsyncEngine
 ) -> None:
-    async with debate(debate_settings, engine, "test-long") as d:
-        pro, con = await _begun(d)
-        await d.leave(con)
+    async with _con_left(debate_settings, engine) as (d, pro):
         ended = await pro.wait_event("ended")
         assert (ended["outcome"], ended["winner"]) == ("forfeit", pro.identity)
-        await eventually(
-            lambda: _outcome_is(engine, d.seeded.discussion_id, "forfeit"), "forfeit recorded"
-        )
-        row = await discussion_row(engine, d.seeded.discussion_id)
+        row = await _recorded(engine, d, "forfeit")
         assert row.winner_id == uuid.UUID(pro.identity)
         assert row.ended_at is not None
+
+
+@contextlib.asynccontextmanager
+async def _casual_talk(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Debate]:
+    """A casual talk (no sides) with its open phase begun."""
+    async with debate(settings, engine, "casual", sides=False) as d:
+        await d.pro.wait_event("phase", index=0, kind="open")
+        yield d
 
 
 async def test_a_casual_talk_becomes_a_quick_debate(
     debate_settings: Settings, engine: AsyncEngine
 ) -> None:
-    async with debate(debate_settings, engine, "casual", sides=False) as d:
+    async with _casual_talk(debate_settings, engine) as d:
         pro, con = d.pro, d.con
-        await pro.wait_event("phase", index=0, kind="open")
         assert pro.attr("sides") == {pro.identity: None, con.identity: None}
         assert await pro.refused("debate.respond", {"accept": True}) == WRONG_STATE
         await pro.call("debate.propose")
@@ -244,9 +262,8 @@ async def test_a_casual_talk_becomes_a_quick_debate(
 async def test_a_declined_proposal_keeps_the_talk(
     debate_settings: Settings, engine: AsyncEngine
 ) -> None:
-    async with debate(debate_settings, engine, "casual", sides=False) as d:
+    async with _casual_talk(debate_settings, engine) as d:
         pro, con = d.pro, d.con
-        await pro.wait_event("phase", index=0, kind="open")
         await con.call("debate.propose")
         await pro.wait_event("proposal")
         await pro.call("debate.respond", {"accept": False})
@@ -255,6 +272,4 @@ async def test_a_declined_proposal_keeps_the_talk(
         await pro.wait_event("warning", seconds_left=4)
         ended = await con.wait_event("ended")
         assert ended["outcome"] == "finished"
-        await eventually(
-            lambda: _outcome_is(engine, d.seeded.discussion_id, "finished"), "finish recorded"
-        )
+        await _recorded(engine, d, "finished")

@@ -54,14 +54,6 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def livekit_redis(folder: Path) -> Iterator[RedisServer]:
-    server = RedisServer(folder / "redis")
-    server.start()
-    yield server
-    server.stop()
-
-
 class Nodes:
     def __init__(self, folder: Path, redis_port: int) -> None:
         self.folder = folder
@@ -130,8 +122,9 @@ class Nodes:
 
 
 @pytest.fixture
-def nodes(folder: Path, livekit_redis: RedisServer) -> Iterator[Nodes]:
-    started = Nodes(folder, livekit_redis.port)
+def nodes(folder: Path, redis_server: RedisServer) -> Iterator[Nodes]:
+    """Two nodes from the template, clustered through a Redis of their own."""
+    started = Nodes(folder, redis_server.port)
     yield started
     started.stop_all()
 

@@ -18,6 +18,7 @@ from lobby.settings import Settings
 from tests.integration import debate_room
 from tests.integration.debate_client import Client
 from tests.integration.debate_room import Debate, debate, job_metadata, seed
+from tests.support.livekit import server_api
 from tests.support.wait import eventually
 
 # This module's worker and engine (the fixtures `debate_settings`, `debate_worker`, `engine`).
@@ -108,11 +109,7 @@ async def test_audio_published_before_the_moderator_came_is_muted(
     pro = Client(debate_settings, s.pro, s.room)
     con = Client(debate_settings, s.con, s.room)
     async with (
-        api.LiveKitAPI(
-            debate_settings.livekit_url,
-            debate_settings.livekit_api_key,
-            debate_settings.livekit_api_secret,
-        ) as lk,
+        server_api(debate_settings) as lk,
         _clients(pro, con),
     ):
         await lk.room.create_room(api.CreateRoomRequest(name=s.room, empty_timeout=30))

@@ -18,6 +18,7 @@ from api.keeper import Keeper
 from lobby.db.schema import discussion_participants, discussions
 from lobby.settings import Settings
 from tests.support.lobby_clients import LobbyUser, add_users, connected
+from tests.support.media import stop
 
 SAMPLE_RATE = 48000
 WIDTH, HEIGHT = 320, 240
@@ -31,7 +32,7 @@ async def _matched(a: LobbyUser, b: LobbyUser, topic: str) -> tuple[dict[str, st
     assert pa["match_id"] == pb["match_id"]
     assert pa["partner"] == {"display_name": b.name} and pb["partner"] == {"display_name": a.name}
     for who in (a, b):
-        reply = await who.call("lobby.respond", {"match_id": pa["match_id"], "accept": True})
+        reply = await who.respond(pa["match_id"], True)
         assert reply["status"] in ("accepted", "starting")
     ready_a, ready_b = await a.event("ready"), await b.event("ready")
     # The event is a hint with no secret in it; the room comes from lobby.status.
@@ -117,9 +118,7 @@ async def _in_room(ready: dict[str, str]) -> AsyncIterator[rtc.Room]:
     try:
         yield room
     finally:
-        feeder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await feeder
+        await stop(feeder)
         await room.disconnect()
 
 

@@ -31,6 +31,12 @@ async def _proposed_pair(a: LobbyUser, b: LobbyUser) -> str:
     return str(pa["match_id"])
 
 
+async def _cancelled(who: LobbyUser) -> tuple[str, bool]:
+    """Why `who`'s match was cancelled, and whether `who` is back in the queue."""
+    told = await who.event("cancelled")
+    return told["reason"], told["requeued"]
+
+
 async def _waiting(who: LobbyUser) -> Any:
     status = await who.call("lobby.status")
     assert status["match"] is None
@@ -49,12 +55,9 @@ async def test_decline_drops_the_decliner_and_puts_the_partner_at_the_head(
         await _join(x, topic, DEBATE, "pro")
         # c0 cannot meet y (blocked), so x is proposed though y waited longer.
         match_id = await _proposed_pair(c0, x)
-        assert (await c0.call("lobby.respond", {"match_id": match_id, "accept": False}))[
-            "status"
-        ] == "declined"
-        gone, back = await c0.event("cancelled"), await x.event("cancelled")
-        assert (gone["reason"], gone["requeued"]) == ("declined", False)
-        assert (back["reason"], back["requeued"]) == ("declined", True)
+        assert (await c0.respond(match_id, False))["status"] == "declined"
+        assert await _cancelled(c0) == ("declined", False)
+        assert await _cancelled(x) == ("declined", True)
         assert await _waiting(c0) is None
         assert (await _waiting(x))["position"] == 0
         # x is back at the head, ahead of y: the next con meets x.
@@ -74,16 +77,14 @@ async def test_leaving_or_disconnecting_while_pending_requeues_the_partner(
         await _join(b, topic)
         await _proposed_pair(a, b)
         assert await a.call("lobby.leave") == {"left": True}
-        told = await b.event("cancelled")
-        assert (told["reason"], told["requeued"]) == ("partner_left", True)
+        assert await _cancelled(b) == ("partner_left", True)
         assert await _waiting(a) is None and (await _waiting(b))["position"] == 0
         await b.call("lobby.leave")
         await _join(c, topic)
         await _join(d, topic)
         await _proposed_pair(c, d)
         await d.aclose()
-        told = await c.event("cancelled")
-        assert (told["reason"], told["requeued"]) == ("partner_left", True)
+        assert await _cancelled(c) == ("partner_left", True)
         assert (await _waiting(c))["position"] == 0
 
 
@@ -132,7 +133,7 @@ async def test_no_rematch_within_the_cooldown(
         await _join(b, topic)
         match_id = await _proposed_pair(a, b)
         for who in (a, b):
-            await who.call("lobby.respond", {"match_id": match_id, "accept": True})
+            await who.respond(match_id, True)
         room = (await a.event("ready"))["room"]
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
         # The room is gone, so both may queue again; they must not meet a second time.
@@ -155,12 +156,9 @@ async def test_timeout_drops_the_silent_one_and_requeues_who_accepted(
             await _join(a, topic)
             await _join(b, topic)
             match_id = await _proposed_pair(a, b)
-            assert (await a.call("lobby.respond", {"match_id": match_id, "accept": True}))[
-                "status"
-            ] == "accepted"
-            back, gone = await a.event("cancelled"), await b.event("cancelled")
-            assert (back["reason"], back["requeued"]) == ("expired", True)
-            assert (gone["reason"], gone["requeued"]) == ("expired", False)
+            assert (await a.respond(match_id, True))["status"] == "accepted"
+            assert await _cancelled(a) == ("expired", True)
+            assert await _cancelled(b) == ("expired", False)
             assert await b.fails("lobby.respond", {"match_id": match_id, "accept": True}) in (
                 "not_queued",
                 "unknown_match",

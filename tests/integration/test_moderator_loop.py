@@ -32,6 +32,8 @@ from lobby.formats import load_catalogue
 from lobby.settings import Settings
 from tests.integration.debate_client import MODERATOR, Client, token
 from tests.integration.debate_room import job_metadata, seed
+from tests.support.livekit import server_api
+from tests.support.media import stop
 from tests.support.wait import eventually
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "formats_test.json"
@@ -62,9 +64,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     s = await seed(engine, FORMAT)
     catalogue = load_catalogue(settings.formats_file)
     agent = rtc.Room()
-    lkapi = api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    )
+    lkapi = server_api(settings)
     await lkapi.room.create_room(api.CreateRoomRequest(name=s.room))  # no join creates one
     await agent.connect(settings.livekit_url, token(settings, MODERATOR, s.room, agent=True))
     route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
@@ -91,9 +91,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
                     await eventually(_has_state(client), "the moderator's state")
                 yield Room(moderator, agent, pro, con, ticks)
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop(task)
                 for client in (pro, con):
                     await client.aclose()
     finally:

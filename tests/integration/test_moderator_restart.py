@@ -33,6 +33,7 @@ from scripts.stack import Stack, free_port, port_free
 from tests.integration.debate_client import MODERATOR, Client
 from tests.integration.debate_room import debate as open_debate
 from tests.integration.debate_room import engine_fixture, settings_fixture
+from tests.support.livekit import server_api
 from tests.support.wait import eventually
 from tests.support.worker import Worker, start_worker
 
@@ -60,9 +61,7 @@ async def api_app(debate_settings: Settings, api_port: int) -> AsyncIterator[Non
         yield
     finally:
         await server.close()
-        async with api.LiveKitAPI(
-            mine.livekit_url, mine.livekit_api_key, mine.livekit_api_secret
-        ) as lk:
+        async with server_api(mine) as lk:
             await lk.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
 
 
@@ -91,9 +90,7 @@ def _moderator(client: Client) -> rtc.RemoteParticipant | None:
 
 
 async def _sources(settings: Settings, room: str, identity: str) -> list[int]:
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    async with server_api(settings) as lk:
         found = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
     return [
         s

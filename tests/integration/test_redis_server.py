@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,27 +15,19 @@ from scripts.redis_server import RedisServer
 from scripts.stack import Stack
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    s = RedisServer(tmp_path / "redis")
-    s.start()
-    yield s
-    s.stop()
-
-
-def test_a_crashed_redis_comes_back_with_its_data(server: RedisServer) -> None:
-    client = redis.Redis.from_url(server.url)
+def test_a_crashed_redis_comes_back_with_its_data(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
     client.set("ticket", "queued")
     client.hset("tickets", mapping={"a": "1", "b": "2"})
     client.close()
     time.sleep(1.5)  # past the once-a-second flush, as the persistence promises
-    pid, port = server.pid, server.port
-    server.kill()
-    assert not server.running
-    server.start()
-    assert (server.port, server.running) == (port, True)
-    assert server.pid != pid
-    client = redis.Redis.from_url(server.url)
+    pid, port = redis_server.pid, redis_server.port
+    redis_server.kill()
+    assert not redis_server.running
+    redis_server.start()
+    assert (redis_server.port, redis_server.running) == (port, True)
+    assert redis_server.pid != pid
+    client = redis.Redis.from_url(redis_server.url)
     try:
         assert client.get("ticket") == b"queued"
         assert client.hgetall("tickets") == {b"a": b"1", b"b": b"2"}
@@ -45,27 +35,27 @@ def test_a_crashed_redis_comes_back_with_its_data(server: RedisServer) -> None:
         client.close()
 
 
-def test_a_paused_redis_answers_nothing_until_resumed(server: RedisServer) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), 2) as conn:
-        server.pause()
+def test_a_paused_redis_answers_nothing_until_resumed(redis_server: RedisServer) -> None:
+    with socket.create_connection(("127.0.0.1", redis_server.port), 2) as conn:
+        redis_server.pause()
         conn.sendall(b"SET during-pause yes\r\n")
         conn.settimeout(1)
         with pytest.raises(TimeoutError):
             conn.recv(64)
-        server.resume()
+        redis_server.resume()
         conn.settimeout(10)
         assert conn.recv(64) == b"+OK\r\n"  # the command that waited is carried out
-    client = redis.Redis.from_url(server.url)
+    client = redis.Redis.from_url(redis_server.url)
     try:
         assert client.get("during-pause") == b"yes"
     finally:
         client.close()
 
 
-def test_a_paused_redis_still_stops(server: RedisServer) -> None:
-    server.pause()
-    server.stop(grace=10)
-    assert not server.running
+def test_a_paused_redis_still_stops(redis_server: RedisServer) -> None:
+    redis_server.pause()
+    redis_server.stop(grace=10)
+    assert not redis_server.running
 
 
 def test_the_stack_runs_its_redis_persistent_and_tuned(stack: Stack) -> None:

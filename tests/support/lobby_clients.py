@@ -30,7 +30,8 @@ from lobby.db.schema import blocks, topics, users
 from lobby.protocol import TOPIC
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
-from tests.support.wait import eventually
+from tests.support.media import stop
+from tests.support.wait import eventually, when_signalled
 
 CONNECT_WAVE = 10
 # A client asks for the lobby's state at most this often, however many hints arrive.
@@ -170,28 +171,27 @@ class LobbyUser:
 
     async def room_grant(self, wait: float = 20.0) -> dict[str, str]:
         """The room this client is to join, once a `lobby.status` reply gave it."""
-        deadline = time.monotonic() + wait
-        while self.grant is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{self.name} was given no room; state {self.state}")
-            self._stated.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stated.wait(), left)
-        return self.grant
+        return await when_signalled(
+            lambda: self.grant,
+            self._stated,
+            lambda: f"{self.name} was given no room; state {self.state}",
+            wait,
+        )
 
     async def settled(self, wait: float = 20.0) -> dict[str, Any]:
         """The state from a `lobby.status` call this client made after every hint it had
         received when asked."""
-        seen, deadline = self.hints, time.monotonic() + wait
-        while self.state is None or self._state_hints < seen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{self.name} never asked for the state after a hint")
-            self._stated.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stated.wait(), left)
-        return self.state
+        seen = self.hints
+        return await when_signalled(
+            lambda: self.state if self._state_hints >= seen else None,
+            self._stated,
+            lambda: f"{self.name} never asked for the state after a hint",
+            wait,
+        )
+
+    async def respond(self, match_id: str, accept: bool) -> Any:
+        """Accept or decline a proposed match (`lobby.respond`)."""
+        return await self.call("lobby.respond", {"match_id": match_id, "accept": accept})
 
     async def call(self, method: str, payload: dict[str, Any] | str | None = None) -> Any:
         """One lobby command. Every lobby command is safe to repeat (docs/PROTOCOL.md), so like
@@ -239,17 +239,12 @@ class LobbyUser:
 
     async def event(self, kind: str, wait: float = 15.0, *, after: int = 0) -> dict[str, Any]:
         """The first event of this type with seq > after, waiting for it if needed."""
-        deadline = time.monotonic() + wait
-        while True:
-            for e in self.events:
-                if e["type"] == kind and e["seq"] > after:
-                    return e
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{self.name} got no {kind!r} event; got {self.events}")
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), left)
+        return await when_signalled(
+            lambda: next((e for e in self.events if e["type"] == kind and e["seq"] > after), None),
+            self._arrived,
+            lambda: f"{self.name} got no {kind!r} event; got {self.events}",
+            wait,
+        )
 
     def last_seq(self) -> int:
         return max((e["seq"] for e in self.events), default=0)
@@ -259,9 +254,7 @@ class LobbyUser:
 
     async def aclose(self) -> None:
         if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+            await stop(self._follower)
         await self.room.disconnect()
 
 

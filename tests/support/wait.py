@@ -4,6 +4,7 @@ it holds, and fail naming what never happened. No test sleeps for a fixed time i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 import urllib.request
@@ -47,6 +48,26 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened within {within:.0f} s: {what}")
         await asyncio.sleep(every)
+
+
+async def when_signalled(
+    check: Callable[[], T | None],
+    signal: asyncio.Event,
+    failure: Callable[[], str],
+    within: float = PATIENCE,
+) -> T:
+    """The first result of `check` that is not None, asked again each time `signal` (set by
+    whatever changes what `check` reads) is set; an AssertionError saying `failure()` after
+    `within` seconds. For state a callback updates, where polling would only add latency."""
+    deadline = time.monotonic() + within
+    while (found := check()) is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(failure())
+        signal.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(signal.wait(), left)
+    return found
 
 
 def wait_until(

@@ -32,6 +32,10 @@ PROPOSED_LATER = Facts(((15.0, None),), frozenset(), frozenset())
 M_LIVE = Facts(((12.0, "m"),), frozenset({"m"}), frozenset({"m"}))
 M_ENDED = Facts(((12.0, "m"),), frozenset({"m"}), frozenset())
 M_NEVER = Facts(((12.0, "m"),), frozenset(), frozenset())
+# The histories of a client that joined and answered match m, by the lobby's reply.
+ACCEPTED = [JOIN, _respond("m", True, "ok", "accepted")]
+STARTING = [JOIN, _respond("m", True, "ok", "starting")]
+DECLINED = [JOIN, _respond("m", False, "ok", "declined")]
 
 CASES: list[tuple[str, list[Command], Final, Facts, bool]] = [
     ("fresh client, nothing", [], NOTHING, NO_FACTS, True),
@@ -44,41 +48,17 @@ CASES: list[tuple[str, list[Command], Final, Facts, bool]] = [
     ("joined, shown a match never accepted", [JOIN], STARTED_M, M_LIVE, False),
     ("left, queued", [JOIN, LEAVE], QUEUED, NO_FACTS, False),
     ("left, nothing", [JOIN, LEAVE], NOTHING, NO_FACTS, True),
-    (
-        "left after starting m, still in m",
-        [JOIN, _respond("m", True, "ok", "starting"), LEAVE],
-        STARTED_M,
-        M_LIVE,
-        True,
-    ),
+    ("left after starting m, still in m", [*STARTING, LEAVE], STARTED_M, M_LIVE, True),
     ("left, in a match never accepted", [JOIN, LEAVE], STARTED_M, M_LIVE, False),
-    ("declined, nothing", [JOIN, _respond("m", False, "ok", "declined")], NOTHING, M_NEVER, True),
-    ("declined, queued", [JOIN, _respond("m", False, "ok", "declined")], QUEUED, M_NEVER, False),
-    ("accepted, started", [JOIN, _respond("m", True, "ok", "accepted")], STARTED_M, M_LIVE, True),
-    ("accepted, requeued", [JOIN, _respond("m", True, "ok", "accepted")], QUEUED, M_NEVER, True),
-    (
-        "accepted, lost unproposed",
-        [JOIN, _respond("m", True, "ok", "accepted")],
-        NOTHING,
-        M_NEVER,
-        False,
-    ),
-    ("accepted, m ended", [JOIN, _respond("m", True, "ok", "accepted")], NOTHING, M_ENDED, True),
-    ("starting, room ended", [JOIN, _respond("m", True, "ok", "starting")], NOTHING, M_ENDED, True),
-    (
-        "starting, gone while live",
-        [JOIN, _respond("m", True, "ok", "starting")],
-        NOTHING,
-        M_LIVE,
-        False,
-    ),
-    (
-        "starting, back in the queue",
-        [JOIN, _respond("m", True, "ok", "starting")],
-        QUEUED,
-        M_LIVE,
-        False,
-    ),
+    ("declined, nothing", DECLINED, NOTHING, M_NEVER, True),
+    ("declined, queued", DECLINED, QUEUED, M_NEVER, False),
+    ("accepted, started", ACCEPTED, STARTED_M, M_LIVE, True),
+    ("accepted, requeued", ACCEPTED, QUEUED, M_NEVER, True),
+    ("accepted, lost unproposed", ACCEPTED, NOTHING, M_NEVER, False),
+    ("accepted, m ended", ACCEPTED, NOTHING, M_ENDED, True),
+    ("starting, room ended", STARTING, NOTHING, M_ENDED, True),
+    ("starting, gone while live", STARTING, NOTHING, M_LIVE, False),
+    ("starting, back in the queue", STARTING, QUEUED, M_LIVE, False),
     (
         "refusals change nothing",
         [JOIN, _respond("x", True, "unknown_match", None)],
@@ -116,7 +96,6 @@ X_REQUEUED = Facts(((15.0, "x"),), frozenset(), frozenset(), cancelled={"x": Tru
 X_DROPPED = Facts(((15.0, "x"),), frozenset(), frozenset(), cancelled={"x": False})
 X_THEN_Y = Facts(((15.0, "x"), (16.0, "y")), frozenset(), frozenset(), cancelled={"x": True})
 M_REQUEUED = Facts(((12.0, "m"),), frozenset(), frozenset(), cancelled={"m": True})
-ACCEPTED = [JOIN, _respond("m", True, "ok", "accepted")]
 CASES += [
     ("told requeued, queued", [JOIN], QUEUED, X_REQUEUED, True),
     ("told requeued, lost the ticket", [JOIN], NOTHING, X_REQUEUED, False),
@@ -137,11 +116,9 @@ def test_agreement(history: list[Command], final: Final, facts: Facts, agrees: b
 
 def test_ready_only_for_an_accepted_match() -> None:
     events: list[dict[str, Any]] = [{"type": "ready", "seq": 3, "match_id": "m"}]
-    accepted = [JOIN, _respond("m", True, "ok", "starting")]
-    assert judge(accepted, events, STARTED_M, M_LIVE) == []
+    assert judge(STARTING, events, STARTED_M, M_LIVE) == []
     assert judge([JOIN], events, QUEUED, NO_FACTS) != []
 
 
 def test_a_started_match_needs_its_room() -> None:
-    history = [JOIN, _respond("m", True, "ok", "starting")]
-    assert judge(history, [], Final("started", None, "m", None), M_LIVE) != []
+    assert judge(STARTING, [], Final("started", None, "m", None), M_LIVE) != []

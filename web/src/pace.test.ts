@@ -8,6 +8,21 @@ function reader() {
   return { read, finish: () => finishers.shift()?.() };
 }
 
+/** A coalescer with a one-second gap over a counted read. */
+function paced() {
+  const r = reader();
+  return { ...r, c: new Coalescer(r.read, 1000) };
+}
+
+/** A coalescer whose first read (on a hint) has finished, `ms` ago. */
+async function afterFirstRead(ms: number) {
+  const p = paced();
+  p.c.hint();
+  p.finish();
+  await vi.advanceTimersByTimeAsync(ms);
+  return p;
+}
+
 describe('Coalescer', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -17,39 +32,34 @@ describe('Coalescer', () => {
   });
 
   it('reads at once on the first hint', () => {
-    const r = reader();
-    new Coalescer(r.read, 1000).hint();
-    expect(r.read).toHaveBeenCalledTimes(1);
+    const { c, read } = paced();
+    c.hint();
+    expect(read).toHaveBeenCalledTimes(1);
   });
 
   it('makes many hints within the gap one read, at the end of the gap', async () => {
-    const r = reader();
-    const c = new Coalescer(r.read, 1000);
-    c.hint();
-    r.finish();
-    await vi.advanceTimersByTimeAsync(10);
+    const { c, read } = await afterFirstRead(10);
     for (let i = 0; i < 50; i++) c.hint();
-    expect(r.read).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(989);
-    expect(r.read).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
-    expect(r.read).toHaveBeenCalledTimes(2);
+    expect(read).toHaveBeenCalledTimes(2);
   });
 
   it('reads once more after a read that a hint came during', async () => {
-    const r = reader();
-    const c = new Coalescer(r.read, 1000);
+    const { c, read, finish } = paced();
     c.hint();
     c.hint();
     c.hint();
-    expect(r.read).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1500);
-    r.finish();
+    finish();
     await vi.advanceTimersByTimeAsync(0);
-    expect(r.read).toHaveBeenCalledTimes(2);
-    r.finish();
+    expect(read).toHaveBeenCalledTimes(2);
+    finish();
     await vi.advanceTimersByTimeAsync(5000);
-    expect(r.read).toHaveBeenCalledTimes(2);
+    expect(read).toHaveBeenCalledTimes(2);
   });
 
   it('never reads more than once a second under a flood of hints', async () => {
@@ -67,15 +77,14 @@ describe('Coalescer', () => {
   });
 
   it('counts a read made on connect toward the pace', async () => {
-    const r = reader();
-    const c = new Coalescer(r.read, 1000);
+    const { c, read, finish } = paced();
     const first = c.now();
-    r.finish();
+    finish();
     await first;
     c.hint();
-    expect(r.read).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(r.read).toHaveBeenCalledTimes(2);
+    expect(read).toHaveBeenCalledTimes(2);
   });
 
   it('goes on after a read that failed', async () => {
@@ -90,15 +99,11 @@ describe('Coalescer', () => {
   });
 
   it('reads nothing once closed', async () => {
-    const r = reader();
-    const c = new Coalescer(r.read, 1000);
-    c.hint();
-    r.finish();
-    await vi.advanceTimersByTimeAsync(0);
+    const { c, read } = await afterFirstRead(0);
     c.hint();
     c.close();
     c.hint();
     await vi.advanceTimersByTimeAsync(5000);
-    expect(r.read).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledTimes(1);
   });
 });

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, type ChatLine } from '../api';
 import { useSending } from '../hooks/useSending';
-import { REPORT_REASONS } from '../text';
+import { ReportFields } from './ReportFields';
 
 export function RoomReport(props: { token: string; room: string; partnerName: string; chat: () => ChatLine[] }) {
   const [open, setOpen] = useState(false);
@@ -32,18 +32,7 @@ export function RoomReport(props: { token: string; room: string; partnerName: st
   return (
     <form className="panel" onSubmit={submit} aria-labelledby="room-report-title" data-testid="room-report">
       <h2 id="room-report-title">Report {props.partnerName}</h2>
-      <label>
-        Reason
-        <select value={reason} onChange={(e) => setReason(e.target.value)}>
-          {Object.entries(REPORT_REASONS).map(([value, label]) => (
-            <option key={value} value={value}>{label}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        What happened?
-        <textarea maxLength={1000} rows={3} value={note} onChange={(e) => setNote(e.target.value)} />
-      </label>
+      <ReportFields reason={reason} onReason={setReason} note={note} onNote={setNote} noteLabel="What happened?" />
       <p className="hint">The chat of this talk is attached as you see it.</p>
       <label className="check">
         <input type="checkbox" checked={block} onChange={(e) => setBlock(e.target.checked)} />

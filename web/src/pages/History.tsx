@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
-import { formatTitle } from '../formats';
+import { TopicLine } from '../components/TopicLine';
 import { OUTCOME_TEXT } from '../text';
 import { useSession } from '../session';
 import { duration } from '../time';
@@ -50,11 +50,9 @@ export function HistoryPage() {
         <ul className="history" data-testid="history">
           {items.map((h) => (
             <li key={h.id} className="history-item">
-              <div className="history-main">
-                <strong>{h.topic_title || h.topic}</strong>
-                <span className="pill">{formatTitle(h.format)}</span>
+              <TopicLine title={h.topic_title || h.topic} format={h.format}>
                 {h.side && <span className={`pill side-${h.side}`}>{h.side}</span>}
-              </div>
+              </TopicLine>
               <div className="history-meta">
                 <span>with {h.partner?.display_name ?? 'someone'}</span>
                 <time dateTime={h.started_at}>{new Date(h.started_at).toLocaleString()}</time>

@@ -1,39 +1,27 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, errorText, type LiveDiscussion } from '../api';
 import { ReviewQueue } from '../components/ReviewQueue';
-import { formatTitle } from '../formats';
-import { useSession } from '../session';
+import { TopicLine } from '../components/TopicLine';
+import { useApiList } from '../hooks/useApiList';
 import { LazyTalk } from './LazyTalk';
 import type { TalkInfo } from './Talk';
 
+const readDiscussions = (token: string) => api.liveDiscussions(token).then((d) => d.discussions);
+
 /** Moderators: the live discussions, and a seat in one of them with the moderator controls. */
 export function ModeratePage() {
-  const { session } = useSession();
-  const [items, setItems] = useState<LiveDiscussion[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { token, items, error, setError, load } = useApiList<LiveDiscussion>(readDiscussions);
   const [talk, setTalk] = useState<TalkInfo | null>(null);
   const [note, setNote] = useState<string | null>(null);
 
-  const fetchItems = useCallback(
-    () =>
-      api
-        .liveDiscussions(session.token)
-        .then((d) => setItems(d.discussions))
-        .catch((e: unknown) => setError(errorText(e))),
-    [session.token],
-  );
-  const load = useCallback(() => {
-    setError(null);
-    void fetchItems();
-  }, [fetchItems]);
   useEffect(() => {
-    void fetchItems();
-  }, [fetchItems]);
+    void load();
+  }, [load]);
 
   async function join(d: LiveDiscussion) {
     setError(null);
     try {
-      const t = await api.moderatorToken(session.token, d.id);
+      const t = await api.moderatorToken(token, d.id);
       const topics = await api.topics().catch(() => ({ topics: [] }));
       const topic = topics.topics.find((x) => x.slug === d.topic);
       setTalk({
@@ -58,7 +46,7 @@ export function ModeratePage() {
         onEnded={(r) => {
           setTalk(null);
           setNote(r.reason);
-          load();
+          void load();
         }}
       />
     );
@@ -66,21 +54,18 @@ export function ModeratePage() {
 
   return (
     <>
-    <ReviewQueue token={session.token} />
+    <ReviewQueue token={token} />
     <section className="card" aria-labelledby="moderate-title">
       <h1 id="moderate-title">Live discussions</h1>
       {note && <p className="notice" role="status">{note}</p>}
       {error && <p className="error" role="alert">{error}</p>}
-      <button type="button" className="btn btn-small" onClick={load}>Refresh</button>
+      <button type="button" className="btn btn-small" onClick={() => void load()}>Refresh</button>
       {items && items.length === 0 && <p className="muted">Nobody is talking right now.</p>}
       {items && items.length > 0 && (
         <ul className="history">
           {items.map((d) => (
             <li key={d.id} className="history-item">
-              <div className="history-main">
-                <strong>{d.topic_title}</strong>
-                <span className="pill">{formatTitle(d.format)}</span>
-              </div>
+              <TopicLine title={d.topic_title} format={d.format} />
               <div className="history-meta">
                 <span>
                   {d.participants.map((p) => `${p.display_name}${p.side ? ` (${p.side})` : ''}`).join(' · ')}

@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorText, historyEntries, type HistoryEntry } from '../api';
 import { formatTitle, isDebate } from '../formats';
-import { OUTCOME_SHORT, REPORT_REASONS } from '../text';
+import { OUTCOME_SHORT } from '../text';
 import { useSession } from '../session';
 import { duration } from '../time';
 import type { TalkInfo } from './Talk';
+import { ReportFields } from '../components/ReportFields';
 import { Votes } from '../components/Votes';
 import { useSending } from '../hooks/useSending';
 
@@ -17,8 +18,6 @@ export interface TalkResult {
   startedAt: number;
   endedAt: number;
 }
-
-const REASONS = Object.entries(REPORT_REASONS);
 
 /** Finds this talk's discussion in the history (the lobby records it when both accept). */
 function useDiscussion(token: string, result: TalkResult): { entry: HistoryEntry | null; error: string | null } {
@@ -180,19 +179,15 @@ function ReportForm(props: { token: string; discussionId: string | null; partner
   return (
     <form className="panel" onSubmit={submit} aria-labelledby="report-title" data-testid="report">
       <h2 id="report-title">Report {props.partnerName}</h2>
-      <label>
-        Reason
-        <select value={reason} onChange={(e) => setReason(e.target.value)} required disabled={done}>
-          <option value="">Choose a reason…</option>
-          {REASONS.map(([v, t]) => (
-            <option key={v} value={v}>{t}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        What happened? (optional)
-        <textarea rows={3} maxLength={1000} value={note} onChange={(e) => setNote(e.target.value)} disabled={done} />
-      </label>
+      <ReportFields
+        reason={reason}
+        onReason={setReason}
+        note={note}
+        onNote={setNote}
+        noteLabel="What happened? (optional)"
+        choose
+        disabled={done}
+      />
       {msg && <p className={msg.ok ? 'notice small' : 'error small'} role={msg.ok ? 'status' : 'alert'}>{msg.text}</p>}
       <button className="btn btn-small" type="submit" disabled={busy || done || !reason || !props.discussionId}>
         Send report

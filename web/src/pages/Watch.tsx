@@ -1,7 +1,7 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { api, errorText, type LiveDebate, type WatchPass } from '../api';
-import { formatTitle } from '../formats';
-import { useSession } from '../session';
+import { TopicLine } from '../components/TopicLine';
+import { useApiList } from '../hooks/useApiList';
 
 /** Public debates in progress, and a spectator's seat in one of them. */
 // The spectator view (LiveKit's components) is a chunk of its own, loaded when a debate opens.
@@ -9,23 +9,12 @@ const Spectator = lazy(() => import('../components/Spectator').then((m) => ({ de
 
 const REFRESH_MS = 5000;
 
+const readDebates = (token: string) => api.live(token).then((d) => d.debates);
+
 export function WatchPage() {
-  const { session } = useSession();
-  const [items, setItems] = useState<LiveDebate[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { token, items, error, setError, load } = useApiList<LiveDebate>(readDebates);
   const [pass, setPass] = useState<WatchPass | null>(null);
 
-  const load = useCallback(
-    () =>
-      api
-        .live(session.token)
-        .then((d) => {
-          setItems(d.debates);
-          setError(null);
-        })
-        .catch((e: unknown) => setError(errorText(e))),
-    [session.token],
-  );
   useEffect(() => {
     if (pass) return undefined;
     void load();
@@ -36,7 +25,7 @@ export function WatchPage() {
   async function watch(d: LiveDebate) {
     setError(null);
     try {
-      setPass(await api.watch(session.token, d.discussion_id));
+      setPass(await api.watch(token, d.discussion_id));
     } catch (e) {
       setError(errorText(e));
     }
@@ -60,10 +49,7 @@ export function WatchPage() {
         <ul className="history" data-testid="live-debates">
           {items.map((d) => (
             <li key={d.discussion_id} className="history-item">
-              <div className="history-main">
-                <strong>{d.topic_title}</strong>
-                <span className="pill">{formatTitle(d.format)}</span>
-              </div>
+              <TopicLine title={d.topic_title} format={d.format} />
               <p className="motion small">
                 <span className="label">Motion</span> {d.motion}
               </p>
