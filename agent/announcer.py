@@ -20,6 +20,8 @@ logger = logging.getLogger("disco.moderator")
 # The longest one outside call (LiveKit, Postgres) may hold up the room's updates: a call that
 # never answers must not freeze the clock.
 CALL = 10.0
+# Seconds before attributes that could not be set are sent again.
+RETRY = 1.0
 
 
 class Announcer:
@@ -28,6 +30,9 @@ class Announcer:
         self._floor = floor
         self.seq: dict[str, int] = {}
         self._attrs: dict[str, str] = {}
+        # The attributes last asked for, and the pending retry of a set that failed.
+        self._wanted: dict[str, str] = {}
+        self._retry: asyncio.Task[None] | None = None
         # Everyone who has called a command: they get events even before the agent's view of
         # the room lists them (LiveKit announces arrivals late under load).
         self._callers: set[str] = set()
@@ -43,6 +48,7 @@ class Announcer:
         self.seq = {identity: n + 1 for identity, n in seq.items()}
 
     async def set_attributes(self, new: dict[str, str]) -> None:
+        self._wanted = dict(new)
         changed = {k: v for k, v in new.items() if self._attrs.get(k) != v}
         if not changed:
             return
@@ -50,8 +56,23 @@ class Announcer:
             await asyncio.wait_for(self.room.local_participant.set_attributes(changed), CALL)
             self._attrs.update(changed)
         except TimeoutError:
-            # Not cached: the next change sends these keys again.
+            # Not cached, and sent again shortly: a paused clock may bring no next change, and
+            # clients read the state from these attributes.
             logger.warning("attributes not set", extra={"room": self.room.name})
+            if self._retry is None or self._retry.done():
+                self._retry = asyncio.create_task(self._set_again())
+
+    async def _set_again(self) -> None:
+        await asyncio.sleep(RETRY)
+        self._retry = None  # a set that fails again schedules the next try
+        try:
+            await self.set_attributes(self._wanted)
+        except Exception:
+            logger.warning("attributes not set", extra={"room": self.room.name})
+
+    def close(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
         """Send events to every person in the room, each with their own `seq`."""

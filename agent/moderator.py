@@ -144,6 +144,7 @@ class Moderator(QuickDebateOffer):
                 self._safety.unlisten(self.room)
             if self._audience is not None:
                 self._audience.unfollow()
+            self._out.close()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
