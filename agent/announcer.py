@@ -59,12 +59,13 @@ class Announcer:
             # Not cached, and sent again shortly: a paused clock may bring no next change, and
             # clients read the state from these attributes.
             logger.warning("attributes not set", extra={"room": self.room.name})
-            if self._retry is None or self._retry.done():
+            retry = self._retry
+            # A retry that fails again (this very task) schedules the next try.
+            if retry is None or retry.done() or retry is asyncio.current_task():
                 self._retry = asyncio.create_task(self._set_again())
 
     async def _set_again(self) -> None:
         await asyncio.sleep(RETRY)
-        self._retry = None  # a set that fails again schedules the next try
         try:
             await self.set_attributes(self._wanted)
         except Exception:
