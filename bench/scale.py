@@ -154,6 +154,7 @@ class Options:
     window: float
     settle: float
     propose_within: float
+    shapes: tuple[Shape, ...] = SHAPES
 
 
 def _slices(d: Deployment, users: list[str], topics: list[str], o: Options) -> list[Slice]:
@@ -263,7 +264,7 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
         # At once, with the client processes: imports take tens of seconds on a busy machine.
         clients = Clients(o.procs)
         deployments += await asyncio.gather(
-            *(_deploy(one if s.nodes == 1 else two, s, i) for i, s in enumerate(SHAPES))
+            *(_deploy(one if s.nodes == 1 else two, s, i) for i, s in enumerate(o.shapes))
         )
         await asyncio.to_thread(clients.up)
         print(
@@ -312,6 +313,17 @@ def _numbers(text: str) -> list[int]:
     return found
 
 
+def _shapes(text: str) -> tuple[Shape, ...]:
+    known = {f"{s.nodes}x{s.shards}": s for s in SHAPES}
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in names if x not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"deployments are {', '.join(known)}; not {', '.join(unknown) or repr(text)}"
+        )
+    return tuple(known[x] for x in dict.fromkeys(names))
+
+
 def options(argv: list[str]) -> Options:
     p = argparse.ArgumentParser(
         prog="python -m bench.scale",
@@ -326,11 +338,19 @@ def options(argv: list[str]) -> Options:
     p.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
     p.add_argument("--settle", type=float, default=240.0, help="longest wait to settle, s")
     p.add_argument("--propose-within", type=float, default=30.0, help="longest wait, s")
+    p.add_argument(
+        "--shapes",
+        type=_shapes,
+        default=SHAPES,
+        help="deployments as nodes x shards, e.g. 2x4,1x1 (default: all three)",
+    )
     a = p.parse_args(argv)
     if a.procs < 1 or any(n < 2 or n % 2 for n in a.sizes):
         p.error("--procs must be at least 1 and every size an even number of at least 2")
     rooms = [m for m in a.rooms if m > 0]
-    return Options(a.sizes, rooms, a.procs, a.spread, a.window, a.settle, a.propose_within)
+    return Options(
+        a.sizes, rooms, a.procs, a.spread, a.window, a.settle, a.propose_within, a.shapes
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

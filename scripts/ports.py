@@ -48,27 +48,21 @@ def _ephemeral_start() -> int:
         return 32768
 
 
-def free_udp_range(size: int) -> int:
-    """First port of `size` consecutive free UDP ports, for LiveKit's ICE range. Taken below
-    the kernel's ephemeral range, where hundreds of WebRTC clients on this machine hold their
-    own UDP sockets (a range chosen inside it is soon found taken, by LiveKit or by them)."""
+def free_udp_port() -> int:
+    """A free UDP port for LiveKit's ICE (every peer connection shares it). Taken below the
+    kernel's ephemeral range, where hundreds of WebRTC clients on this machine hold their own
+    UDP sockets (a port chosen inside it may be taken by one of them before LiveKit binds it)."""
     low, high = _ephemeral_start(), 20000
     rng = random.Random()
     for _ in range(200):
-        start = rng.randrange(high, max(high + size, low - size)) // size * size
-        socks = []
-        try:
-            for p in range(start, start + size):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", p))
-            return start
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise StackError("no free UDP port range for LiveKit")
+        port = rng.randrange(high, max(high + 1, low))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise StackError("no free UDP port for LiveKit")
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path, t: float) -> None:

@@ -30,7 +30,7 @@ from lobby.settings import DEV_LIVEKIT_KEY as LIVEKIT_KEY
 from lobby.settings import DEV_LIVEKIT_SECRET as LIVEKIT_SECRET
 from scripts.ports import StackError as StackError
 from scripts.ports import free_port as free_port
-from scripts.ports import free_udp_range, wait_http, wait_port
+from scripts.ports import free_udp_port, wait_http, wait_port
 from scripts.ports import port_free as port_free
 from scripts.redis_server import RedisError, RedisServer
 
@@ -293,18 +293,17 @@ class Stack:
 
 
 def livekit_config(port: int, api_port: int, bus: str | None) -> str:
-    """livekit.yaml for one server on `port` with ports of its own (ICE over TCP, a UDP range;
+    """livekit.yaml for one server on `port` with ports of its own (ICE over TCP and one UDP port;
     TURN stays off), its webhooks sent to the API on `api_port`; with `bus` (a Redis address)
     it is a node of a cluster, as LiveKit's own multi-node tests run two servers on one host."""
-    tcp_port, udp_start = free_port(), free_udp_range(100)
+    tcp_port, udp_port = free_port(), free_udp_port()
     config = (ROOT / "livekit.yaml").read_text()
     # Tests and `make dev` run LiveKit as production does: no room is created by a join.
     if not re.search(r"(?m)^  auto_create: false$", config):
         raise StackError("livekit.yaml must keep `room: auto_create: false`")
     config = re.sub(r"(?m)^port: \d+", f"port: {port}", config)
     config = re.sub(r"(?m)^  tcp_port: \d+", f"  tcp_port: {tcp_port}", config)
-    config = re.sub(r"(?m)^  port_range_start: \d+", f"  port_range_start: {udp_start}", config)
-    config = re.sub(r"(?m)^  port_range_end: \d+", f"  port_range_end: {udp_start + 99}", config)
+    config = re.sub(r"(?m)^  udp_port: \d+", f"  udp_port: {udp_port}", config)
     config = config.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{api_port}/")
     if bus is not None:
         config += f"redis:\n  address: {bus}\n"
