@@ -61,6 +61,10 @@ class Events:
             for u in held:
                 self._locks[u].release()
 
+    def told(self, user: str, position: int) -> None:
+        """`user` learnt their position otherwise (their `lobby.join` reply)."""
+        self._told[user] = position
+
     async def queued(
         self, places: Iterable[tuple[Ticket, int, int, int]], only_changes: bool = False
     ) -> None:

@@ -180,7 +180,13 @@ async def _join(person: BenchUser, seat: Seat, at: float, spec: Slice) -> Client
 
 
 def _report(people: list[BenchUser], records: list[ClientRecord]) -> Report:
-    outcomes = Counter(outcome for p in people for _, _, outcome in p.calls)
+    # A failure is named by its method and code ("lobby.status 1501"): a status call made
+    # as a client connects, before its data channel carries anything, is not a join.
+    outcomes = Counter(
+        "ok" if outcome == "ok" else f"{method} {outcome}"
+        for p in people
+        for method, _, outcome in p.calls
+    )
     calls = sum(outcomes.values())
     failed = {code: n for code, n in outcomes.items() if code != "ok"}
     unconnected = sum(p.unconnected for p in people)
