@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import traceback
 from collections import Counter
@@ -84,9 +85,11 @@ def _proposed(event: dict[str, Any]) -> bool:
     return bool(event.get("type") == "proposed")
 
 
-def serve(pipe: Connection) -> None:
+def serve(pipe: Connection, nice: int = 0) -> None:
     """The process's entry point: one event loop for every run the parent sends (`run`, a
-    Slice), until it sends `exit`. Its imports are paid once, not once a run."""
+    Slice), until it sends `exit`. Its imports are paid once, not once a run. With `nice`,
+    the process runs at that lower CPU priority (bench/scale.py `--client-nice`)."""
+    os.nice(nice)
     try:
         asyncio.run(_serve(pipe))
     except BaseException:

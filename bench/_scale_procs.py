@@ -20,13 +20,13 @@ CONNECT_WITHIN = 600.0
 class Clients:
     """The client processes, started once and given a slice of clients for each run."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, nice: int = 0) -> None:
         spawn = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs: list[multiprocessing.context.SpawnProcess] = []
         for _ in range(count):
             ours, theirs = spawn.Pipe()
-            proc = spawn.Process(target=_scale_clients.serve, args=(theirs,), daemon=True)
+            proc = spawn.Process(target=_scale_clients.serve, args=(theirs, nice), daemon=True)
             proc.start()
             theirs.close()
             self.pipes.append(ours)

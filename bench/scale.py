@@ -8,8 +8,10 @@ nodes with one and with four lobby shards, all in one run, side by side.
 The lobby clients run in `--procs` processes of their own (bench/_scale_procs.py starts and
 drives them; bench/_scale_clients.py is what each runs), each with its own event loop,
 connected through the nodes in turn: one process of a few hundred SDK rooms would be what the
-figures measured, not DISCO. Pair i is two people given a topic of
-their own, each in a different process (and so through a different node of the cluster);
+figures measured, not DISCO. With `--client-nice K` they run at a lower CPU priority, so that
+on one small box the servers get the CPU first, as they would with the clients on devices of
+their own (the clients' own delays still count in every figure). Pair i is two people given
+a topic of their own, each in a different process (and so through a different node of the cluster);
 their lobby shards are whatever the API's seating gives them. Everyone connects, and the run
 waits until every lobby room lists everyone seated there; then the N joins are spread evenly
 over `--spread` seconds, pair by pair, both of a pair at the same moment. Figures:
@@ -155,6 +157,7 @@ class Options:
     settle: float
     propose_within: float
     shapes: tuple[Shape, ...] = SHAPES
+    client_nice: int = 0
 
 
 def _slices(d: Deployment, users: list[str], topics: list[str], o: Options) -> list[Slice]:
@@ -262,13 +265,14 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
         if not o.sizes:
             return _summary({}, rooms)
         # At once, with the client processes: imports take tens of seconds on a busy machine.
-        clients = Clients(o.procs)
+        clients = Clients(o.procs, o.client_nice)
         deployments += await asyncio.gather(
             *(_deploy(one if s.nodes == 1 else two, s, i) for i, s in enumerate(o.shapes))
         )
         await asyncio.to_thread(clients.up)
         print(
-            f"lobby: N people over {o.procs} client processes, N joins spread over {o.spread:g} s",
+            f"lobby: N people over {o.procs} client processes (nice {o.client_nice}), "
+            f"N joins spread over {o.spread:g} s",
             flush=True,
         )
         results = await _lobby(deployments, clients, engine, o)
@@ -344,12 +348,28 @@ def options(argv: list[str]) -> Options:
         default=SHAPES,
         help="deployments as nodes x shards, e.g. 2x4,1x1 (default: all three)",
     )
+    p.add_argument(
+        "--client-nice",
+        type=int,
+        default=0,
+        choices=range(20),
+        metavar="0-19",
+        help="run the client processes at this lower CPU priority (default 0)",
+    )
     a = p.parse_args(argv)
     if a.procs < 1 or any(n < 2 or n % 2 for n in a.sizes):
         p.error("--procs must be at least 1 and every size an even number of at least 2")
     rooms = [m for m in a.rooms if m > 0]
     return Options(
-        a.sizes, rooms, a.procs, a.spread, a.window, a.settle, a.propose_within, a.shapes
+        a.sizes,
+        rooms,
+        a.procs,
+        a.spread,
+        a.window,
+        a.settle,
+        a.propose_within,
+        a.shapes,
+        a.client_nice,
     )
 
 

@@ -17,6 +17,11 @@ def test_shapes_pick_deployments_in_the_order_given_once_each() -> None:
     assert options([]).shapes == SHAPES
 
 
+def test_client_priority_defaults_to_the_servers_own() -> None:
+    assert options([]).client_nice == 0
+    assert options(["--client-nice", "10"]).client_nice == 10
+
+
 @pytest.mark.parametrize("bad", ["3x3", "", "2x4,x", "two"])
 def test_an_unknown_deployment_is_refused(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
@@ -24,7 +29,10 @@ def test_an_unknown_deployment_is_refused(bad: str, capsys: pytest.CaptureFixtur
     assert "deployments are 2x4, 1x1, 2x1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["--sizes", "3"], ["--sizes", "-2"], ["--procs", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--sizes", "3"], ["--sizes", "-2"], ["--procs", "0"], ["--client-nice", "20"]],
+)
 def test_sizes_and_processes_are_checked(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         options(argv)
