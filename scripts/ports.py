@@ -48,20 +48,29 @@ def _ephemeral_start() -> int:
         return 32768
 
 
+# UDP ports this process has handed out: a node's config is written before its server binds
+# the port, so two configs written in a row must not both pick one that is still free.
+_udp_given: set[int] = set()
+
+
 def free_udp_port() -> int:
-    """A free UDP port for LiveKit's ICE (every peer connection shares it). Taken below the
-    kernel's ephemeral range, where hundreds of WebRTC clients on this machine hold their own
-    UDP sockets (a port chosen inside it may be taken by one of them before LiveKit binds it)."""
+    """A free UDP port for LiveKit's ICE (every peer connection shares it), never one this
+    process handed out before. Taken below the kernel's ephemeral range, where hundreds of
+    WebRTC clients on this machine hold their own UDP sockets (a port chosen inside it may be
+    taken by one of them before LiveKit binds it)."""
     low, high = _ephemeral_start(), 20000
     rng = random.Random()
     for _ in range(200):
         port = rng.randrange(high, max(high + 1, low))
+        if port in _udp_given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             try:
                 s.bind(("0.0.0.0", port))
             except OSError:
                 continue
-            return port
+        _udp_given.add(port)
+        return port
     raise StackError("no free UDP port for LiveKit")
 
 
