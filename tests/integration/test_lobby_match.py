@@ -30,6 +30,8 @@ async def _matched(a: LobbyUser, b: LobbyUser, topic: str) -> tuple[dict[str, st
     await b.call("lobby.join", {"topic": topic, "format": "casual"})
     pa, pb = await a.event("proposed"), await b.event("proposed")
     assert pa["match_id"] == pb["match_id"]
+    # The join replies said where they stood: no `queued` event repeats it (PROTOCOL.md).
+    assert a.of_type("queued") == [] and b.of_type("queued") == []
     assert pa["partner"] == {"display_name": b.name} and pb["partner"] == {"display_name": a.name}
     for who in (a, b):
         reply = await who.respond(pa["match_id"], True)
