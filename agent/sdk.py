@@ -15,7 +15,10 @@ signalling for all its rooms. Two callbacks were far larger than they need be:
   to stderr through the core's own logger, filtered by `RUST_LOG` (errors only by default).
 - **Event broadcast.** Every room event is queued, by that callback, to every `rtc.Room` of
   the process, each of which wakes up and drops what is not its own: N rooms cost N
-  deliveries per event. `route` sends a room's events to that room only.
+  deliveries per event. `route` sends a room's events to that room only. The answers to
+  requests (an RPC's reply, a publish's completion) went to every room too, each of which
+  passed them on to its own waiters: with 100 rooms a process, `lobby.join` replies reached
+  their callers seconds after the agent sent them (bench/RESULTS.md); routed rooms get none.
 
 Measured in the 100-client crowd test (tests/integration/test_lobby_crowd.py prints it):
 without these, 21 and 28 lobby RPCs of ~380 (two runs) got no ack within 20 s (1501,
@@ -28,6 +31,7 @@ server, so an SDK upgrade that moves them fails there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 
@@ -52,12 +56,17 @@ def quiet_native_logs() -> None:
 
 class _Router:
     """Room events, and RPC invocations, go to the one rtc.Room they belong to once it is
-    known (`adopt`), instead of to every room of the process; every other FFI event (replies
-    to requests, events of rooms not adopted) is delivered as the SDK does."""
+    known (`adopt`), instead of to every room of the process. The answers to requests (an RPC's
+    reply, a publish's completion, ...) go to whoever waits for them and no longer to the rooms
+    adopted, which have no use for them, except a track's publish and unpublish, which a room
+    hands on to the call waiting for it. Events of rooms not adopted are delivered as the SDK
+    does."""
 
     def __init__(self) -> None:
         # room handle, or its local participant's handle -> (the room's queue, its loop)
         self._owner: dict[int, tuple[Any, asyncio.AbstractEventLoop]] = {}
+        # The event queues of the rooms adopted (by id): no answer to a request goes there.
+        self._rooms: set[int] = set()
         self._lock = threading.Lock()
         queue = FfiClient.instance.queue
         broadcast = queue.put
@@ -68,8 +77,11 @@ class _Router:
                 key = event.room_event.room_handle
             elif kind == "rpc_method_invocation":
                 key = event.rpc_method_invocation.local_participant_handle
-            else:
+            elif kind in _ROOM_ANSWERS:
                 broadcast(event)
+                return
+            else:
+                self._to_waiters(queue, event)
                 return
             with self._lock:
                 owner = self._owner.get(key)
@@ -79,6 +91,26 @@ class _Router:
                 owner[1].call_soon_threadsafe(owner[0].put_nowait, event)
 
         queue.put = put
+
+    def _to_waiters(self, queue: Any, event: Any) -> None:
+        """The SDK's own delivery (`FfiQueue.put`), less the queues of the rooms adopted: with a
+        crowd of rooms in one process, each answer otherwise wakes every room (measured in the
+        scale bench: RPC replies seconds late with 100 rooms a process)."""
+        with self._lock:
+            rooms = frozenset(self._rooms)
+        with queue._lock:
+            subscribers = list(queue._subscribers)
+        for q, loop, wanted in subscribers:
+            if id(q) in rooms:
+                continue
+            if wanted is not None:
+                try:
+                    if not wanted(event):
+                        continue
+                except Exception:
+                    pass  # as the SDK does: a filter that fails lets the event through
+            with contextlib.suppress(RuntimeError):  # a loop closed without unsubscribing
+                loop.call_soon_threadsafe(q.put_nowait, event)
 
     @staticmethod
     def _keys(room: rtc.Room) -> list[int]:
@@ -90,12 +122,18 @@ class _Router:
         with self._lock:
             for key in self._keys(room):
                 self._owner[key] = owner
+            self._rooms.add(id(room._ffi_queue))
 
     def forget(self, room: rtc.Room) -> None:
         with self._lock:
             for key in self._keys(room):
                 self._owner.pop(key, None)
+            self._rooms.discard(id(room._ffi_queue))
 
+
+# Answers a room itself passes on to the call that waits for them (LocalParticipant's
+# publish_track and unpublish_track wait on the room's own queue).
+_ROOM_ANSWERS = frozenset({"publish_track", "unpublish_track"})
 
 _router: _Router | None = None
 _router_lock = threading.Lock()

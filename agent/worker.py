@@ -34,6 +34,7 @@ from agent.resources import close_shared, shared
 from agent.sdk import quiet_native_logs
 from lobby.contract import Job, Role
 from lobby.errors import InvalidPayload
+from lobby.names import load_tables
 from lobby.settings import ConfigError, Settings
 
 logger = logging.getLogger("disco.worker")
@@ -146,6 +147,7 @@ def main() -> None:
     except ConfigError as error:
         # One line naming the variable, and a non-zero exit, before anything connects.
         sys.exit(f"agent worker not started: {error}")
+    load_tables()  # before tune_gc: frozen with the rest of what exists at start
     tune_gc()
     quiet_native_logs()
     # Opened before the first job, which would otherwise wait for it (agent/resources.py).

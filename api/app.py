@@ -236,9 +236,8 @@ def _add_headers(
 
 
 def create_app(settings: Settings) -> web.Application:
-    # Built now, not on the first registration: reading the confusables takes a fifth of a
-    # second, which would stall every request of that moment.
-    names.is_reserved("")
+    # Built now, not on the first registration, which would stall every request of that moment.
+    names.load_tables()
     middlewares: list[Middleware] = [errors_middleware]
     web_dir = Path(settings.web_dir)
     if web_dir.is_dir():

@@ -54,8 +54,13 @@ class Clients:
             pipe.send(("run", s))
         connect = max(_expect(pipes, "connected", CONNECT_WITHIN))
         settle = max(_expect(pipes, "settled", settle_within + 60))
-        print(f"    connected in {connect:.0f} s, settled in {settle:.0f} s", flush=True)
         t0 = time.time() + 1.0
+        # The joins' start, in UTC: to line other measurements (top, logs) up with them.
+        start = time.strftime("%H:%M:%S", time.gmtime(t0))
+        print(
+            f"    connected in {connect:.0f} s, settled in {settle:.0f} s, joins from {start}",
+            flush=True,
+        )
         for pipe in pipes:
             pipe.send(("go", t0, gap))
         pairs = max(len(s.seats) for s in slices)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from livekit import api, rtc
 
@@ -47,6 +48,16 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
         return f"a heard {data.payload} from {data.caller_identity}"
 
     routed_a.local_participant.register_rpc_method("echo", echo)
+    # What reaches routed room a's own event queue, by kind.
+    reached_a: list[str] = []
+    queue_a = routed_a._ffi_queue
+    put_a = queue_a.put_nowait
+
+    def spy(event: Any) -> None:
+        reached_a.append(event.WhichOneof("message"))
+        put_a(event)
+
+    queue_a.put_nowait = spy  # type: ignore[method-assign]
     try:
         # Participant events reach a routed room.
         await eventually(lambda: {"b", "plain"} <= set(routed_a.remote_participants), "peers in a")
@@ -69,6 +80,13 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
                 destination_identity="a", method="echo", payload="hi"
             )
             assert reply == f"a heard hi from {caller.local_participant.identity}"
+        # Answers to other rooms' requests (their RPCs' replies, a publish's completion) reach
+        # those rooms' calls, and not room a's queue; a's own answers reach a's calls.
+        await routed_b.local_participant.publish_data(b"from b", destination_identities=["plain"])
+        await routed_a.local_participant.publish_data(b"from a", destination_identities=["plain"])
+        await eventually(lambda: b"from a" in got["plain"], "a's packet")
+        assert "room_event" in reached_a and "rpc_method_invocation" in reached_a
+        assert not {"perform_rpc", "publish_data"} & set(reached_a), reached_a
         router = sdk._router
         assert router is not None
         keys = router._keys(routed_a)
