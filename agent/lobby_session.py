@@ -39,7 +39,7 @@ from agent.lobby_pairing import Pairing
 from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.lobby_rpc import Handler, rpc_call
-from agent.lobby_shard import Seated
+from agent.lobby_shard import Seated, unseen
 from agent.lobby_topics import Topics
 from lobby import lifecycle
 from lobby.db import Database, Topic
@@ -379,9 +379,16 @@ class LobbySession:
 
     # -- loops -----------------------------------------------------------------------------
     async def _sweep(self) -> None:
-        """Drop the tickets of this shard's people who are no longer in its room."""
+        """Drop the tickets of this shard's people who are no longer in its room; say so when
+        LiveKit lists people in the room whom this agent cannot reach (a room run twice)."""
         for user in await self.seated.strays():
             await self._leave_user(user)
+        apart = unseen(self.seated.listed_at, self.room.remote_participants, time.time())
+        if apart:
+            logger.warning(
+                "lobby room split: people listed that this agent cannot reach",
+                extra={"room": self.room.name, "unseen": len(apart), "first": apart[0]},
+            )
 
     # -- helpers ---------------------------------------------------------------------------
     async def _name(self, user: str) -> str:

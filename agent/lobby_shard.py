@@ -8,17 +8,20 @@ in a shard no longer configured, is shard 0's).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 
 from livekit import api
 
 from agent.lobby_guard import Guard
-from lobby.contract import Job, LobbyShard, lobby_shard
+from lobby.contract import Job, LobbyShard, is_lobby_agent, lobby_shard
 from lobby.settings import ConfigError, Settings
 from lobby.store import LobbyStore
 
 # A ticket younger than this may belong to someone LiveKit has not listed in the room yet.
 JOIN_GRACE = 2.0
+# A connection LiveKit has listed in the room for this long, which the agent's own connection
+# has never been told of, is in another instance of the room (`unseen`).
+SPLIT_GRACE = 15.0
 
 
 def job_shard(job: Job, room: str, settings: Settings) -> LobbyShard:
@@ -31,6 +34,19 @@ def job_shard(job: Job, room: str, settings: Settings) -> LobbyShard:
             f"{settings.lobby_shards} shard(s) of lobby room {settings.lobby_room!r}"
         )
     return shard
+
+
+def unseen(listed: Mapping[str, float], seen: Container[str], now: float) -> list[str]:
+    """The connections LiveKit lists in the room (identity -> when it joined, unix seconds) for
+    over SPLIT_GRACE that the agent's own connection does not see: LiveKit tells the room of a
+    join within seconds, so these are in another instance of the room, one LiveKit opened on
+    another node when this one's stats were late (docs/DEPLOY.md, "Headroom"). LiveKit's list
+    is one for the room's name, whichever node holds each of its people."""
+    return sorted(
+        i
+        for i, joined in listed.items()
+        if i not in seen and not is_lobby_agent(i) and now - joined > SPLIT_GRACE
+    )
 
 
 class Seated:
@@ -47,10 +63,13 @@ class Seated:
     ) -> None:
         self.lkapi, self.room, self.store, self.guard = lkapi, room, store, guard
         self.shard, self.shards = shard, shards
+        # Every connection the server listed at the last `present`, and when it joined.
+        self.listed_at: dict[str, float] = {}
 
     async def present(self) -> set[str]:
         """The users in this shard's room now; connections that may not be there are removed."""
         found = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=self.room))
+        self.listed_at = {p.identity: float(p.joined_at) for p in found.participants}
         return await self.guard.present([p.identity for p in found.participants])
 
     async def listed(self, identity: str) -> bool:

@@ -20,9 +20,11 @@ In a cluster, a LiveKit node that dies (SIGKILL, a lost machine) leaves its part
 in LiveKit's store, the lobby agent among them when it was there, and a lobby room bound to
 that node. While a node is down (api/nodes.py), a listed lobby agent is asked, through LiveKit,
 whether it is still connected (an empty participant update, which only its node can answer).
-Creating the room again, as every check does, moves it to a live node; one that does not answer
-is replaced by a new dispatch, which takes its identity over. The room is not deleted: the
-people waiting on the live nodes would be thrown out with it, and their tickets with them.
+Creating the room again, as every check does while a node is down, moves it to a live node;
+an agent that does not answer is replaced by a new dispatch, which takes its identity over.
+The room is not deleted: the people waiting on the live nodes would be thrown out with it, and
+their tickets with them. While every node answers, a room that exists is never created again
+(`_open` says why).
 
 Wire it into the app with `app.cleanup_ctx.append(keeper_context(settings))`; the running
 keeper is then `app[KEEPER]`.
@@ -116,11 +118,7 @@ class Keeper:
 
     async def _ensure(self, shard: LobbyShard) -> bool:
         room = shard.room
-        await self.lkapi.room.create_room(
-            api.CreateRoomRequest(
-                name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
-            )
-        )
+        await self._open(room)
         self._created.add(shard.index)
         if self.lease is not None and not self.lease.held():
             return False  # another API's keeper acts
@@ -134,6 +132,22 @@ class Keeper:
             return False
         await self._dispatch(shard)
         return True
+
+    async def _open(self, room: str) -> None:
+        """Create the lobby room when LiveKit lacks it, or when a node is down (creating it
+        again moves it off a dead node). A room that exists while every node answers is left
+        alone: LiveKit's CreateRoom, like every join, gives the room to another node when its
+        node's stats in LiveKit's Redis are 5 s old, which a node that is only busy can be, and
+        the room then runs twice, its agent in the old half (docs/DEPLOY.md)."""
+        if self.nodes is None or not self.nodes.down():
+            found = await self.lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
+            if any(r.name == room for r in found.rooms):
+                return
+        await self.lkapi.room.create_room(
+            api.CreateRoomRequest(
+                name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
+            )
+        )
 
     async def _alive(self, room: str) -> bool:
         """Whether the listed lobby agent still beats (lobby/heartbeats.py): LiveKit lists one

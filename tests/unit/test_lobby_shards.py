@@ -9,7 +9,7 @@ import uuid
 import jwt
 import pytest
 
-from agent.lobby_shard import job_shard
+from agent.lobby_shard import SPLIT_GRACE, job_shard, unseen
 from api.tokens import LobbyTokens, lobby_seat, seat_shard
 from lobby.contract import (
     LOBBY_IDENTITY,
@@ -156,3 +156,17 @@ def test_the_shard_setting(value: str, shards: int) -> None:
 def test_a_bad_shard_setting_names_the_variable(value: str) -> None:
     with pytest.raises(ConfigError, match="DISCO_LOBBY_SHARDS"):
         _settings(DISCO_LOBBY_SHARDS=value)
+
+
+def test_a_connection_listed_long_but_never_seen_is_in_another_instance_of_the_room() -> None:
+    now = 1_000_000.0
+    listed = {
+        "id-seen": now - 60,  # in the agent's own room
+        "id-apart": now - SPLIT_GRACE - 1,  # listed long, never announced: elsewhere
+        "id-new": now - 3,  # LiveKit may not have announced it yet
+        lobby_identity(2): now - 60,  # a lobby agent is never counted
+        LOBBY_IDENTITY: now - 60,
+    }
+    assert unseen(listed, {"id-seen"}, now) == ["id-apart"]
+    assert unseen(listed, {"id-seen", "id-apart"}, now) == []
+    assert unseen({}, set(), now) == []
