@@ -158,6 +158,7 @@ class Options:
     propose_within: float
     shapes: tuple[Shape, ...] = SHAPES
     client_nice: int = 0
+    node_priority: int = 0
 
 
 def _slices(d: Deployment, users: list[str], topics: list[str], o: Options) -> list[Slice]:
@@ -271,7 +272,8 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
         )
         await asyncio.to_thread(clients.up)
         print(
-            f"lobby: N people over {o.procs} client processes (nice {o.client_nice}), "
+            f"lobby: N people over {o.procs} client processes (nice {o.client_nice}; LiveKit "
+            f"nodes ahead by {o.node_priority}), "
             f"N joins spread over {o.spread:g} s",
             flush=True,
         )
@@ -356,6 +358,14 @@ def options(argv: list[str]) -> Options:
         metavar="0-19",
         help="run the client processes at this lower CPU priority (default 0)",
     )
+    p.add_argument(
+        "--node-priority",
+        type=int,
+        default=0,
+        choices=range(11),
+        metavar="0-10",
+        help="run the LiveKit nodes this many steps ahead of the rest (root; default 0)",
+    )
     a = p.parse_args(argv)
     if a.procs < 1 or any(n < 2 or n % 2 for n in a.sizes):
         p.error("--procs must be at least 1 and every size an even number of at least 2")
@@ -370,12 +380,29 @@ def options(argv: list[str]) -> Options:
         a.propose_within,
         a.shapes,
         a.client_nice,
+        a.node_priority,
     )
+
+
+def _prioritise(stacks: tuple[Stack, ...], steps: int) -> None:
+    """Every thread of every LiveKit node, and of the cluster's own Redis (which carries the
+    nodes' keepalives), `steps` nice steps ahead of the rest of the box, as if LiveKit had
+    machines of its own (docs/DEPLOY.md, "Headroom": a node whose stats are late for a few
+    seconds has its rooms given to another node). Linux keeps a priority per thread, and a
+    thread started later takes its starter's."""
+    pids = [n.proc.pid for s in stacks for n in s.livekit]
+    pids += [pid for s in stacks if s.livekit_redis and (pid := s.livekit_redis.pid)]
+    for pid in pids:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(ProcessLookupError):
+                os.setpriority(os.PRIO_PROCESS, int(tid), -steps)
 
 
 def main(argv: list[str] | None = None) -> None:
     o = options([] if argv is None else argv)
     with _stacks() as (one, two):
+        if o.node_priority:
+            _prioritise((one, two), o.node_priority)
         asyncio.run(_bench(one, two, o))
 
 

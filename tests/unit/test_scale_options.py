@@ -20,6 +20,14 @@ def test_shapes_pick_deployments_in_the_order_given_once_each() -> None:
 def test_client_priority_defaults_to_the_servers_own() -> None:
     assert options([]).client_nice == 0
     assert options(["--client-nice", "10"]).client_nice == 10
+    assert options([]).node_priority == 0
+    assert options(["--node-priority", "5"]).node_priority == 5
+
+
+@pytest.mark.parametrize("bad", ["-1", "11", "x"])
+def test_a_node_priority_out_of_range_is_refused(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        options(["--node-priority", bad])
 
 
 @pytest.mark.parametrize("bad", ["3x3", "", "2x4,x", "two"])
