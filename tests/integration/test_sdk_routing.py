@@ -57,7 +57,7 @@ async def test_routed_rooms_get_their_own_events_and_nothing_else(
         reached_a.append(event.WhichOneof("message"))
         put_a(event)
 
-    queue_a.put_nowait = spy  # type: ignore[method-assign]
+    queue_a.put_nowait = spy
     try:
         # Participant events reach a routed room.
         await eventually(lambda: {"b", "plain"} <= set(routed_a.remote_participants), "peers in a")
