@@ -20,13 +20,13 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from livekit import rtc
 
 from agent import commands
-from agent.announcer import CALL, Announcer
+from agent.announcer import CALL, RETRY, Announcer
 from agent.audience import Audience
 from agent.audio_guard import AudioGuard
 from agent.clock import DebateClock
@@ -43,6 +43,12 @@ from lobby.db import Database
 from lobby.formats import Catalogue, Format, Side
 
 logger = logging.getLogger("disco.moderator")
+
+# The longest a command's reply waits for the room to be told of the change (permissions,
+# attributes, events: LiveKit's server API and the agent's own connection). A room that is slow
+# to update (LiveKit's API stalled) must not make the command itself time out at the caller
+# (15 s): the clock has changed already, the reply says so, and the room catches up after.
+REPLY_WAIT = 3.0
 
 _MIC = rtc.TrackSource.SOURCE_MICROPHONE
 _AUDIO = rtc.TrackKind.KIND_AUDIO
@@ -77,7 +83,8 @@ class Moderator(QuickDebateOffer):
         self._unsent: list[Event] = []  # what the clock said that the room has not been told
         self._wake = asyncio.Event()
         self._out = Announcer(room, floor)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._regrant: asyncio.Task[None] | None = None  # permissions asked for again
         self._proposal: Proposal | None = None
         self._gone = False
         self._replaced = False
@@ -218,9 +225,13 @@ class Moderator(QuickDebateOffer):
             self.room.off(event, handler)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._started(coro)
+
+    def _started(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _on_connected(self, p: rtc.RemoteParticipant) -> None:
         self._spawn(self._guard.scan([p]))
@@ -280,11 +291,29 @@ class Moderator(QuickDebateOffer):
     async def _guarded(self, change: Callable[[float], list[Event]]) -> None:
         await self._quietly(self._apply(change))
 
-    async def _quietly(self, coro: Coroutine[Any, Any, object]) -> None:
+    async def _quietly(self, work: Awaitable[object]) -> None:
         try:
-            await coro
+            await work
         except Exception:
             logger.exception("moderator update failed", extra={"room": self.room.name})
+
+    async def _in_time(self, update: Awaitable[object]) -> None:
+        """Wait for a command's update of the room, for REPLY_WAIT at most: past that, the
+        update goes on in the background (still in order with the others) and the command is
+        answered with the state as it is. Failing in time, the update fails the command."""
+        task = asyncio.ensure_future(update)
+        self._tasks.add(task)  # cancelled with the moderator, like the rest
+        task.add_done_callback(self._tasks.discard)
+        done, _ = await asyncio.wait({task}, timeout=REPLY_WAIT)
+        if task in done:
+            task.result()
+            return
+        logger.warning("room update slow, command answered first", extra={"room": self.room.name})
+        task.add_done_callback(self._failed_late)
+
+    def _failed_late(self, task: asyncio.Future[Any]) -> None:
+        if not task.cancelled() and (e := task.exception()) is not None:
+            logger.error("moderator update failed", extra={"room": self.room.name}, exc_info=e)
 
     # -- applying changes ------------------------------------------------------------------
     async def _apply(
@@ -343,15 +372,29 @@ class Moderator(QuickDebateOffer):
         for identity, side in self._seats.sides.items():
             p = self.room.remote_participants.get(identity)
             if p is not None:
-                updates.append(
-                    self._floor.grant(identity, mic=side in floor, current=p.permissions)
-                )
-        for result in await asyncio.gather(*updates, return_exceptions=True):
-            if isinstance(result, Exception):
-                logger.warning("permission update failed", extra={"room": self.room.name})
+                grant = self._floor.grant(identity, mic=side in floor, current=p.permissions)
+                updates.append(asyncio.wait_for(grant, CALL))  # not granted: tried next time
+        results = await asyncio.gather(*updates, return_exceptions=True)
+        if any(isinstance(r, Exception) for r in results):
+            logger.warning("permission update failed", extra={"room": self.room.name})
+            self._grant_again()
+
+    def _grant_again(self) -> None:
+        """Permissions not granted are asked for again shortly, even if nothing else changes
+        (one retry at a time; a retry that fails again, this very task, schedules the next)."""
+        again = self._regrant
+        if again is None or again.done() or again is asyncio.current_task():
+            self._regrant = self._started(self._regranted())
+
+    async def _regranted(self) -> None:
+        await asyncio.sleep(RETRY)
+        await self._guarded(lambda now: [])
 
     async def broadcast(self, bodies: list[dict[str, Any]]) -> None:
         """Tell the room something the clock did not cause (a quick debate's offer)."""
+        await self._in_time(self._told(bodies))
+
+    async def _told(self, bodies: list[dict[str, Any]]) -> None:
         await self._out.broadcast(bodies)
         self._keep()  # the offer, and the `seq` sent
 
@@ -377,7 +420,7 @@ class Moderator(QuickDebateOffer):
         return {**state(snap, self._seats, self._format.id), "seq": self._out.seq.get(identity, 0)}
 
     async def change(self, caller: str, command: Callable[[float], list[Event]]) -> dict[str, Any]:
-        await self._apply(command)
+        await self._in_time(self._apply(command))
         return self.state_for(caller)
 
     @property

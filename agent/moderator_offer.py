@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent import proposal
@@ -48,7 +48,10 @@ class QuickDebateOffer:
     ) -> list[Event]:
         raise NotImplementedError
 
-    async def _quietly(self, coro: Coroutine[Any, Any, object]) -> None:
+    async def _quietly(self, work: Awaitable[object]) -> None:
+        raise NotImplementedError
+
+    async def _in_time(self, update: Awaitable[object]) -> None:
         raise NotImplementedError
 
     async def propose(self, identity: str) -> dict[str, Any]:
@@ -87,5 +90,5 @@ class QuickDebateOffer:
             self._clock.ready(SIDES[0], now)
             return self._clock.ready(SIDES[1], now)
 
-        await self._apply(switch)
+        await self._in_time(self._apply(switch))
         await self._quietly(self.db.set_format(self.job.discussion_id, quick.id, dict(seats.sides)))

@@ -210,9 +210,19 @@ class Client:
             return raw
         return json.loads(raw)
 
-    async def call(self, method: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def call(
+        self, method: str, payload: dict[str, Any] | None = None, *, within: float | None = None
+    ) -> dict[str, Any]:
+        """The moderator's reply; `within`: seconds this caller waits for it (the SDK's default
+        otherwise, 15 s) before the call fails with 1502. The SDK gives the handler that time
+        less the round trip it allows (7 s by default): with `within`, 1 s, ample on one
+        machine."""
         reply = await self.room.local_participant.perform_rpc(
-            destination_identity=MODERATOR, method=method, payload=json.dumps(payload or {})
+            destination_identity=MODERATOR,
+            method=method,
+            payload=json.dumps(payload or {}),
+            response_timeout=within,
+            max_round_trip_latency=None if within is None else 1.0,
         )
         result: dict[str, Any] = json.loads(reply)
         return result

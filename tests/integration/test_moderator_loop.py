@@ -17,11 +17,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from livekit import api, rtc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from agent import announcer
+from agent import moderator as moderator_module
 from agent.clock_types import Event
 from agent.floor import Floor
 from agent.moderator import Moderator
@@ -32,6 +35,7 @@ from lobby.formats import load_catalogue
 from lobby.settings import Settings
 from tests.integration.debate_client import MODERATOR, Client, token
 from tests.integration.debate_room import job_metadata, seed
+from tests.support.faults import Gate
 from tests.support.livekit import server_api
 from tests.support.media import stop
 from tests.support.wait import eventually
@@ -59,7 +63,11 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @contextlib.asynccontextmanager
-async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Room]:
+async def _moderated(
+    settings: Settings, engine: AsyncEngine, *, floor_api: api.LiveKitAPI | None = None
+) -> AsyncIterator[Room]:
+    """A moderator run here; its floor (permissions, events) goes through `floor_api` if
+    given, else through the same server API client as the rest."""
     settings = replace(settings, formats_file=str(CATALOGUE))
     s = await seed(engine, FORMAT)
     catalogue = load_catalogue(settings.formats_file)
@@ -68,7 +76,7 @@ async def _moderated(settings: Settings, engine: AsyncEngine) -> AsyncIterator[R
     await lkapi.room.create_room(api.CreateRoomRequest(name=s.room))  # no join creates one
     await agent.connect(settings.livekit_url, token(settings, MODERATOR, s.room, agent=True))
     route(agent)  # as the worker does (agent.sdk), so the reconnect test covers routing too
-    floor = Floor(lkapi, s.room)
+    floor = Floor(floor_api or lkapi, s.room)
     try:
         db = Database.connect(settings.async_database_url, pool_size=1)
         async with contextlib.aclosing(db):
@@ -170,3 +178,69 @@ async def test_the_moderator_keeps_its_room_through_a_full_reconnect(
         await r.con.wait_event("phase", index=1)
         assert not [e for e in r.con.events if e["type"] == "ended"], r.con.events
         assert r.moderator.clock.outcome is None
+
+
+async def _may_speak(lkapi: api.LiveKitAPI, room: str, identity: str) -> bool:
+    """Whether LiveKit itself lets `identity` publish a microphone in `room` now."""
+    info = await lkapi.room.get_participant(
+        api.RoomParticipantIdentity(room=room, identity=identity)
+    )
+    return api.TrackSource.MICROPHONE in info.permission.can_publish_sources
+
+
+# The moderator's patience with one call to LiveKit, and how long a command's reply waits for
+# the room's update, shortened here: every call it makes while the API stalls (the command's,
+# the loop's, the retries) is given up in seconds, and a debater who waits `ANSWER_WITHIN`
+# for a reply gets it although the update takes longer (two calls given up: 6 s).
+PATIENCE = 3.0
+REPLY_WAIT = 1.0
+ANSWER_WITHIN = 4.0
+
+
+async def test_commands_are_answered_while_livekit_api_stalls(
+    settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moderator's calls to LiveKit's server API (permissions, events) stop being answered
+    while the debaters start the debate: their commands are still answered in time, with the
+    debate running, and once the API answers again the room catches up by itself, though every
+    call made meanwhile was given up: the floor is enforced, and the debate goes on."""
+    for module in (moderator_module, announcer):
+        monkeypatch.setattr(module, "CALL", PATIENCE)
+    monkeypatch.setattr(moderator_module, "REPLY_WAIT", REPLY_WAIT)
+    url = urlsplit(settings.livekit_url)
+    assert url.hostname is not None and url.port is not None
+    async with Gate(url.hostname, url.port) as gate:
+        floor_api = api.LiveKitAPI(
+            f"http://127.0.0.1:{gate.port}", settings.livekit_api_key, settings.livekit_api_secret
+        )
+        async with (
+            contextlib.aclosing(floor_api),
+            server_api(settings) as lkapi,
+            _moderated(settings, engine, floor_api=floor_api) as r,
+        ):
+            await eventually(_both_seated(r), "both debaters seated")
+            room = r.agent.name
+            # Before the start both may speak; once it starts, only pro (the first speaker).
+            assert await _may_speak(lkapi, room, r.con.identity)
+            await r.pro.call("debate.ready")
+            gate.hold()
+            started = await r.con.call("debate.ready", within=ANSWER_WITHIN)
+            assert started["status"] == "running"
+            await eventually(lambda: r.con.attr("floor") == [r.pro.identity], "the floor shown")
+            assert await _may_speak(lkapi, room, r.con.identity)  # not taken away yet
+            # Held until every update the change brought has given up its calls: the room
+            # must come back to the floor by itself (nothing falls due for a minute or more).
+            await asyncio.sleep(5 * PATIENCE)
+            gate.release()
+
+            async def con_silenced() -> bool:
+                return not await _may_speak(lkapi, room, r.con.identity)
+
+            # By itself: before the clock's next deadline would have brought an update anyway.
+            due = r.moderator.clock.next_wakeup()
+            await eventually(con_silenced, "the floor enforced", within=30)
+            assert due is None or time.time() < due, f"enforced {time.time() - due:.1f} s late"
+            assert await _may_speak(lkapi, room, r.pro.identity)
+            await r.pro.call("debate.yield")
+            await r.con.wait_event("phase", index=1)
+            await eventually(lambda: _may_speak(lkapi, room, r.con.identity), "con's turn")

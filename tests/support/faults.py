@@ -107,3 +107,66 @@ def restart_livekit(stack: Stack) -> None:
     )
     node = stack.run_livekit(config, port)
     stack.livekit[:] = [node if n.name == node.name else n for n in stack.livekit]
+
+
+class Gate:
+    """A TCP path to a real server that can be held shut: while held, nothing passes either
+    way on the connections through it, old or new (open, but no answers: what a stalled
+    server or a black-holed network looks like from outside); once opened, what waited goes
+    through, but not what a client sent before closing its connection (a request it gave up
+    on is lost, as with a reset). For one client's path to a server, while the server goes
+    on serving the rest."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._open = asyncio.Event()
+        self._open.set()
+        self._server: asyncio.Server | None = None
+        self._pumps: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "the gate is not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def __aenter__(self) -> Gate:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()
+        if self._server is not None:
+            self._server.close()
+        for task in self._pumps:
+            task.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.close()
+            return
+        for src, dst in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pump(src, dst))
+            self._pumps.add(task)
+            task.add_done_callback(self._pumps.discard)
+
+    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                await self._open.wait()
+                if src.at_eof():  # its sender gave up meanwhile: it is not delivered late
+                    break
+                dst.write(data)
+                await dst.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            dst.close()
