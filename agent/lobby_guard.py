@@ -26,7 +26,7 @@ from typing import Any
 
 from livekit import api
 
-from lobby.contract import is_lobby_agent
+from lobby.contract import is_lobby_service
 from lobby.errors import Flooding, KeptOut, Replaced, UnknownCaller
 from lobby.identities import Standing
 from lobby.sanctions import Sanctions
@@ -138,7 +138,7 @@ class Guard:
 
     async def arrived(self, identity: str) -> None:
         """Someone joined the lobby room: turn them away at once if they may not be there."""
-        if is_lobby_agent(identity):
+        if is_lobby_service(identity):
             return
         for _, user in await self._check([identity]):
             # A newer connection of the same person replaces the older ones.
@@ -174,7 +174,7 @@ class Guard:
 
     async def _check(self, identities: Iterable[str]) -> list[tuple[str, str]]:
         """(identity, user) of the connections that may stay; the others are removed."""
-        people = [i for i in identities if not is_lobby_agent(i)]
+        people = [i for i in identities if not is_lobby_service(i)]
         missing = [i for i in people if i not in self._users]
         self._users.update(await self.store.users_of(missing))
         users = sorted({self._users[i] for i in people if i in self._users})

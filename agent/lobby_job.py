@@ -1,7 +1,8 @@
 """The lobby agent's job: find its shard from the job's metadata (lobby/contract.py), open
 Redis, join the shard's lobby room and run the lobby there (`agent/lobby_session.py`) until the
-worker shuts the job down. Postgres is the worker process's, shared by all its jobs
-(agent/resources.py).
+worker shuts the job down, or until LiveKit has moved the room to another node under it (the
+keeper then dispatches a new agent, which LiveKit puts where the room is now). Postgres is the
+worker process's, shared by all its jobs (agent/resources.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ async def run(ctx: JobContext, settings: Settings) -> None:
     catalogue = load_catalogue(settings.formats_file)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     route(ctx.room)
-    session = LobbySession(ctx.room, ctx.api, settings, store, db, catalogue, shard.index)
+    session = LobbySession(
+        ctx.room,
+        ctx.api,
+        settings,
+        store,
+        db,
+        catalogue,
+        shard.index,
+        moved=lambda: ctx.shutdown("lobby room moved to another node"),
+    )
     ctx.add_shutdown_callback(session.aclose)
     await session.start()

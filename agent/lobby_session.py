@@ -36,10 +36,11 @@ from agent.lobby_events import Events
 from agent.lobby_expiry import Expiry
 from agent.lobby_guard import Guard
 from agent.lobby_pairing import Pairing
+from agent.lobby_probe import routed_here
 from agent.lobby_profiles import Profiles
 from agent.lobby_rooms import is_in_room, open_room, room_exists, room_grant
 from agent.lobby_rpc import Handler, rpc_call
-from agent.lobby_shard import Seated, unseen
+from agent.lobby_shard import SPLIT_GRACE, Seated, unseen
 from agent.lobby_topics import Topics
 from lobby import lifecycle
 from lobby.db import Database, Topic
@@ -80,8 +81,15 @@ class LobbySession:
         db: Database,
         catalogue: Catalogue,
         shard: int = 0,
+        *,
+        moved: Callable[[], None] | None = None,
     ) -> None:
         self.room, self.lkapi, self.settings = room, lkapi, settings
+        # Called when LiveKit holds this room on another node now (the job then ends, and the
+        # keeper puts a new agent where LiveKit routes people); the monotonic time of the last
+        # probe that asked where that is.
+        self._moved = moved
+        self._probed_at = -SPLIT_GRACE
         self.store, self.db, self.catalogue = store, db, catalogue
         self.shard = shard
         self.events = Events(store, settings.lobby_shards)
@@ -384,11 +392,25 @@ class LobbySession:
         for user in await self.seated.strays():
             await self._leave_user(user)
         apart = unseen(self.seated.listed_at, self.room.remote_participants, time.time())
-        if apart:
+        if not apart:
+            return
+        logger.warning(
+            "lobby room split: people listed that this agent cannot reach",
+            extra={"room": self.room.name, "unseen": len(apart), "first": apart[0]},
+        )
+        now = time.monotonic()
+        if self._moved is None or now - self._probed_at < SPLIT_GRACE:
+            return
+        self._probed_at = now
+        # Which half is LiveKit's now? The one a new connection reaches (agent/lobby_probe.py).
+        # The agent of the other half leaves it: the keeper puts a new agent where people
+        # arrive, and clients left behind reconnect once they miss the agent (docs/PROTOCOL.md).
+        if await routed_here(self.settings, self.room) is False:
             logger.warning(
-                "lobby room split: people listed that this agent cannot reach",
-                extra={"room": self.room.name, "unseen": len(apart), "first": apart[0]},
+                "lobby room split: LiveKit routes new connections to the other half; leaving",
+                extra={"room": self.room.name, "left_behind": len(self.room.remote_participants)},
             )
+            self._moved()
 
     # -- helpers ---------------------------------------------------------------------------
     async def _name(self, user: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Container, Iterable, Mapping
 from livekit import api
 
 from agent.lobby_guard import Guard
-from lobby.contract import Job, LobbyShard, is_lobby_agent, lobby_shard
+from lobby.contract import Job, LobbyShard, is_lobby_service, lobby_shard
 from lobby.settings import ConfigError, Settings
 from lobby.store import LobbyStore
 
@@ -45,7 +45,7 @@ def unseen(listed: Mapping[str, float], seen: Container[str], now: float) -> lis
     return sorted(
         i
         for i, joined in listed.items()
-        if i not in seen and not is_lobby_agent(i) and now - joined > SPLIT_GRACE
+        if i not in seen and not is_lobby_service(i) and now - joined > SPLIT_GRACE
     )
 
 

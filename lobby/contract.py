@@ -111,6 +111,18 @@ def is_lobby_agent(identity: str) -> bool:
     return head == LOBBY_IDENTITY and index.isdecimal() and index == str(int(index)) != "0"
 
 
+# A lobby agent's probe: a short, hidden connection to its own lobby room, which LiveKit routes
+# to wherever it holds the room now (agent/lobby_probe.py). Never a person's identity: the
+# API mints those as opaque ids.
+LOBBY_PROBE_PREFIX = "disco-lobby-probe-"
+
+
+def is_lobby_service(identity: str) -> bool:
+    """True for a connection of DISCO's own in a lobby room (any shard's lobby agent, or its
+    probe), never a person's."""
+    return is_lobby_agent(identity) or identity.startswith(LOBBY_PROBE_PREFIX)
+
+
 Role = Literal["lobby", "moderator"]
 ROLES: tuple[Role, ...] = get_args(Role)
 IDENTITIES: dict[Role, str] = {"lobby": LOBBY_IDENTITY, "moderator": MODERATOR_IDENTITY}

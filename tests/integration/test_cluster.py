@@ -332,6 +332,100 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
         print(f"both back with their tickets after {time.monotonic() - killed:.1f} s")
 
 
+async def test_a_lobby_room_run_twice_after_a_node_stalls_is_made_whole(
+    cluster: Stack, engine: AsyncEngine
+) -> None:
+    # LiveKit nodes of this test's own (one is stopped for a while), on the module's Redis and
+    # Postgres.
+    base = {k: cluster.env[k] for k in ("REDIS_URL", "DATABASE_URL")}
+    run_dir = cluster.run_dir / f"nodes-{secrets.token_hex(3)}"
+    nodes = await asyncio.to_thread(Stack.start, run_dir, base, free_port(), NODES)
+    try:
+        await _node_stalls(nodes, engine)
+    finally:
+        await asyncio.to_thread(nodes.close)
+
+
+# Long enough for LiveKit to count a stopped node unavailable (its stats 5 s old).
+STALL = 7.0
+
+
+async def _node_stalls(nodes: Stack, engine: AsyncEngine) -> None:
+    """The node holding the lobby room stops (SIGSTOP) for a few seconds, and someone arrives
+    meanwhile: LiveKit gives the room to the other node, and the stalled one, once it runs
+    again, keeps its own instance with the lobby agent and the person waiting there. The agent
+    finds out and leaves that half; a new agent serves the half LiveKit routes to, and the
+    person left behind, reconnecting once the agent is gone (as the web client does), is
+    served there with their ticket and matched with the newcomer."""
+    settings = _settings(nodes, "stall")
+    calm, stalled = nodes.livekit
+    topic = (await add_topics(engine, 1))[0]
+    async with server_api(settings) as lk:
+        await lk.room.create_room(
+            api.CreateRoomRequest(
+                name=settings.lobby_room,
+                node_id=_node_id(stalled),
+                empty_timeout=LOBBY_TIMEOUT,
+                departure_timeout=LOBBY_TIMEOUT,
+            )
+        )
+    behind, newcomer = await add_users(engine, 2)
+    # The lobby agent's worker registers through the calm node (worker 0, node 0); its
+    # connection to the room goes to the stalled node, which holds the room.
+    async with (
+        deployment(nodes, settings, workers=2, lobby_on=0),
+        connected(_on(settings, stalled), [behind]),
+        issuer(settings) as issued,
+    ):
+        await behind.call("lobby.join", {"topic": topic, "format": "casual"})
+        old = behind.room.remote_participants[behind.agent].sid
+
+        os.kill(stalled.proc.pid, signal.SIGSTOP)
+        try:
+            try:
+                await asyncio.sleep(STALL)
+                await newcomer.connect(_on(settings, calm), issued)
+            finally:
+                os.kill(stalled.proc.pid, signal.SIGCONT)
+            await _made_whole(settings, issued, stalled, behind, newcomer, old, topic)
+        finally:
+            await newcomer.aclose()
+
+
+async def _made_whole(
+    settings: Settings,
+    issued: Issuer,
+    stalled: LiveKitNode,
+    behind: LobbyUser,
+    newcomer: LobbyUser,
+    old: str,
+    topic: str,
+) -> None:
+    resumed = time.monotonic()
+    agent = newcomer.room.remote_participants.get(behind.agent)
+    assert agent is None or agent.sid != old, "the newcomer joined the stalled node's half"
+
+    # The old agent leaves the half left behind; the newcomer's half gets an agent of its own.
+    await eventually(
+        lambda: behind.agent not in behind.room.remote_participants,
+        "the lobby agent leaves the half left behind",
+        90,
+    )
+    print(f"\nthe old agent left its half {time.monotonic() - resumed:.1f} s after the stall")
+    assert await eventually(lambda: _status(newcomer), "the newcomer served", 60, every=1)
+
+    # The person left behind connects again (as a client does once its agent has been gone a
+    # while, docs/PROTOCOL.md), through the node that stalled: LiveKit routes the new
+    # connection to the newcomer's half, where the ticket is still theirs.
+    await behind.room.disconnect()
+    async with _back(_on(settings, stalled), issued, behind) as status:
+        assert status["ticket"]["topic"] == topic
+        print(f"both served {time.monotonic() - resumed:.1f} s after the stall")
+        await newcomer.call("lobby.join", {"topic": topic, "format": "casual"})
+        proposed = await newcomer.event("proposed", wait=30)
+        assert proposed["partner"]
+
+
 @contextlib.asynccontextmanager
 async def _back(
     settings: Settings, issued: Issuer, who: LobbyUser

@@ -13,8 +13,10 @@ from agent.lobby_shard import SPLIT_GRACE, job_shard, unseen
 from api.tokens import LobbyTokens, lobby_seat, seat_shard
 from lobby.contract import (
     LOBBY_IDENTITY,
+    LOBBY_PROBE_PREFIX,
     Job,
     is_lobby_agent,
+    is_lobby_service,
     lobby_identity,
     lobby_shard,
     lobby_shards,
@@ -69,6 +71,13 @@ def test_every_shard_has_its_own_room_and_agent() -> None:
 )
 def test_nothing_else_passes_for_a_lobby_agent(identity: str) -> None:
     assert not is_lobby_agent(identity)
+    assert not is_lobby_service(identity)
+
+
+def test_an_agents_probe_is_of_the_lobby_service_but_no_agent() -> None:
+    probe = LOBBY_PROBE_PREFIX + "0a1b2c"
+    assert is_lobby_service(probe) and not is_lobby_agent(probe)
+    assert all(is_lobby_service(lobby_identity(k)) for k in range(4))
 
 
 def test_a_person_sits_in_the_same_shard_every_time() -> None:
@@ -166,6 +175,7 @@ def test_a_connection_listed_long_but_never_seen_is_in_another_instance_of_the_r
         "id-new": now - 3,  # LiveKit may not have announced it yet
         lobby_identity(2): now - 60,  # a lobby agent is never counted
         LOBBY_IDENTITY: now - 60,
+        LOBBY_PROBE_PREFIX + "0a1b2c": now - 60,  # nor an agent's probe (hidden from it)
     }
     assert unseen(listed, {"id-seen"}, now) == ["id-apart"]
     assert unseen(listed, {"id-seen", "id-apart"}, now) == []

@@ -9,7 +9,7 @@ import { ERROR, LOBBY_IDENTITY, LOBBY_TOPIC } from './contract';
 import { KNOWN_FORMATS } from './formats';
 import { parseLobbyHint, type FormatInfo, type SideChoice } from './lobbyProtocol';
 import { viewFromStatus, type Stage } from './lobbyStage';
-import { Coalescer } from './pace';
+import { AwayWatch, Coalescer } from './pace';
 import { agentReady, ProtocolError } from './rpc';
 import { LOBBY_DUPLICATE_TEXT, LOBBY_LOST_TEXT, LOBBY_REMOVED_TEXT, type CancelReason } from './text';
 
@@ -100,9 +100,13 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
       pace.hint();
     });
     let wasReady = false;
+    // The agent gone for 10 s from a connected lobby: connect again (tickets are kept). When
+    // LiveKit moved the room to another node, this connection is in the half it left behind.
+    const away = new AwayWatch(() => setAttempt((a) => a + 1));
     const presence = () => {
       const ready = agentReady(room, agentRef.current);
       setAgentPresent(ready);
+      away.update(ready, room.state === ConnectionState.Connected);
       // A (re)started lobby agent: read where we stand (PROTOCOL.md "When the lobby agent
       // restarts").
       if (ready && !wasReady && room.state === ConnectionState.Connected) {
@@ -163,6 +167,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
 
     return () => {
       cancelled = true;
+      away.close();
       pace.close();
       pacer.current = null;
       roomRef.current = null;

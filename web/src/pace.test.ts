@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Coalescer } from './pace';
+import { AwayWatch, Coalescer } from './pace';
 
 /** A read whose calls are counted and which finishes when told to. */
 function reader() {
@@ -105,5 +105,50 @@ describe('Coalescer', () => {
     c.hint();
     await vi.advanceTimersByTimeAsync(5000);
     expect(read).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('AwayWatch', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('acts once the agent seen before stays away long enough', () => {
+    const onAway = vi.fn();
+    const w = new AwayWatch(onAway, 10_000);
+    w.update(true, true);
+    w.update(false, true);
+    vi.advanceTimersByTime(9_999);
+    expect(onAway).not.toHaveBeenCalled();
+    w.update(false, true); // more news of the same absence does not restart the wait
+    vi.advanceTimersByTime(1);
+    expect(onAway).toHaveBeenCalledTimes(1);
+  });
+
+  it('forgets an absence the agent comes back from', () => {
+    const onAway = vi.fn();
+    const w = new AwayWatch(onAway, 10_000);
+    w.update(true, true);
+    w.update(false, true);
+    vi.advanceTimersByTime(5_000);
+    w.update(true, true);
+    vi.advanceTimersByTime(20_000);
+    expect(onAway).not.toHaveBeenCalled();
+  });
+
+  it('waits for an agent never seen, and does nothing once closed', () => {
+    const onAway = vi.fn();
+    const w = new AwayWatch(onAway, 10_000);
+    w.update(false, true);
+    vi.advanceTimersByTime(60_000);
+    expect(onAway).not.toHaveBeenCalled();
+    w.update(true, true);
+    w.update(false, true);
+    w.close();
+    vi.advanceTimersByTime(60_000);
+    expect(onAway).not.toHaveBeenCalled();
   });
 });

@@ -58,3 +58,44 @@ export class Coalescer {
       });
   }
 }
+
+/** Watches for the lobby agent going away from a connected lobby room: once it has been seen
+ * there and then stays away for `afterMs`, `onAway` runs (once per absence). A fresh lobby
+ * connection is the way back when LiveKit has moved the room to another node, where the agent
+ * is again (docs/PROTOCOL.md "When the lobby agent restarts"); a first connection that never
+ * saw the agent waits for it instead. */
+export class AwayWatch {
+  private seenOnce = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly onAway: () => void,
+    private readonly afterMs = 10_000,
+  ) {}
+
+  /** The agent's presence as the connection sees it now. */
+  update(present: boolean, connected: boolean): void {
+    if (this.closed) return;
+    if (present && connected) {
+      this.seenOnce = true;
+      this.cancel();
+      return;
+    }
+    if (!this.seenOnce || this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.closed) this.onAway();
+    }, this.afterMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancel();
+  }
+
+  private cancel(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
