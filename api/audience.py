@@ -114,6 +114,7 @@ async def vote(request: web.Request) -> web.Response:
     assert side is not None
     refusal = await request.app[DB].vote(discussion_id, user.id, side)
     if refusal is not None:
+        log.info("vote refused", extra={"refusal": refusal, "discussion": str(discussion_id)})
         raise _refused(refusal)
     log.info("vote recorded", extra={"user_id": str(user.id), "discussion": str(discussion_id)})
     return web.json_response({"votes": await _tally(request, discussion_id, user.id)}, status=201)
