@@ -20,8 +20,8 @@ import os
 import time
 import traceback
 from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -33,6 +33,10 @@ from tests.support.wait import eventually
 
 # Tries at connecting one client before it is left out of the run.
 CONNECT_TRIES = 3
+# A client whose lobby agent, once seen, has been gone this long connects again while the run
+# settles, as the web client does at any time (web/src/pace.ts AwayWatch): when LiveKit ran a
+# lobby room twice as clients connected, the agent of the half left behind leaves it.
+AGENT_AWAY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class Report:
     rpc_calls: int
     rpc_failed: int
     failed_codes: tuple[tuple[str, int], ...]
+    rejoined: int = 0  # clients that connected again while settling (their agent had left)
 
 
 @dataclass
@@ -110,31 +115,42 @@ async def _serve(pipe: Connection) -> None:
 async def _run(spec: Slice, pipe: Connection) -> None:
     seats = list(spec.seats)
     started = time.monotonic()
-    async with _connected(spec.settings, seats) as people:
+    async with _connected(spec.settings, seats) as (people, issued):
         pipe.send(("connected", time.monotonic() - started))
-        pipe.send(("settled", await _settle(people, spec)))
+
+        rejoined = 0
+
+        async def rejoin(i: int) -> None:
+            nonlocal rejoined
+            rejoined += 1
+            old, people[i] = people[i], await _connect(spec.settings, issued, seats[i])
+            await old.aclose()
+
+        pipe.send(("settled", await _settle(people, spec, rejoin)))
         kind, t0, gap = await asyncio.to_thread(pipe.recv)
         assert kind == "go", kind
         records = await asyncio.gather(
             *(_join(p, s, t0 + gap * s.pair, spec) for p, s in zip(people, seats, strict=True))
         )
-        pipe.send(("report", _report(people, records)))
+        pipe.send(("report", replace(_report(people, records), rejoined=rejoined)))
         await asyncio.to_thread(pipe.recv)  # "stop": partners in other processes are done
     pipe.send(("closed", None))
 
 
 @contextlib.asynccontextmanager
-async def _connected(settings: Settings, seats: list[Seat]) -> AsyncIterator[list[BenchUser]]:
+async def _connected(
+    settings: Settings, seats: list[Seat]
+) -> AsyncIterator[tuple[list[BenchUser], Issuer]]:
     """Everyone connected, in waves as the tests connect crowds; a connection that fails (the
     SDK times out on a busy machine) is tried again, and someone who cannot connect at all
-    is left out of the run as a failed join."""
+    is left out of the run as a failed join. Whoever is in the list at the end is closed."""
     people: list[BenchUser] = []
     async with issuer(settings) as issued:
         try:
             for i in range(0, len(seats), CONNECT_WAVE):
                 wave = seats[i : i + CONNECT_WAVE]
                 people += await asyncio.gather(*(_connect(settings, issued, s) for s in wave))
-            yield people
+            yield people, issued
         finally:
             await asyncio.gather(*(p.aclose() for p in people), return_exceptions=True)
 
@@ -151,19 +167,35 @@ async def _connect(settings: Settings, issued: Issuer, seat: Seat) -> BenchUser:
     return person
 
 
-async def _settle(people: list[BenchUser], spec: Slice) -> float:
+async def _settle(
+    people: list[BenchUser], spec: Slice, rejoin: Callable[[int], Coroutine[Any, Any, None]]
+) -> float:
     """Seconds until every client's lobby room lists everyone seated there and the agent (or
-    `settle_within` has passed: the run goes on, and the parent prints how long it took)."""
+    `settle_within` has passed: the run goes on, and the parent prints how long it took).
+    Meanwhile a client whose agent has been gone AGENT_AWAY seconds connects again
+    (`rejoin`, replacing it in `people`)."""
     crowd = dict(spec.crowd)
     rooms = [crowd[s.room] for s in spec.seats]
     started = time.monotonic()
+    seen: dict[int, float] = {}  # a client's index -> when its agent was last seen
+    rejoining: dict[int, asyncio.Task[None]] = {}
 
     def settled() -> bool:
+        now = time.monotonic()
+        for i, p in enumerate(people):
+            if i in rejoining and rejoining[i].done():
+                del rejoining[i]
+            if p.agent in p.room.remote_participants:
+                seen[i] = now
+            elif now - seen.get(i, now) > AGENT_AWAY and i not in rejoining:
+                del seen[i]
+                rejoining[i] = asyncio.create_task(rejoin(i))
         # The others seated in the room, and the shard's agent.
         return all(len(p.room.remote_participants) >= n for p, n in zip(people, rooms, strict=True))
 
     with contextlib.suppress(AssertionError):
         await eventually(settled, "the lobby rooms list everyone", spec.settle_within, every=0.2)
+    await asyncio.gather(*rejoining.values(), return_exceptions=True)
     return time.monotonic() - started
 
 

@@ -192,6 +192,13 @@ async def _lobby_run(
         codes.update(dict(rep.failed_codes))
     if codes:
         print(f"    failures by code: {dict(sorted(codes.items()))}", flush=True)
+    rejoined = sum(rep.rejoined for rep in reports)
+    if rejoined:
+        print(
+            f"    {rejoined} clients connected again before the joins: their lobby agent had"
+            " left (a lobby room LiveKit ran twice, see the agents' logs)",
+            flush=True,
+        )
     started = time.monotonic()
     await _emptied(d)
     print(f"    lobby rooms empty again {time.monotonic() - started:.0f} s later", flush=True)
