@@ -20,8 +20,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from livekit import rtc
 
@@ -43,6 +43,8 @@ from lobby.db import Database
 from lobby.formats import Catalogue, Format, Side
 
 logger = logging.getLogger("disco.moderator")
+
+T = TypeVar("T")
 
 # The longest a command's reply waits for the room to be told of the change (permissions,
 # attributes, events: LiveKit's server API and the agent's own connection). A room that is slow
@@ -83,7 +85,7 @@ class Moderator(QuickDebateOffer):
         self._unsent: list[Event] = []  # what the clock said that the room has not been told
         self._wake = asyncio.Event()
         self._out = Announcer(room, floor)
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._regrant: asyncio.Task[None] | None = None  # permissions asked for again
         self._proposal: Proposal | None = None
         self._gone = False
@@ -227,7 +229,7 @@ class Moderator(QuickDebateOffer):
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._started(coro)
 
-    def _started(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def _started(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -291,19 +293,17 @@ class Moderator(QuickDebateOffer):
     async def _guarded(self, change: Callable[[float], list[Event]]) -> None:
         await self._quietly(self._apply(change))
 
-    async def _quietly(self, work: Awaitable[object]) -> None:
+    async def _quietly(self, coro: Coroutine[Any, Any, object]) -> None:
         try:
-            await work
+            await coro
         except Exception:
             logger.exception("moderator update failed", extra={"room": self.room.name})
 
-    async def _in_time(self, update: Awaitable[object]) -> None:
+    async def _in_time(self, update: Coroutine[Any, Any, object]) -> None:
         """Wait for a command's update of the room, for REPLY_WAIT at most: past that, the
         update goes on in the background (still in order with the others) and the command is
         answered with the state as it is. Failing in time, the update fails the command."""
-        task = asyncio.ensure_future(update)
-        self._tasks.add(task)  # cancelled with the moderator, like the rest
-        task.add_done_callback(self._tasks.discard)
+        task = self._started(update)  # cancelled with the moderator, like the rest
         done, _ = await asyncio.wait({task}, timeout=REPLY_WAIT)
         if task in done:
             task.result()
@@ -311,7 +311,7 @@ class Moderator(QuickDebateOffer):
         logger.warning("room update slow, command answered first", extra={"room": self.room.name})
         task.add_done_callback(self._failed_late)
 
-    def _failed_late(self, task: asyncio.Future[Any]) -> None:
+    def _failed_late(self, task: asyncio.Task[object]) -> None:
         if not task.cancelled() and (e := task.exception()) is not None:
             logger.error("moderator update failed", extra={"room": self.room.name}, exc_info=e)
 

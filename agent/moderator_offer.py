@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent import proposal
@@ -48,10 +48,10 @@ class QuickDebateOffer:
     ) -> list[Event]:
         raise NotImplementedError
 
-    async def _quietly(self, work: Awaitable[object]) -> None:
+    async def _quietly(self, coro: Coroutine[Any, Any, object]) -> None:
         raise NotImplementedError
 
-    async def _in_time(self, update: Awaitable[object]) -> None:
+    async def _in_time(self, update: Coroutine[Any, Any, object]) -> None:
         raise NotImplementedError
 
     async def propose(self, identity: str) -> dict[str, Any]:

@@ -263,30 +263,41 @@ async def _lobby_urls(client: TestClient[Any, Any], auth: dict[str, str]) -> lis
 async def test_a_killed_node_drops_out_of_tokens_and_its_people_keep_their_tickets(
     cluster: Stack, engine: AsyncEngine
 ) -> None:
-    # LiveKit nodes of this test's own (this test kills one), on the module's Redis and Postgres.
+    async with _own_nodes(cluster) as nodes:  # this test kills one
+        await _node_dies(nodes, engine)
+
+
+@contextlib.asynccontextmanager
+async def _own_nodes(cluster: Stack) -> AsyncIterator[Stack]:
+    """LiveKit nodes of the test's own (for a test that kills or stops one), on the module's
+    Redis and Postgres."""
     base = {k: cluster.env[k] for k in ("REDIS_URL", "DATABASE_URL")}
     run_dir = cluster.run_dir / f"nodes-{secrets.token_hex(3)}"
     nodes = await asyncio.to_thread(Stack.start, run_dir, base, free_port(), NODES)
     try:
-        await _node_dies(nodes, engine)
+        yield nodes
     finally:
         await asyncio.to_thread(nodes.close)
+
+
+async def _lobby_room_on(settings: Settings, node: LiveKitNode) -> None:
+    """The lobby room created on `node`, as LiveKit may place it anywhere."""
+    async with server_api(settings) as lk:
+        await lk.room.create_room(
+            api.CreateRoomRequest(
+                name=settings.lobby_room,
+                node_id=_node_id(node),
+                empty_timeout=LOBBY_TIMEOUT,
+                departure_timeout=LOBBY_TIMEOUT,
+            )
+        )
 
 
 async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
     settings = _settings(nodes, "node")
     live, doomed = nodes.livekit
     topics = await add_topics(engine, 2)
-    # The lobby room on the node that dies, as LiveKit may place it anywhere.
-    async with server_api(settings) as lk:
-        await lk.room.create_room(
-            api.CreateRoomRequest(
-                name=settings.lobby_room,
-                node_id=_node_id(doomed),
-                empty_timeout=LOBBY_TIMEOUT,
-                departure_timeout=LOBBY_TIMEOUT,
-            )
-        )
+    await _lobby_room_on(settings, doomed)
     here, there = await add_users(engine, 2)
     # The lobby agent on the worker registered through the node that dies (worker i goes
     # through node i mod N): the agent's own connection drops with the node, and its SDK then
@@ -335,15 +346,8 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
 async def test_a_lobby_room_run_twice_after_a_node_stalls_is_made_whole(
     cluster: Stack, engine: AsyncEngine
 ) -> None:
-    # LiveKit nodes of this test's own (one is stopped for a while), on the module's Redis and
-    # Postgres.
-    base = {k: cluster.env[k] for k in ("REDIS_URL", "DATABASE_URL")}
-    run_dir = cluster.run_dir / f"nodes-{secrets.token_hex(3)}"
-    nodes = await asyncio.to_thread(Stack.start, run_dir, base, free_port(), NODES)
-    try:
+    async with _own_nodes(cluster) as nodes:  # this test stops one for a while
         await _node_stalls(nodes, engine)
-    finally:
-        await asyncio.to_thread(nodes.close)
 
 
 # Long enough for LiveKit to count a stopped node unavailable (its stats 5 s old).
@@ -362,15 +366,7 @@ async def _node_stalls(nodes: Stack, engine: AsyncEngine) -> None:
     settings = _settings(nodes, "stall")
     calm, stalled = nodes.livekit
     topic = (await add_topics(engine, 1))[0]
-    async with server_api(settings) as lk:
-        await lk.room.create_room(
-            api.CreateRoomRequest(
-                name=settings.lobby_room,
-                node_id=_node_id(stalled),
-                empty_timeout=LOBBY_TIMEOUT,
-                departure_timeout=LOBBY_TIMEOUT,
-            )
-        )
+    await _lobby_room_on(settings, stalled)
     behind, newcomer = await add_users(engine, 2)
     # The lobby agent's worker registers through the calm node (worker 0, node 0); its
     # connection to the room goes to the stalled node, which holds the room.
