@@ -110,6 +110,7 @@ async def test_a_casual_talk_turns_into_a_debate_when_both_agree(paired: Pairing
 
     suggest = ann.page.get_by_role("button", name="Suggest a quick debate")
     suggestion = bob.page.get_by_role("group", name="Debate suggestion")
+    # The button is offered once the moderator has both seated (it refuses a suggestion before).
     # Ben says no the first time: Ada is told, and the talk stays casual.
     await suggest.click(timeout=SLOW)
     await expect(

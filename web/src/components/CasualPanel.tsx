@@ -28,7 +28,7 @@ export function CasualPanel(props: {
           </div>
         )
       ) : (
-        debate.agentPresent && (
+        debate.canPropose && (
           <button type="button" className="btn btn-small" onClick={() => void debate.propose()}>
             Suggest a quick debate
           </button>

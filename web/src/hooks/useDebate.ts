@@ -151,6 +151,8 @@ export function useDebate(room: Room, me: string) {
     micReason,
     softLimitText,
     agentPresent: present,
+    // The moderator refuses a suggestion until both people are seated (PROTOCOL.md).
+    canPropose: present && state?.kind === 'casual' && state.status === 'running',
     awaySince,
     propose: () =>
       act(async () => {
