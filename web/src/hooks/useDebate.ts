@@ -150,7 +150,6 @@ export function useDebate(room: Room, me: string) {
     micAllowed,
     micReason,
     softLimitText,
-    agentPresent: present,
     // The moderator refuses a suggestion until both people are seated (PROTOCOL.md).
     canPropose: present && state?.kind === 'casual' && state.status === 'running',
     awaySince,
