@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest, cli
@@ -30,6 +31,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest,
 # SQLAlchemy and redis inside the first job blocked its loop for seconds (measured 2.7 s),
 # long enough for the API's keeper to think the lobby agent was not coming.
 from agent import lobby_job, moderator_job
+from agent.lobby_placement import LobbyLoad, worker_load
 from agent.resources import close_shared, shared
 from agent.sdk import quiet_native_logs
 from lobby.contract import Job, Role
@@ -38,12 +40,6 @@ from lobby.names import load_tables
 from lobby.settings import ConfigError, Settings
 
 logger = logging.getLogger("disco.worker")
-
-# Jobs one worker takes before it reports itself full. The default load function measures
-# CPU and refuses jobs past 0.7, which a 2-core machine reaches during a burst of joins,
-# and a full worker gets no job at all; DISCO's jobs are light, so load is the share of this
-# capacity in use.
-JOB_CAPACITY = 200
 
 
 def job_of(metadata: str) -> Job | None:
@@ -60,6 +56,10 @@ def job_role(metadata: str) -> Role | None:
     return None if job is None else job.role
 
 
+# The lobby shards this process holds, in the load it reports (agent/lobby_placement.py).
+LOBBY_LOAD = LobbyLoad()
+
+
 def _on_request(roles: tuple[str, ...]) -> Callable[[JobRequest], Awaitable[None]]:
     async def on_request(req: JobRequest) -> None:
         job = job_of(req.job.metadata)
@@ -71,6 +71,8 @@ def _on_request(roles: tuple[str, ...]) -> Callable[[JobRequest], Awaitable[None
             # Not an error: LiveKit offers the job to a worker that serves the role.
             await req.reject()
             return
+        if job.role == "lobby":
+            LOBBY_LOAD.reserve(req.id, time.time())
         # Each lobby shard's agent has its own identity (lobby.contract.LobbyShard).
         await req.accept(identity=job.identity, name="DISCO")
 
@@ -81,13 +83,21 @@ async def _entrypoint(ctx: JobContext) -> None:
     settings = Settings.from_env()
     role = job_role(ctx.job.metadata)
     if role == "lobby":
+        # Counted until the job ends: `run` returns once the agent serves its room.
+        job_id = ctx.job.id
+        LOBBY_LOAD.started(job_id)
+
+        async def ended() -> None:
+            LOBBY_LOAD.ended(job_id)
+
+        ctx.add_shutdown_callback(ended)
         await lobby_job.run(ctx, settings)
     elif role == "moderator":
         await moderator_job.run(ctx, settings)
 
 
 def _load(server: AgentServer) -> float:
-    return min(1.0, len(server.active_jobs) / JOB_CAPACITY)
+    return worker_load(LOBBY_LOAD.count(time.time()), len(server.active_jobs))
 
 
 def build_server(settings: Settings) -> AgentServer:
@@ -104,7 +114,7 @@ def build_server(settings: Settings) -> AgentServer:
         # itself full until its next status update, and LiveKit dropped a dispatch meanwhile
         # (it does not retry): just when a surviving worker takes over a dead one's lobby and
         # moderators. Capacity still holds: LiveKit picks workers weighted by 1 - load, so one
-        # at load 1.0 (JOB_CAPACITY jobs) gets none.
+        # at load 1.0 (agent/lobby_placement.py) gets none.
         load_threshold=math.inf,
         num_idle_processes=0,
         port=0,

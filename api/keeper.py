@@ -66,6 +66,12 @@ GRACE = 30.0
 # without waiting out GRACE.
 ASSIGN_GRACE = 10.0
 
+# A new lobby dispatch waits this long after the keeper's last one (so for the next check): a
+# lobby shard weighs in the load a worker reports to LiveKit every 2.5 s, and the next shard
+# then goes to a worker holding fewer (agent/lobby_placement.py). Four shards start within
+# three checks of each other (15 s); a new dispatch costs no more than PERIOD.
+SPREAD_GAP = 4.0
+
 # How long a listed agent may take to answer whether it is still connected; its node answers
 # within milliseconds, a dead node's participant makes LiveKit give up after about 3 s.
 REACH_TIMEOUT = 5.0
@@ -90,6 +96,7 @@ class Keeper:
         self._dispatched_at = {s.index: -GRACE for s in self.shards}
         self._lock = asyncio.Lock()
         self._created: set[int] = set()
+        self._last_dispatch = -SPREAD_GAP
 
     async def room_ready(self, shard: int = 0) -> None:
         """Return once lobby shard `shard`'s room has been created (at the first successful
@@ -130,6 +137,9 @@ class Keeper:
         age = time.monotonic() - self._dispatched_at[shard.index]
         if age < GRACE and (age < ASSIGN_GRACE or await self._taken(room)):
             return False
+        if time.monotonic() - self._last_dispatch < SPREAD_GAP:
+            return False  # the next check dispatches it
+        self._last_dispatch = time.monotonic()
         await self._dispatch(shard)
         return True
 

@@ -115,6 +115,8 @@ class LobbyUser:
     _stated: asyncio.Event = field(default_factory=asyncio.Event)
     _follower: asyncio.Task[None] | None = None
     _state_hints: int = -1
+    # Set whenever the agent may have come, gone or changed its attributes.
+    _agent_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self, settings: Settings, issued: Issuer) -> None:
         issued_pass = await issued.issue_pass(self.id)
@@ -123,6 +125,9 @@ class LobbyUser:
         self.urls = livekit_urls(settings)
         self.room.on("data_received", self._on_data)
         self.room.on("disconnected", lambda *_: self.removed.set())
+        self.room.on("participant_connected", self._on_someone)
+        self.room.on("participant_disconnected", self._on_someone)
+        self.room.on("participant_attributes_changed", lambda _, p: self._on_someone(p))
         quiet_native_logs()
         await self.room.connect(settings.livekit_url, self.token)
         # A crowd of clients shares this process; each gets its own events, as on a device.
@@ -143,11 +148,29 @@ class LobbyUser:
                     self.arrivals.append(time.time())
                     self._arrived.set()
 
+    def _on_someone(self, participant: rtc.RemoteParticipant) -> None:
+        if participant.identity == self.agent:
+            self._agent_changed.set()
+
+    def agent_ready(self) -> bool:
+        """Whether the lobby agent is in the room with its methods registered (its `lobby`
+        attribute says `ready`), as docs/PROTOCOL.md asks before calling it."""
+        agent = self.room.remote_participants.get(self.agent)
+        return agent is not None and agent.attributes.get("lobby") == "ready"
+
+    async def _agent_in_room(self) -> None:
+        while not self.agent_ready():
+            self._agent_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._agent_changed.wait(), 1.0)
+
     async def _follow(self) -> None:
-        """Ask for the state when hinted, at most once per STATUS_PERIOD: hints that arrive
-        meanwhile are answered by one call afterwards."""
+        """Ask for the state when hinted, at most once per STATUS_PERIOD, and only while the
+        agent is there to answer: hints that arrive meanwhile are answered by one call
+        afterwards."""
         while True:
             await self._hinted.wait()
+            await self._agent_in_room()
             self._hinted.clear()
             asked = self.hints
             with contextlib.suppress(rtc.RpcError):
