@@ -135,6 +135,11 @@ async def _deploy(stack: Stack, shape: Shape, index: int) -> Deployment:
     )
     keeper = Keeper(settings, lkapi)
     await wait_for_agent(settings, lkapi, 120, keeper)
+    with contextlib.suppress(AssertionError):  # a worker logs a moment after its agent is ready
+        await eventually(
+            lambda: sum(len(w.lobby_shards()) for w in d.workers) >= shape.shards, "logged", 10
+        )
+    print(f"    lobby shards by worker: {[w.lobby_shards() for w in d.workers]}", flush=True)
     return d
 
 

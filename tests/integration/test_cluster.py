@@ -210,23 +210,12 @@ async def test_people_on_different_nodes_are_matched_and_hear_each_other(
     assert min(heard) > 1000, f"loudness heard by each: {heard}"
 
 
-def _shards_served_by(worker: Worker) -> list[int]:
-    """The lobby shards whose agent got ready in this worker process, by its log."""
-    shards = []
-    for line in worker.log.read_text().splitlines():
-        with contextlib.suppress(ValueError):
-            entry = json.loads(line)
-            if isinstance(entry, dict) and entry.get("message") == "lobby agent ready":
-                shards.append(entry["shard"])
-    return shards
-
-
 async def test_the_lobby_shards_are_spread_over_the_workers(cluster: Stack) -> None:
     settings = dataclasses.replace(_settings(cluster, "spread"), lobby_shards=4)
     async with deployment(cluster, settings, workers=2) as d:
         # Every agent is ready in its room; its worker logs so a moment later.
         def logged() -> list[list[int]] | None:
-            served = [sorted(_shards_served_by(w)) for w in d.workers]
+            served = [w.lobby_shards() for w in d.workers]
             return served if sum(map(len, served)) >= settings.lobby_shards else None
 
         found = await eventually(logged, "every shard's agent logged by its worker", 10)

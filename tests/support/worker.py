@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import secrets
 import sys
@@ -21,6 +23,17 @@ class Worker:
     proc: Popen[bytes]
     log: Path
     env: dict[str, str]
+
+    def lobby_shards(self) -> list[int]:
+        """The lobby shards whose agent got ready in this worker process, by its log (which
+        has the line a moment after the agent's `lobby` attribute says so)."""
+        shards = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and entry.get("message") == "lobby agent ready":
+                    shards.append(int(entry["shard"]))
+        return sorted(shards)
 
     def stop(self, grace: float = 10) -> None:
         """SIGTERM, then SIGKILL: the worker drains its jobs on SIGTERM, which may outlast a
