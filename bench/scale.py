@@ -96,6 +96,9 @@ class Deployment:
     settings: Settings
     workers: list[Worker]
     lkapi: api.LiveKitAPI
+    # The keeper's checks, as the API runs them: a lobby agent that leaves a room LiveKit ran
+    # twice is replaced where LiveKit routes people (docs/FAILURES.md).
+    keeping: asyncio.Task[None] | None = None
 
     def on(self, index: int) -> Settings:
         """The settings, connecting through node `index` (mod the nodes)."""
@@ -135,6 +138,7 @@ async def _deploy(stack: Stack, shape: Shape, index: int) -> Deployment:
     )
     keeper = Keeper(settings, lkapi)
     await wait_for_agent(settings, lkapi, 120, keeper)
+    d.keeping = asyncio.create_task(keeper.keep())
     with contextlib.suppress(AssertionError):  # a worker logs a moment after its agent is ready
         await eventually(
             lambda: sum(len(w.lobby_shards()) for w in d.workers) >= shape.shards, "logged", 10
@@ -144,6 +148,9 @@ async def _deploy(stack: Stack, shape: Shape, index: int) -> Deployment:
 
 
 async def _undeploy(d: Deployment) -> None:
+    if d.keeping is not None:
+        d.keeping.cancel()
+        await asyncio.gather(d.keeping, return_exceptions=True)
     for room in lobby_rooms(d.settings):
         with contextlib.suppress(api.TwirpError):
             await d.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
