@@ -177,7 +177,6 @@ async def _settle(
     crowd = dict(spec.crowd)
     rooms = [crowd[s.room] for s in spec.seats]
     started = time.monotonic()
-    seen: dict[int, float] = {}  # a client's index -> when its agent was last seen
     rejoining: dict[int, asyncio.Task[None]] = {}
 
     def settled() -> bool:
@@ -185,10 +184,8 @@ async def _settle(
         for i, p in enumerate(people):
             if i in rejoining and rejoining[i].done():
                 del rejoining[i]
-            if p.agent in p.room.remote_participants:
-                seen[i] = now
-            elif now - seen.get(i, now) > AGENT_AWAY and i not in rejoining:
-                del seen[i]
+            away = p.agent_away_since
+            if away is not None and now - away > AGENT_AWAY and i not in rejoining:
                 rejoining[i] = asyncio.create_task(rejoin(i))
         # The others seated in the room, and the shard's agent.
         return all(len(p.room.remote_participants) >= n for p, n in zip(people, rooms, strict=True))

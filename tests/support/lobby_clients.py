@@ -115,6 +115,8 @@ class LobbyUser:
     _stated: asyncio.Event = field(default_factory=asyncio.Event)
     _follower: asyncio.Task[None] | None = None
     _state_hints: int = -1
+    # Since when (monotonic) the agent has been gone from the room, once it was there.
+    agent_away_since: float | None = None
     # Set whenever the agent may have come, gone or changed its attributes.
     _agent_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -126,7 +128,7 @@ class LobbyUser:
         self.room.on("data_received", self._on_data)
         self.room.on("disconnected", lambda *_: self.removed.set())
         self.room.on("participant_connected", self._on_someone)
-        self.room.on("participant_disconnected", self._on_someone)
+        self.room.on("participant_disconnected", self._on_gone)
         self.room.on("participant_attributes_changed", lambda _, p: self._on_someone(p))
         quiet_native_logs()
         await self.room.connect(settings.livekit_url, self.token)
@@ -150,6 +152,12 @@ class LobbyUser:
 
     def _on_someone(self, participant: rtc.RemoteParticipant) -> None:
         if participant.identity == self.agent:
+            self.agent_away_since = None
+            self._agent_changed.set()
+
+    def _on_gone(self, participant: rtc.RemoteParticipant) -> None:
+        if participant.identity == self.agent:
+            self.agent_away_since = time.monotonic()
             self._agent_changed.set()
 
     def agent_ready(self) -> bool:
