@@ -248,11 +248,15 @@ def _stacks() -> Iterator[tuple[Stack, Stack]]:
 
 
 async def _lobby(
-    deployments: list[Deployment], clients: Clients, engine: AsyncEngine, o: Options
+    deployments: list[Deployment],
+    clients: Clients,
+    engine: AsyncEngine,
+    topics: list[str],
+    o: Options,
 ) -> dict[tuple[int, str], tuple[LobbyFigures, float]]:
-    """Every size on every deployment, the sizes in turn (so the largest come last)."""
+    """Every size on every deployment, the sizes in turn (so the largest come last), each run
+    with topics of its own."""
     results: dict[tuple[int, str], tuple[LobbyFigures, float]] = {}
-    topics = await add_topics(engine, len(deployments) * sum(n // 2 for n in o.sizes))
     for n in o.sizes:
         for d in deployments:
             mine, topics = topics[: n // 2], topics[n // 2 :]
@@ -284,6 +288,9 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
                 print(f"  the moderated rooms failed: {type(e).__name__}: {e}", flush=True)
         if not o.sizes:
             return _summary({}, rooms)
+        # Before the lobby agents start, which load the topics then (a topic they do not know
+        # makes them read again, but at most every few seconds: agent/lobby_topics.py).
+        topics = await add_topics(engine, len(o.shapes) * sum(n // 2 for n in o.sizes))
         # At once, with the client processes: imports take tens of seconds on a busy machine.
         clients = Clients(o.procs, o.client_nice)
         deployments += await asyncio.gather(
@@ -296,7 +303,7 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
             f"N joins spread over {o.spread:g} s",
             flush=True,
         )
-        results = await _lobby(deployments, clients, engine, o)
+        results = await _lobby(deployments, clients, engine, topics, o)
     finally:
         if clients is not None:
             clients.close()
