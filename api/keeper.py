@@ -193,7 +193,13 @@ class Keeper:
         # remove it so the room holds one live dispatch.
         for d in await self.lkapi.agent_dispatch.list_dispatch(room):
             if d.agent_name == self.settings.agent_name:
-                await self.lkapi.agent_dispatch.delete_dispatch(d.id, room)
+                try:
+                    await self.lkapi.agent_dispatch.delete_dispatch(d.id, room)
+                except api.TwirpError as e:
+                    # Gone since it was listed (seen while LiveKit ran a lobby room twice,
+                    # in bench/scale.py): nothing to remove, and the new dispatch is still due.
+                    if e.code != api.TwirpErrorCode.NOT_FOUND:
+                        raise
         await self.lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
                 agent_name=self.settings.agent_name,

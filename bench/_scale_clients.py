@@ -33,9 +33,6 @@ from tests.support.wait import eventually
 
 # Tries at connecting one client before it is left out of the run.
 CONNECT_TRIES = 3
-# How long the reconnections still under way when the settle time is over may go on; the parent
-# waits for `settled` up to the settle time plus 60 s.
-REJOIN_WAIT = 40.0
 # A client whose lobby agent, once seen, has been gone this long connects again while the run
 # settles, as the web client does at any time (web/src/pace.ts AwayWatch): when LiveKit ran a
 # lobby room twice as clients connected, the agent of the half left behind leaves it.
@@ -169,9 +166,6 @@ async def _connect(settings: Settings, issued: Issuer, seat: Seat) -> BenchUser:
         try:
             await person.connect(settings, issued)
             return person
-        except asyncio.CancelledError:  # a reconnection given up on (`_settle`)
-            await person.aclose()
-            raise
         except Exception:
             await person.aclose()
     person.unconnected = True
@@ -203,12 +197,7 @@ async def _settle(
 
     with contextlib.suppress(AssertionError):
         await eventually(settled, "the lobby rooms list everyone", spec.settle_within, every=0.2)
-    if rejoining:
-        # Whoever is not connected again by then joins from the connection it has.
-        _, late = await asyncio.wait(rejoining.values(), timeout=REJOIN_WAIT)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+    await asyncio.gather(*rejoining.values(), return_exceptions=True)
     return time.monotonic() - started
 
 

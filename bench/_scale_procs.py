@@ -15,6 +15,7 @@ from bench._scale_clients import Report, Slice
 
 # Seconds a process may take to connect its share of clients (waves of ten on a busy machine).
 CONNECT_WITHIN = 600.0
+REJOINS_WITHIN = 240.0
 
 
 class Clients:
@@ -53,7 +54,8 @@ class Clients:
         for pipe, s in zip(pipes, slices, strict=True):
             pipe.send(("run", s))
         connect = max(_expect(pipes, "connected", CONNECT_WITHIN))
-        settle = max(_expect(pipes, "settled", settle_within + 60))
+        # Reconnections after a split may go on past the settle time (in waves of ten).
+        settle = max(_expect(pipes, "settled", settle_within + REJOINS_WITHIN))
         t0 = time.time() + 1.0
         # The joins' start, in UTC: to line other measurements (top, logs) up with them.
         start = time.strftime("%H:%M:%S", time.gmtime(t0))

@@ -133,3 +133,37 @@ async def test_the_keeper_creates_the_lobby_room_only_while_livekit_lacks_it(
             assert await _room(lk, mine.lobby_room) is not None
         finally:
             await lk.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+
+
+async def test_the_keeper_dispatches_when_a_listed_dispatch_is_gone_before_it_deletes_it(
+    settings: Settings,
+) -> None:
+    # While LiveKit runs a lobby room twice, a dispatch the keeper listed may be gone when it
+    # deletes it (404 not_found). The listing is held back on its way from the real server so
+    # that it names a dispatch deleted since; the keeper must still make its new dispatch.
+    tag = secrets.token_hex(4)
+    mine = dataclasses.replace(
+        settings, lobby_room=f"lobby-stale-{tag}", agent_name=f"disco-nobody-{tag}"
+    )
+    async with api.LiveKitAPI(
+        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    ) as lk:
+        keeper = Keeper(mine, lk)
+        room = mine.lobby_room
+        try:
+            assert await keeper.ensure(), "the first check dispatches the lobby agent"
+            listing = lk.agent_dispatch.list_dispatch
+            stale = [d for d in await listing(room) if d.agent_name == mine.agent_name]
+            assert len(stale) == 1, stale
+            await lk.agent_dispatch.delete_dispatch(stale[0].id, room)
+
+            async def held_back(name: str) -> list[api.AgentDispatch]:
+                return stale if name == room else await listing(name)
+
+            lk.agent_dispatch.list_dispatch = held_back  # type: ignore[method-assign,assignment]
+            await keeper._dispatch(keeper.shards[0])
+            lk.agent_dispatch.list_dispatch = listing  # type: ignore[method-assign]
+            now = [d for d in await listing(room) if d.agent_name == mine.agent_name]
+            assert len(now) == 1 and now[0].id != stale[0].id, now
+        finally:
+            await lk.room.delete_room(api.DeleteRoomRequest(room=room))
