@@ -4,7 +4,6 @@ long as the moderator holds a seat in it."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import time
 
@@ -20,8 +19,9 @@ from lobby.db import Database, Topic
 from lobby.formats import load_catalogue
 from lobby.model import Match, Ticket
 from lobby.settings import Settings
+from tests.support.livekit import server_api
 from tests.support.lobby_clients import add_users
-from tests.support.worker import Worker
+from tests.support.worker import Worker, own_settings
 
 
 async def _room(lkapi: api.LiveKitAPI, name: str) -> api.Room | None:
@@ -79,10 +79,7 @@ async def test_a_lobby_token_never_creates_the_lobby_room(
     settings: Settings, lkapi: api.LiveKitAPI
 ) -> None:
     # A lobby of its own, whose agent no worker serves: only the room matters here.
-    tag = secrets.token_hex(4)
-    mine = dataclasses.replace(
-        settings, lobby_room=f"lobby-closed-{tag}", agent_name=f"disco-nobody-{tag}"
-    )
+    mine = own_settings(settings, "closed")
     token = LobbyTokens(mine).mint(new_lobby_identity())
     assert not await _joins(mine, token)
     assert await _room(lkapi, mine.lobby_room) is None
@@ -104,13 +101,8 @@ async def test_the_keeper_creates_the_lobby_room_only_while_livekit_lacks_it(
     # LiveKit's CreateRoom moves an existing room to another node whenever its node's stats
     # are a few seconds late, so the keeper's periodic checks must not call it for a room
     # that is there. The calls are counted on the way to the real server.
-    tag = secrets.token_hex(4)
-    mine = dataclasses.replace(
-        settings, lobby_room=f"lobby-kept-{tag}", agent_name=f"disco-nobody-{tag}"
-    )
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    mine = own_settings(settings, "kept")  # an agent name no worker serves
+    async with server_api(mine) as lk:
         created: list[str] = []
         create = lk.room.create_room
 
@@ -141,13 +133,8 @@ async def test_the_keeper_dispatches_when_a_listed_dispatch_is_gone_before_it_de
     # While LiveKit runs a lobby room twice, a dispatch the keeper listed may be gone when it
     # deletes it (404 not_found). The listing is held back on its way from the real server so
     # that it names a dispatch deleted since; the keeper must still make its new dispatch.
-    tag = secrets.token_hex(4)
-    mine = dataclasses.replace(
-        settings, lobby_room=f"lobby-stale-{tag}", agent_name=f"disco-nobody-{tag}"
-    )
-    async with api.LiveKitAPI(
-        settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
-    ) as lk:
+    mine = own_settings(settings, "stale")  # an agent name no worker serves
+    async with server_api(mine) as lk:
         keeper = Keeper(mine, lk)
         room = mine.lobby_room
         try:
