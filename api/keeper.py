@@ -44,7 +44,7 @@ from livekit import api
 
 from api.errors import NotReady
 from api.keys import REDIS
-from api.nodes import NODES, Nodes
+from api.nodes import NODES, NodeIdUnknown, Nodes, read_node_id
 from lobby.contract import LOBBY_TIMEOUT, Job, LobbyShard, lobby_shards
 from lobby.heartbeats import STALE, Heartbeats
 from lobby.lease import Lease
@@ -125,7 +125,7 @@ class Keeper:
 
     async def _ensure(self, shard: LobbyShard) -> bool:
         room = shard.room
-        await self._open(room)
+        await self._open(shard)
         self._created.add(shard.index)
         if self.lease is not None and not self.lease.held():
             return False  # another API's keeper acts
@@ -143,21 +143,47 @@ class Keeper:
         await self._dispatch(shard)
         return True
 
-    async def _open(self, room: str) -> None:
+    async def _open(self, shard: LobbyShard) -> None:
         """Create the lobby room when LiveKit lacks it, or when a node is down (creating it
         again moves it off a dead node). A room that exists while every node answers is left
         alone: LiveKit's CreateRoom, like every join, gives the room to another node when its
         node's stats in LiveKit's Redis are 5 s old, which a node that is only busy can be, and
         the room then runs twice, its agent in the old half (docs/DEPLOY.md)."""
+        room = shard.room
         if self.nodes is None or not self.nodes.down():
             found = await self.lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
             if any(r.name == room for r in found.rooms):
                 return
         await self.lkapi.room.create_room(
             api.CreateRoomRequest(
-                name=room, empty_timeout=LOBBY_TIMEOUT, departure_timeout=LOBBY_TIMEOUT
+                name=room,
+                empty_timeout=LOBBY_TIMEOUT,
+                departure_timeout=LOBBY_TIMEOUT,
+                node_id=await self._home(shard),
             )
         )
+
+    async def _home(self, shard: LobbyShard) -> str:
+        """The node a new lobby room goes on: the live nodes in turn, by shard (shards 0 and 2
+        on the first of two nodes, 1 and 3 on the second), so that no node holds most of the
+        people waiting. LiveKit's own choice (random, or by load average, which lags by a
+        minute) put three or four of four rooms created together on one node, whose stats then
+        fell behind under the crowd, and LiveKit ran its rooms twice (bench/RESULTS.md). ''
+        (LiveKit chooses) without DISCO_LIVEKIT_METRICS_URLS or when the node's id cannot be
+        read. A room that exists stays where it is: LiveKit ignores the id then."""
+        urls = self.settings.livekit_metrics_urls
+        live = self.nodes.live() if self.nodes is not None else list(range(len(urls)))
+        if not urls or not live:
+            return ""
+        node = live[shard.index % len(live)]
+        try:
+            return await read_node_id(urls[node])
+        except NodeIdUnknown as e:
+            logger.warning(
+                "lobby room placed by LiveKit: node id unknown",
+                extra={"room": shard.room, "node": node, "error": str(e)},
+            )
+            return ""
 
     async def _alive(self, room: str) -> bool:
         """Whether the listed lobby agent still beats (lobby/heartbeats.py): LiveKit lists one

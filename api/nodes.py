@@ -8,6 +8,11 @@ private Redis, in a layout it does not publish, while the probe asks the one thi
 needs, that the node takes connections. A single node is never probed: it is the only URL there
 is, up or down.
 
+A node's id, which LiveKit's CreateRoom takes to put a room on that node, is read from the
+node's Prometheus endpoint (`node_id`, a label of every metric it exports; DISCO_LIVEKIT_
+METRICS_URLS): the keeper asks it only when it creates a lobby room, so the id is never stale
+(a restarted node has a new one).
+
 Wire it with `app.cleanup_ctx.append(nodes_context)`; the running prober is `app[NODES]`.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,12 +39,41 @@ logger = logging.getLogger("disco.nodes")
 PERIOD = 1.0
 TIMEOUT = 1.0
 
+_NODE_ID = re.compile(r'node_id="(ND_[A-Za-z0-9]+)"')
+
 
 def probe_url(url: str) -> str:
     """The HTTP root of a LiveKit URL (ws → http, wss → https)."""
     parts = urlsplit(url)
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
     return urlunsplit((scheme, parts.netloc, "/", "", ""))
+
+
+def node_id_in(metrics: str) -> str | None:
+    """The node id a LiveKit node's Prometheus text names (every metric carries it)."""
+    found = _NODE_ID.search(metrics)
+    return found.group(1) if found else None
+
+
+async def read_node_id(url: str) -> str:
+    """The id of the node whose Prometheus endpoint is `url`; NodeIdUnknown when it does not
+    answer with one within TIMEOUT."""
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as r,
+        ):
+            text = await r.text() if r.status == 200 else ""
+    except (aiohttp.ClientError, TimeoutError) as e:
+        raise NodeIdUnknown(f"{type(e).__name__}") from None
+    found = node_id_in(text)
+    if found is None:
+        raise NodeIdUnknown("no node_id in the answer")
+    return found
+
+
+class NodeIdUnknown(Exception):
+    pass
 
 
 class Nodes:
@@ -59,6 +94,10 @@ class Nodes:
         urls = live or [public for _, public in self._nodes]
         first = next(self._turn) % len(urls)
         return urls[first:] + urls[:first]
+
+    def live(self) -> list[int]:
+        """The indices (in DISCO_LIVEKIT_URLS) of the nodes that answered the last probe."""
+        return [i for i, up in enumerate(self._up) if up]
 
     def down(self) -> list[str]:
         """The server URLs of the nodes that did not answer the last probe."""

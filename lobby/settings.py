@@ -101,6 +101,19 @@ def _nodes(env: Mapping[str, str], url: str) -> tuple[tuple[str, ...], tuple[str
     return inner, public or inner
 
 
+def _metrics(env: Mapping[str, str], nodes: int) -> tuple[str, ...]:
+    """DISCO_LIVEKIT_METRICS_URLS: every node's Prometheus endpoint, in the order of
+    DISCO_LIVEKIT_URLS, or none."""
+    name = "DISCO_LIVEKIT_METRICS_URLS"
+    out = tuple(x.strip() for x in env.get(name, "").split(",") if x.strip())
+    for url in out:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must be http(s):// URLs, got {url!r}")
+    if out and len(out) != nodes:
+        raise ConfigError(f"{name} must name as many nodes as DISCO_LIVEKIT_URLS ({nodes})")
+    return out
+
+
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:
@@ -193,6 +206,9 @@ class Settings:
     # same order); the API hands out the live ones. One node, LIVEKIT_URL, by default.
     livekit_urls: tuple[str, ...] = ()
     livekit_public_urls: tuple[str, ...] = ()
+    # Every node's Prometheus endpoint (same order), where the keeper reads a node's id to put
+    # the lobby shards' rooms on the nodes in turn (api/keeper.py); none: LiveKit places them.
+    livekit_metrics_urls: tuple[str, ...] = ()
     # The job roles this agent worker takes; a worker of the lobby only keeps a busy lobby
     # from stalling moderators, and the reverse.
     worker_roles: tuple[str, ...] = WORKER_ROLES
@@ -248,6 +264,7 @@ class Settings:
             webhook_retention=_int(e, "DISCO_WEBHOOK_RETENTION", 7 * 24 * 3600, minimum=3600),
             livekit_urls=nodes,
             livekit_public_urls=public_nodes,
+            livekit_metrics_urls=_metrics(e, len(nodes)),
             worker_roles=_roles(e),
             hold_reports=_int(e, "DISCO_HOLD_REPORTS", 3, minimum=1),
             hold_window=_int(e, "DISCO_HOLD_WINDOW", 24 * 3600, minimum=60),

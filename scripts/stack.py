@@ -240,6 +240,9 @@ class Stack:
         }
         if nodes > 1:
             env["DISCO_LIVEKIT_URLS"] = ",".join(node.url for node in self.livekit)
+            env["DISCO_LIVEKIT_METRICS_URLS"] = ",".join(
+                node.metrics_url for node in self.livekit if node.metrics_url
+            )
         return env
 
     def _start_node(self, name: str, api_port: int, bus: str | None) -> LiveKitNode:
@@ -259,8 +262,13 @@ class Stack:
         port = free_port()
         folder = self.run_dir / name
         folder.mkdir(exist_ok=True)
-        (folder / "livekit.yaml").write_text(livekit_config(port, api_port, bus))
-        return self.run_livekit(folder / "livekit.yaml", port, name)
+        # A node of a cluster exports its metrics, where the API reads its node id.
+        metrics = free_port() if bus is not None else None
+        (folder / "livekit.yaml").write_text(livekit_config(port, api_port, bus, metrics))
+        node = self.run_livekit(folder / "livekit.yaml", port, name)
+        if metrics is not None:
+            node.metrics_url = f"http://127.0.0.1:{metrics}/metrics"
+        return node
 
     def run_livekit(self, config: Path, port: int, name: str = "livekit") -> LiveKitNode:
         """Start LiveKit with this configuration (its log beside it) and wait until it
@@ -292,10 +300,13 @@ class Stack:
             raise StackError(f"alembic upgrade failed:\n{done.stdout}\n{done.stderr}")
 
 
-def livekit_config(port: int, api_port: int, bus: str | None) -> str:
+def livekit_config(
+    port: int, api_port: int, bus: str | None, metrics_port: int | None = None
+) -> str:
     """livekit.yaml for one server on `port` with ports of its own (ICE over TCP and one UDP port;
     TURN stays off), its webhooks sent to the API on `api_port`; with `bus` (a Redis address)
-    it is a node of a cluster, as LiveKit's own multi-node tests run two servers on one host."""
+    it is a node of a cluster, as LiveKit's own multi-node tests run two servers on one host;
+    with `metrics_port`, it serves Prometheus metrics there."""
     tcp_port, udp_port = free_port(), free_udp_port()
     config = (ROOT / "livekit.yaml").read_text()
     # Tests and `make dev` run LiveKit as production does: no room is created by a join.
@@ -307,6 +318,8 @@ def livekit_config(port: int, api_port: int, bus: str | None) -> str:
     config = config.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{api_port}/")
     if bus is not None:
         config += f"redis:\n  address: {bus}\n"
+    if metrics_port is not None:
+        config += f"prometheus:\n  port: {metrics_port}\n"
     return config
 
 
@@ -318,6 +331,7 @@ class LiveKitNode:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
+    metrics_url: str = ""
 
     def kill(self) -> None:
         """Crash it (SIGKILL): its rooms and participants stay in the cluster's Redis."""

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from livekit import api, rtc
@@ -210,19 +211,34 @@ async def test_people_on_different_nodes_are_matched_and_hear_each_other(
     assert min(heard) > 1000, f"loudness heard by each: {heard}"
 
 
-async def test_the_lobby_shards_are_spread_over_the_workers(cluster: Stack) -> None:
-    settings = dataclasses.replace(_settings(cluster, "spread"), lobby_shards=4)
-    async with deployment(cluster, settings, workers=2) as d:
-        # Every agent is ready in its room; its worker logs so a moment later.
-        def logged() -> list[list[int]] | None:
-            served = [w.lobby_shards() for w in d.workers]
-            return served if sum(map(len, served)) >= settings.lobby_shards else None
+async def test_the_lobby_shards_are_spread_over_the_nodes_and_the_workers(
+    cluster: Stack,
+) -> None:
+    # Nodes of the test's own, so that their rooms are the lobby's alone.
+    async with _own_nodes(cluster) as nodes:
+        settings = dataclasses.replace(_settings(nodes, "spread"), lobby_shards=4)
+        async with deployment(nodes, settings, workers=2) as d:
+            # Every agent is ready in its room; its worker logs so a moment later.
+            def logged() -> list[list[int]] | None:
+                served = [w.lobby_shards() for w in d.workers]
+                return served if sum(map(len, served)) >= settings.lobby_shards else None
 
-        found = await eventually(logged, "every shard's agent logged by its worker", 10)
-        served = found or []
-    print(f"\nlobby shards served by each worker: {served}")
+            found = await eventually(logged, "every shard's agent logged by its worker", 10)
+            served = found or []
+            rooms = [await _rooms_on(url) for url in settings.livekit_metrics_urls]
+    print(f"\nlobby shards served by each worker: {served}; rooms on each node: {rooms}")
     assert sorted(s for shards in served for s in shards) == [0, 1, 2, 3], served
     assert [len(shards) for shards in served] == [2, 2], served
+    assert rooms == [2, 2], rooms
+
+
+async def _rooms_on(metrics_url: str) -> int:
+    """How many rooms a node holds, by its own count (Prometheus `livekit_room_total`)."""
+    async with aiohttp.ClientSession() as session, session.get(metrics_url) as r:
+        text = await r.text()
+    found = re.search(r"(?m)^livekit_room_total\{[^}]*\} (\d+)", text)
+    assert found, f"no livekit_room_total at {metrics_url}"
+    return int(found.group(1))
 
 
 async def _beats_since(states: DebateStates, room: str, since: float) -> bool:

@@ -19,6 +19,7 @@ from lobby.db import Database, Topic
 from lobby.formats import load_catalogue
 from lobby.model import Match, Ticket
 from lobby.settings import Settings
+from scripts.stack import free_port
 from tests.support.livekit import server_api
 from tests.support.lobby_clients import add_users
 from tests.support.worker import Worker, own_settings
@@ -125,6 +126,24 @@ async def test_the_keeper_creates_the_lobby_room_only_while_livekit_lacks_it(
             assert await _room(lk, mine.lobby_room) is not None
         finally:
             await lk.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+
+
+@pytest.mark.usefixtures("stack")
+async def test_a_lobby_room_is_opened_by_livekit_when_its_node_id_cannot_be_read(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The keeper puts lobby rooms on the nodes in turn by the id each node's metrics name; a
+    # node whose metrics do not answer (nothing listens on the port) leaves the choice to
+    # LiveKit, and the lobby opens all the same.
+    silent = f"http://127.0.0.1:{free_port()}/metrics"
+    mine = own_settings(settings, "unplaced", livekit_metrics_urls=(silent,))
+    async with server_api(mine) as lk:
+        try:
+            await Keeper(mine, lk).ensure()
+            assert await _room(lk, mine.lobby_room) is not None
+        finally:
+            await lk.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+    assert "lobby room placed by LiveKit: node id unknown" in caplog.messages
 
 
 async def test_the_keeper_dispatches_when_a_listed_dispatch_is_gone_before_it_deletes_it(

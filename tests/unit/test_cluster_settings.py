@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.nodes import Nodes, probe_url
+from api.nodes import Nodes, node_id_in, probe_url
 from lobby.settings import ConfigError, Settings
 from scripts.stack import livekit_config
 from tests.unit.test_settings_secrets import BASE
@@ -38,6 +38,8 @@ def test_every_node_with_its_public_url() -> None:
         ({**TWO, "DISCO_LIVEKIT_PUBLIC_URLS": "wss://only-one"}, "DISCO_LIVEKIT_PUBLIC_URLS"),
         ({"DISCO_LIVEKIT_PUBLIC_URLS": "wss://a,wss://b"}, "DISCO_LIVEKIT_PUBLIC_URLS"),
         ({"DISCO_WORKER_ROLES": "lobby,janitor"}, "DISCO_WORKER_ROLES"),
+        ({**TWO, "DISCO_LIVEKIT_METRICS_URLS": "http://a:1/metrics"}, "DISCO_LIVEKIT_METRICS"),
+        ({**TWO, "DISCO_LIVEKIT_METRICS_URLS": "http://a:1,ws://b:2"}, "DISCO_LIVEKIT_METRICS"),
     ],
 )
 def test_bad_cluster_settings_are_refused(change: dict[str, str], variable: str) -> None:
@@ -71,3 +73,26 @@ def test_a_node_of_a_cluster_gets_a_redis_section_and_a_lone_server_none() -> No
     assert "redis:" not in alone and "port: 7000" in alone
     assert node.endswith("redis:\n  address: 127.0.0.1:6400\n")
     assert "auto_create: false" in node and "node_ip: 127.0.0.1" in node
+    assert "prometheus:" not in node
+    assert livekit_config(7001, 8080, "x:1", 7002).endswith("prometheus:\n  port: 7002\n")
+
+
+def test_the_metrics_urls_pair_with_the_nodes() -> None:
+    urls = "http://10.0.0.1:6789/metrics, http://10.0.0.2:6789/metrics"
+    settings = Settings.from_env({**BASE, **TWO, "DISCO_LIVEKIT_METRICS_URLS": urls})
+    assert settings.livekit_metrics_urls == (
+        "http://10.0.0.1:6789/metrics",
+        "http://10.0.0.2:6789/metrics",
+    )
+    assert Settings.from_env({**BASE, **TWO}).livekit_metrics_urls == ()
+
+
+def test_a_node_id_is_read_from_any_metric_line() -> None:
+    text = (
+        "# HELP livekit_room_total ...\n"
+        "# TYPE livekit_room_total gauge\n"
+        'livekit_room_total{node_id="ND_r8FMxnYCQBWX",node_type="SERVER"} 2\n'
+    )
+    assert node_id_in(text) == "ND_r8FMxnYCQBWX"
+    assert node_id_in("# HELP go_goroutines ...\ngo_goroutines 12\n") is None
+    assert node_id_in('x{node_id="ND_x\\" injected"} 1') is None
