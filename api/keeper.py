@@ -3,7 +3,8 @@ its lobby agent (`disco-lobby`, `disco-lobby-1`, ...: lobby.contract.LobbyShard)
 
 LiveKit creates no room on join (`room.auto_create: false` in livekit.yaml), so the keeper is
 what opens the lobby rooms, and the lobby token route waits for the person's shard's room
-(`room_ready`): a token for a room that does not exist yet would join nothing.
+(`room_ready`): a token for a room that does not exist yet would join nothing. In a cluster it
+puts the shards' rooms on the live nodes in turn (`_home`).
 
 Self-hosted LiveKit does not dispatch a job again when its worker dies (docs/FAILURES.md), so the
 API checks and dispatches: at start, every `PERIOD` seconds, and when LiveKit's `participant_left`

@@ -3,8 +3,8 @@ and two agent workers, each registered through a different node, with the API ru
 (its keeper, supervisor and node probe are the real ones).
 
 The module's cluster is shared by the tests that kill nothing of it; a test that kills a worker
-starts its own workers, and the test that kills a node starts its own pair of nodes, so every
-test finds the cluster as it began, in any order.
+starts its own workers, and the tests that kill a node or count a node's rooms start their own
+pair of nodes, so every test finds the cluster as it began, in any order.
 """
 
 from __future__ import annotations

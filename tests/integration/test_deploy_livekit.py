@@ -14,11 +14,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from api.nodes import node_id_in
 from scripts.redis_server import RedisServer
 from scripts.stack import LIVEKIT_BIN, ROOT, free_port
 from tests.support.wait import wait_http_ready, wait_until
@@ -69,6 +71,7 @@ class Nodes:
         self.config = folder / "livekit.yaml"
         self.config.write_text(config)
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.metrics: list[str] = []
 
     def env(self, node_ip: str) -> dict[str, str]:
         # The names of deploy/livekit.env, as systemd passes them.
@@ -89,6 +92,7 @@ class Nodes:
             "LIVEKIT_RTC_TCP_PORT": str(free_port()),
             "LIVEKIT_TURN_TLS_PORT": str(free_port()),
             "LIVEKIT_TURN_UDP_PORT": str(_free_udp_port()),
+            "LIVEKIT_PROMETHEUS_PORT": str(metrics := free_port()),
         }
         log = open(self.folder / f"livekit-{node_ip}.log", "ab")  # noqa: SIM115 (the node's)
         proc = subprocess.Popen(
@@ -101,6 +105,7 @@ class Nodes:
         log.close()
         self.procs.append(proc)
         wait_http_ready(f"http://127.0.0.1:{port}/", alive=lambda: proc.poll() is None)
+        self.metrics.append(f"http://127.0.0.1:{metrics}/metrics")
         return proc, port
 
     def listed(self) -> str:
@@ -137,6 +142,12 @@ def test_two_nodes_from_the_template_form_one_cluster_and_a_drained_one_leaves(
     wait_until(lambda: "127.0.0.2" in nodes.listed(), "both nodes are listed")
     assert "127.0.0.1" in nodes.listed()
     assert "Starting TURN server" in (nodes.folder / "livekit-127.0.0.2.log").read_text()
+    # Each node's metrics name its id, by which DISCO's keeper places the lobby rooms.
+    ids = [
+        node_id_in(urllib.request.urlopen(url, timeout=5).read().decode()) for url in nodes.metrics
+    ]
+    assert all(ids) and ids[0] != ids[1], ids
+    assert all(i in nodes.listed() for i in ids if i)
 
     # A graceful stop with nobody in its rooms: the node drains, leaves the cluster, exits.
     second.send_signal(signal.SIGTERM)
