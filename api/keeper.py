@@ -160,9 +160,20 @@ class Keeper:
                 name=room,
                 empty_timeout=LOBBY_TIMEOUT,
                 departure_timeout=LOBBY_TIMEOUT,
-                node_id=await self._home(shard),
+                node_id="" if await self._beating(room) else await self._home(shard),
             )
         )
+
+    async def _beating(self, room: str) -> bool:
+        """Whether the room's lobby agent beats: then the room runs on some node though LiveKit
+        lacks it (the half of a split room that LiveKit routed to, once the other half closed
+        and took LiveKit's record of the room with it), and the shard's own node may be the
+        wrong one: putting the room there would strand the agent and its people, while
+        LiveKit's choice finds their node half the time."""
+        if self.beats is None:
+            return False
+        at = await self.beats.written_at(room)
+        return at is not None and time.time() - at < STALE
 
     async def _home(self, shard: LobbyShard) -> str:
         """The node a new lobby room goes on: the live nodes in turn, by shard (shards 0 and 2

@@ -17,8 +17,10 @@ from api.tokens import LobbyTokens, new_lobby_identity
 from lobby.contract import LOBBY_TIMEOUT
 from lobby.db import Database, Topic
 from lobby.formats import load_catalogue
+from lobby.heartbeats import Heartbeats
 from lobby.model import Match, Ticket
 from lobby.settings import Settings
+from lobby.store import open_redis
 from scripts.stack import free_port
 from tests.support.livekit import server_api
 from tests.support.lobby_clients import add_users
@@ -129,21 +131,32 @@ async def test_the_keeper_creates_the_lobby_room_only_while_livekit_lacks_it(
 
 
 @pytest.mark.usefixtures("stack")
-async def test_a_lobby_room_is_opened_by_livekit_when_its_node_id_cannot_be_read(
+async def test_a_lobby_room_is_opened_by_livekit_when_its_node_is_not_the_keepers_to_choose(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The keeper puts lobby rooms on the nodes in turn by the id each node's metrics name; a
-    # node whose metrics do not answer (nothing listens on the port) leaves the choice to
-    # LiveKit, and the lobby opens all the same.
+    # The keeper puts a lobby room on its shard's node by the id that node's metrics name.
+    # Nothing listens at this metrics URL: the id cannot be read, and LiveKit places the room.
+    # While the shard's agent beats, the room runs somewhere LiveKit lost track of, and the
+    # keeper does not choose the node at all (it does not ask the metrics).
     silent = f"http://127.0.0.1:{free_port()}/metrics"
     mine = own_settings(settings, "unplaced", livekit_metrics_urls=(silent,))
+    redis = open_redis(mine.redis_url)
+    beats = Heartbeats(redis, mine.redis_prefix)
+    unknown = "lobby room placed by LiveKit: node id unknown"
     async with server_api(mine) as lk:
+        keeper = Keeper(mine, lk, beats=beats)
         try:
-            await Keeper(mine, lk).ensure()
+            await keeper.ensure()
             assert await _room(lk, mine.lobby_room) is not None
+            assert caplog.messages.count(unknown) == 1
+            await lk.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
+            await beats.beat(mine.lobby_room, time.time())
+            await keeper.ensure()
+            assert await _room(lk, mine.lobby_room) is not None
+            assert caplog.messages.count(unknown) == 1, "the node was chosen for a beating agent"
         finally:
             await lk.room.delete_room(api.DeleteRoomRequest(room=mine.lobby_room))
-    assert "lobby room placed by LiveKit: node id unknown" in caplog.messages
+            await redis.aclose()
 
 
 async def test_the_keeper_dispatches_when_a_listed_dispatch_is_gone_before_it_deletes_it(
