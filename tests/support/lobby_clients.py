@@ -36,6 +36,10 @@ from tests.support.wait import eventually, when_signalled
 CONNECT_WAVE = 10
 # A client asks for the lobby's state at most this often, however many hints arrive.
 STATUS_PERIOD = 1.0
+# Waiting for a proposal or a room, a client asks for the state this long after its last call
+# even without a hint (docs/PROTOCOL.md): a lost event is then seen well inside the time to
+# answer a proposal.
+RESYNC = 10.0
 
 
 def unrecorded_lobby_token(settings: Settings, identity: str, *, hidden: bool = False) -> str:
@@ -175,15 +179,24 @@ class LobbyUser:
     async def _follow(self) -> None:
         """Ask for the state when hinted, at most once per STATUS_PERIOD, and only while the
         agent is there to answer: hints that arrive meanwhile are answered by one call
-        afterwards."""
+        afterwards. While waiting for a proposal or a room, ask RESYNC seconds after the last
+        call even without a hint, as the web client does (an event may be lost)."""
         while True:
-            await self._hinted.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hinted.wait(), RESYNC)
+            if not self._hinted.is_set() and not self._awaiting():
+                continue
             await self._agent_in_room()
             self._hinted.clear()
             asked = self.hints
             with contextlib.suppress(rtc.RpcError):
                 self._take(await self.call("lobby.status"), asked)
             await asyncio.sleep(STATUS_PERIOD)
+
+    def _awaiting(self) -> bool:
+        """Whether the last state read has this client waiting for a proposal or a room."""
+        state = self.state or {}
+        return bool(state.get("ticket") or (state.get("match") and not state.get("room")))
 
     def _take(self, state: dict[str, Any], asked: int) -> None:
         self.state, self._state_hints = state, asked

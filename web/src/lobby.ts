@@ -9,7 +9,7 @@ import { ERROR, LOBBY_IDENTITY, LOBBY_TOPIC } from './contract';
 import { KNOWN_FORMATS } from './formats';
 import { parseLobbyHint, type FormatInfo, type SideChoice } from './lobbyProtocol';
 import { viewFromStatus, type Stage } from './lobbyStage';
-import { AwayWatch, Coalescer } from './pace';
+import { AwayWatch, Coalescer, Resync } from './pace';
 import { agentReady, ProtocolError } from './rpc';
 import { LOBBY_DUPLICATE_TEXT, LOBBY_LOST_TEXT, LOBBY_REMOVED_TEXT, type CancelReason } from './text';
 
@@ -88,6 +88,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
     };
     const pace = new Coalescer(read);
     pacer.current = pace;
+    const resync = new Resync(pace, () => ['waiting', 'proposed'].includes(stageRef.current.kind));
     // A new connection (first, again after a talk, or Try again) starts from scratch.
     // eslint-disable-next-line react-hooks/set-state-in-effect -- resets the stage this effect drives
     put({ kind: 'connecting' });
@@ -168,6 +169,7 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
     return () => {
       cancelled = true;
       away.close();
+      resync.close();
       pace.close();
       pacer.current = null;
       roomRef.current = null;

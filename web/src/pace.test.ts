@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AwayWatch, Coalescer } from './pace';
+import { AwayWatch, Coalescer, Resync } from './pace';
 
 /** A read whose calls are counted and which finishes when told to. */
 function reader() {
@@ -150,5 +150,52 @@ describe('AwayWatch', () => {
     w.close();
     vi.advanceTimersByTime(60_000);
     expect(onAway).not.toHaveBeenCalled();
+  });
+});
+
+describe('Resync', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads again after ten idle seconds while waiting, and not while not', async () => {
+    const { c, read, finish } = paced();
+    let waiting = true;
+    const r = new Resync(c, () => waiting);
+    const first = c.now();
+    finish();
+    await first;
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(read).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(read).toHaveBeenCalledTimes(2);
+    finish();
+    waiting = false;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(read).toHaveBeenCalledTimes(2);
+    r.close();
+  });
+
+  it('waits its ten seconds from the last read, however that read came', async () => {
+    const { c, read, finish } = paced();
+    const r = new Resync(c, () => true);
+    const first = c.now();
+    finish();
+    await first;
+    await vi.advanceTimersByTimeAsync(6_000);
+    c.hint(); // an event
+    finish();
+    expect(read).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(read).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(read).toHaveBeenCalledTimes(3);
+    r.close();
+    finish();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(read).toHaveBeenCalledTimes(3);
   });
 });

@@ -40,6 +40,11 @@ export class Coalescer {
     await this.read();
   }
 
+  /** Milliseconds since the last read began. */
+  idleFor(): number {
+    return Date.now() - this.last;
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -56,6 +61,23 @@ export class Coalescer {
         this.running = false;
         if (this.again) this.hint();
       });
+  }
+}
+
+/** Reads the state again when none was read for `idleMs` while `wanted()` (waiting for a
+ * proposal or a room): an event LiveKit lost on the way (docs/PROTOCOL.md) would otherwise
+ * leave the page waiting for what it was already given. */
+export class Resync {
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(pace: Coalescer, wanted: () => boolean, idleMs = 10_000, everyMs = 1000) {
+    this.timer = setInterval(() => {
+      if (wanted() && pace.idleFor() >= idleMs) pace.hint();
+    }, everyMs);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 }
 
