@@ -49,12 +49,15 @@ def _int(
     return value
 
 
+def _items(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """The non-empty items of a comma-separated setting, stripped."""
+    return tuple(x.strip() for x in env.get(name, "").split(",") if x.strip())
+
+
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list of IP addresses or networks, each checked."""
     out = []
-    for item in (x.strip() for x in env.get(name, "").split(",")):
-        if not item:
-            continue
+    for item in _items(env, name):
         try:
             out.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
@@ -64,7 +67,7 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list of LiveKit URLs, each checked."""
-    out = tuple(x.strip() for x in env.get(name, "").split(",") if x.strip())
+    out = _items(env, name)
     for url in out:
         _check_livekit_url(name, url)
     return out
@@ -77,7 +80,7 @@ def _check_livekit_url(name: str, url: str) -> None:
 
 def _roles(env: Mapping[str, str]) -> tuple[str, ...]:
     """DISCO_WORKER_ROLES: the job roles this worker takes (lobby, moderator); all by default."""
-    raw = tuple(x.strip() for x in env.get("DISCO_WORKER_ROLES", "").split(",") if x.strip())
+    raw = _items(env, "DISCO_WORKER_ROLES")
     wrong = [r for r in raw if r not in WORKER_ROLES]
     if wrong:
         raise ConfigError(
@@ -105,7 +108,7 @@ def _metrics(env: Mapping[str, str], nodes: int) -> tuple[str, ...]:
     """DISCO_LIVEKIT_METRICS_URLS: every node's Prometheus endpoint, in the order of
     DISCO_LIVEKIT_URLS, or none."""
     name = "DISCO_LIVEKIT_METRICS_URLS"
-    out = tuple(x.strip() for x in env.get(name, "").split(",") if x.strip())
+    out = _items(env, name)
     for url in out:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"{name} must be http(s):// URLs, got {url!r}")
