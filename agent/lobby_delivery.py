@@ -15,6 +15,14 @@ nobody else while their own events still arrive in order. An entry is deleted on
 batch was handed to LiveKit (or found to be for nobody), so an agent that dies in between
 leaves it to the next agent of the shard, which sends it again (a hint twice is harmless; one
 lost would leave a client waiting for a status it never asks for).
+
+SendData has one blind spot: while LiveKit runs the room twice (docs/DEPLOY.md, "Headroom"),
+both nodes take the call, and the one holding the empty copy drops the packet. So the agent
+also says, through its own connection, up to which number it sent each person's events (a
+`sent` note, `Receipts`): its connection is where its people are, and a client that lacks an
+event named there asks for its state (docs/PROTOCOL.md). One note goes out per RECEIPT_PERIOD
+for everyone sent something meanwhile, a packet per RECEIPT_GROUP people, well within what the
+agent's own data channel carries.
 """
 
 from __future__ import annotations
@@ -27,10 +35,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from livekit import api
+from livekit import api, rtc
 
 from lobby.notices import Notice
-from lobby.protocol import TOPIC
+from lobby.protocol import TOPIC, sent_note
 from lobby.store import LobbyStore
 from lobby.supervise import Backoff, failed
 
@@ -39,6 +47,10 @@ logger = logging.getLogger("disco.lobby")
 # Events read from the stream at once, and batches on the wire at once.
 BATCH = 500
 IN_FLIGHT = 8
+# How often the `sent` note goes out (after the events it names: the note waits this long once
+# there is something to tell, so SendData's packets arrive first), and how many people a packet.
+RECEIPT_PERIOD = 0.5
+RECEIPT_GROUP = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,43 @@ class _Parcel:
     first: int
 
 
+class Receipts:
+    """The `sent` notes: each person's highest event number sent since the last note, told
+    through the agent's own connection to that person only (their identity among the
+    packet's destinations; the note names only those)."""
+
+    def __init__(self, participant: rtc.LocalParticipant) -> None:
+        self._participant = participant
+        self._due: dict[str, int] = {}
+        self._waiting = asyncio.Event()
+
+    def sent(self, identity: str, seq: int) -> None:
+        self._due[identity] = max(seq, self._due.get(identity, 0))
+        self._waiting.set()
+
+    async def loop(self) -> None:
+        """Send the notes until cancelled."""
+        while True:
+            await self._waiting.wait()
+            await asyncio.sleep(RECEIPT_PERIOD)
+            self._waiting.clear()
+            due, self._due = self._due, {}
+            people = sorted(due)
+            for i in range(0, len(people), RECEIPT_GROUP):
+                group = people[i : i + RECEIPT_GROUP]
+                await self._tell(group, sent_note({p: due[p] for p in group}))
+
+    async def _tell(self, group: list[str], note: dict[str, Any]) -> None:
+        try:
+            await self._participant.publish_data(
+                json.dumps(note), reliable=True, destination_identities=group, topic=TOPIC
+            )
+        except Exception:
+            # Those events went out through SendData all the same; a client that lost one
+            # reads its state within 10 s anyway (docs/PROTOCOL.md).
+            logger.warning("lobby sent note not delivered", extra={"count": len(group)})
+
+
 class Delivery:
     def __init__(
         self,
@@ -60,8 +109,10 @@ class Delivery:
         shard: int,
         shards: int,
         redis_timeout: float,
+        receipts: Receipts | None = None,
     ) -> None:
         self.lkapi, self.room, self.store = lkapi, room, store
+        self.receipts = receipts
         self.shard, self.shards = shard, shards
         # A blocking read must return well within the client's reply timeout.
         self._block_ms = max(100, int(redis_timeout * 500))
@@ -157,6 +208,8 @@ class Delivery:
                 logger.warning("lobby event unreadable", extra={"user_id": parcel.user})
                 continue
             await self._send_one(parcel.user, parcel.identity, event)
+        if self.receipts is not None and parcel.notices:
+            self.receipts.sent(parcel.identity, parcel.first + len(parcel.notices) - 1)
 
     async def _send_one(self, user: str, identity: str, event: dict[str, Any]) -> None:
         if "expires_at" in event:

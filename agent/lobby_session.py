@@ -31,7 +31,7 @@ from typing import Any
 
 from livekit import api, rtc
 
-from agent.lobby_delivery import Delivery
+from agent.lobby_delivery import Delivery, Receipts
 from agent.lobby_events import Events
 from agent.lobby_expiry import Expiry
 from agent.lobby_guard import Guard
@@ -93,8 +93,15 @@ class LobbySession:
         self.store, self.db, self.catalogue = store, db, catalogue
         self.shard = shard
         self.events = Events(store, settings.lobby_shards)
+        self.receipts = Receipts(room.local_participant)
         self.delivery = Delivery(
-            lkapi, room.name, store, shard, settings.lobby_shards, settings.redis_timeout
+            lkapi,
+            room.name,
+            store,
+            shard,
+            settings.lobby_shards,
+            settings.redis_timeout,
+            self.receipts,
         )
         mirror = Mirror(store.redis, settings.redis_prefix)
         self.profiles = Profiles(db, mirror, settings.outage_retry_after)
@@ -134,6 +141,7 @@ class LobbySession:
         self.room.on("data_received", self._on_data)
         await self.recover()
         self.loops.start("delivery", self.delivery.loop)
+        self.loops.start("receipts", self.receipts.loop)
         self.loops.start("pairing", self.pairing.pairing_loop)
         self.loops.start("refresh", self.pairing.refresh_loop)
         self.loops.start("expiry", self.expiry.loop)

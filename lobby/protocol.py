@@ -136,3 +136,22 @@ def ready_event(match: Match) -> dict[str, Any]:
 
 def room_view(room: str, url: str, token: str) -> dict[str, str]:
     return {"name": room, "url": url, "token": token}
+
+
+def sent_note(seqs: dict[str, int]) -> dict[str, Any]:
+    """The agent's `sent` note: up to which number it sent each named connection's events."""
+    return {"type": "sent", "seq": seqs}
+
+
+def sent_upto(data: bytes, identity: str) -> int | None:
+    """The number a `sent` note names for `identity`; None when the packet is not such a note
+    or does not name it (then it is a hint like any other packet)."""
+    try:
+        note = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(note, dict) or note.get("type") != "sent":
+        return None
+    seqs = note.get("seq")
+    upto = seqs.get(identity) if isinstance(seqs, dict) else None
+    return upto if isinstance(upto, int) and not isinstance(upto, bool) else None

@@ -37,6 +37,7 @@ from lobby.store import open_redis
 from scripts.stack import ROOT, LiveKitNode, Stack, free_port
 from tests.api.helpers import register
 from tests.integration.debate_room import debate
+from tests.support import lobby_clients
 from tests.support.livekit import server_api
 from tests.support.lobby_clients import (
     Issuer,
@@ -375,8 +376,12 @@ async def _node_dies(nodes: Stack, engine: AsyncEngine) -> None:
 
 
 async def test_a_lobby_room_run_twice_after_a_node_stalls_is_made_whole(
-    cluster: Stack, engine: AsyncEngine
+    cluster: Stack, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The clients read their state only when a packet hints at it, so that the newcomer's
+    # proposal reaches it only through the agent (its event, or its `sent` note when the
+    # stalled node's empty half took the event), not through the 10 s re-read.
+    monkeypatch.setattr(lobby_clients, "RESYNC", 3600.0)
     async with _own_nodes(cluster) as nodes:  # this test stops one for a while
         await _node_stalls(nodes, engine)
 
@@ -391,9 +396,10 @@ async def _node_stalls(nodes: Stack, engine: AsyncEngine) -> None:
     again, keeps its own instance with the lobby agent and the person waiting there. The agent
     finds out and leaves that half; a new agent serves the half LiveKit routes to, and the
     person left behind, reconnecting once the agent is gone (as the web client does), is
-    served there with their ticket and matched with the newcomer (as the agent's replies say:
-    its events may be lost to the empty half, which LiveKit keeps for the room's departure
-    timeout, a week for a lobby room)."""
+    served there with their ticket and matched with the newcomer, who learns of it from the
+    agent unasked: its event may be lost to the empty half, which LiveKit keeps for the room's
+    departure timeout (a week for a lobby room), and the agent's `sent` note, through its own
+    connection, then makes the newcomer ask."""
     settings = _settings(nodes, "stall")
     calm, stalled = nodes.livekit
     topic = (await add_topics(engine, 1))[0]
@@ -452,13 +458,19 @@ async def _made_whole(
         print(f"both served {time.monotonic() - resumed:.1f} s after the stall")
         await newcomer.call("lobby.join", {"topic": topic, "format": "casual"})
 
-        # Read from the agent's replies: the events it sends through LiveKit's server API may
-        # be taken by the stalled node's empty half, which LiveKit keeps (docs/DEPLOY.md).
+        # Asked by the test itself first: whether the match exists at all.
         async def matched() -> bool:
             status = await _status(newcomer)
             return bool(status and status.get("match"))
 
         await eventually(matched, "the newcomer matched with the person left behind", 30)
+        await eventually(
+            lambda: (newcomer.state or {}).get("match"), "the newcomer told of its match", 15
+        )
+        # The agent's own connection reaches the newcomer, whichever half took the event.
+        await eventually(lambda: newcomer.notes, "the agent's sent note to the newcomer", 15)
+        assert newcomer.notes[-1] >= 1
+        print(f"the newcomer's sent notes: {newcomer.notes}; its events: {newcomer.events}")
 
 
 @contextlib.asynccontextmanager

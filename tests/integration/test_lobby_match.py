@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 
 import jwt
 import numpy as np
@@ -19,6 +20,7 @@ from lobby.db.schema import discussion_participants, discussions
 from lobby.settings import Settings
 from tests.support.lobby_clients import LobbyUser, add_users, connected
 from tests.support.media import stop
+from tests.support.wait import eventually
 
 SAMPLE_RATE = 48000
 WIDTH, HEIGHT = 320, 240
@@ -57,6 +59,34 @@ async def test_two_users_meet_in_a_new_room(
             await _see_and_hear(ra, rb, a, b)
         finally:
             await lkapi.room.delete_room(api.DeleteRoomRequest(room=ra["name"]))
+
+
+async def test_the_agent_says_through_its_own_connection_which_events_it_sent(
+    lobby: Keeper, settings: Settings, db_engine: AsyncEngine, topic: str
+) -> None:
+    """Events go out through LiveKit's server API, which can drop them while LiveKit runs the
+    lobby room twice; the agent's own connection then says up to which number it sent each
+    person's events (`sent`, docs/PROTOCOL.md). A client that has them all asks nothing more."""
+    people = await add_users(db_engine, 2)
+    async with connected(settings, people) as (a, b):
+        await a.call("lobby.join", {"topic": topic, "format": "casual"})
+        await b.call("lobby.join", {"topic": topic, "format": "casual"})
+        for who in (a, b):
+            proposed = await who.event("proposed")
+            await eventually(partial(_noted, who), f"{who.name}'s sent note")
+            assert who.notes == [proposed["seq"]]
+        await a.call("lobby.leave")
+        cancelled = await b.event("cancelled")
+        await eventually(
+            lambda: b.notes[-1] >= cancelled["seq"], "the sent note after the cancellation"
+        )
+        # Each note came after the events it names, so none made a client ask again.
+        for who in (a, b):
+            assert who.receipts == len(who.notes)
+
+
+def _noted(who: LobbyUser) -> bool:
+    return bool(who.notes)
 
 
 async def _check_ready(

@@ -27,7 +27,7 @@ from api.keeper import Keeper
 from api.tokens import LobbyPass, LobbyTokens, issue_lobby_pass, livekit_urls, seat_shard
 from lobby.contract import LOBBY_IDENTITY, lobby_shard, lobby_shards
 from lobby.db.schema import blocks, topics, users
-from lobby.protocol import TOPIC
+from lobby.protocol import TOPIC, sent_upto
 from lobby.settings import Settings
 from lobby.store import LobbyStore, open_redis
 from tests.support.media import stop
@@ -109,6 +109,10 @@ class LobbyUser:
     calls: list[tuple[str, float, str]] = field(default_factory=list)
     # `disco.lobby` packets received from anyone, and the last `lobby.status` reply they led to.
     hints: int = 0
+    # What the agent's `sent` notes named for this client, and how many named only events
+    # already here (those are not hints).
+    notes: list[int] = field(default_factory=list)
+    receipts: int = 0
     state: dict[str, Any] | None = None
     # The room to join, from a `lobby.status` reply, once its URL and token passed the checks.
     grant: dict[str, str] | None = None
@@ -143,6 +147,13 @@ class LobbyUser:
 
     def _on_data(self, packet: rtc.DataPacket) -> None:
         if packet.topic != TOPIC:
+            return
+        upto = sent_upto(packet.data, self.identity)
+        sender = packet.participant.identity if packet.participant is not None else None
+        if upto is not None and sender == self.agent:
+            self.notes.append(upto)
+        if upto is not None and upto <= self.last_seq():
+            self.receipts += 1  # every event it names has arrived: nothing to ask
             return
         self.hints += 1
         self._hinted.set()

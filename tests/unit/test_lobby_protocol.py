@@ -8,7 +8,7 @@ import pytest
 
 from lobby.errors import InvalidPayload, InvalidSide, LobbyError, UnknownFormat, UnknownTopic
 from lobby.formats import load_catalogue
-from lobby.protocol import JoinRequest, parse_empty, parse_join, parse_respond
+from lobby.protocol import JoinRequest, parse_empty, parse_join, parse_respond, sent_note, sent_upto
 
 CATALOGUE = load_catalogue()
 TOPICS = {"tea"}
@@ -75,3 +75,23 @@ def test_errors_know_their_codes() -> None:
     err = UnknownTopic(topic="x")
     assert (err.code, json.loads(err.data())) == (2002, {"error": "unknown_topic", "topic": "x"})
     assert LobbyError().code == 2099
+
+
+@pytest.mark.parametrize(
+    ("packet", "upto"),
+    [
+        (json.dumps(sent_note({"p-me": 7, "p-other": 2})).encode(), 7),
+        (json.dumps(sent_note({"p-me": 0})).encode(), 0),
+        (json.dumps(sent_note({"p-other": 2})).encode(), None),
+        (b'{"type": "sent", "seq": {"p-me": "7"}}', None),
+        (b'{"type": "sent", "seq": {"p-me": true}}', None),
+        (b'{"type": "sent", "seq": [7]}', None),
+        (b'{"type": "proposed", "seq": 7}', None),
+        (b"[1]", None),
+        (b"\xff", None),
+        (b"[" * 100_000, None),
+    ],
+)
+def test_sent_upto(packet: bytes, upto: int | None) -> None:
+    """What a `sent` note names for a connection; anything else is a plain hint."""
+    assert sent_upto(packet, "p-me") == upto

@@ -7,7 +7,7 @@ import { api, ApiError, errorText } from './api';
 import { lobby } from './commands';
 import { ERROR, LOBBY_IDENTITY, LOBBY_TOPIC } from './contract';
 import { KNOWN_FORMATS } from './formats';
-import { parseLobbyHint, type FormatInfo, type SideChoice } from './lobbyProtocol';
+import { parseLobbyHint, SentCheck, type FormatInfo, type SideChoice } from './lobbyProtocol';
 import { viewFromStatus, type Stage } from './lobbyStage';
 import { AwayWatch, Coalescer, Resync } from './pace';
 import { agentReady, ProtocolError } from './rpc';
@@ -94,8 +94,10 @@ export function useLobby(token: string, left: ReadonlySet<string>, onAuthLost: (
     put({ kind: 'connecting' });
     setError(null);
 
-    room.on(RoomEvent.DataReceived, (payload, _from, _kind, topic?: string) => {
+    const sent = new SentCheck();
+    room.on(RoomEvent.DataReceived, (payload, from, _kind, topic?: string) => {
       if (topic !== LOBBY_TOPIC) return;
+      if (!sent.wanted(payload, room.localParticipant.identity, from === undefined)) return;
       const hint = parseLobbyHint(payload);
       if (hint.type === 'cancelled') reasons.set(hint.match_id, hint.reason);
       pace.hint();

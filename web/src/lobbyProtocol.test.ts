@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Malformed } from './json';
-import { parseJoinReply, parseLeaveReply, parseLobbyHint, parseLobbyStatus, parseRespondReply } from './lobbyProtocol';
+import { parseJoinReply, parseLeaveReply, parseLobbyHint, parseLobbyStatus, parseRespondReply, SentCheck } from './lobbyProtocol';
 import { bytes, match, room, status, ticket } from './test/fixtures';
 
 const NOW = 1_000_000;
@@ -104,5 +104,38 @@ describe('parseLobbyHint', () => {
     expect(parseLobbyHint(bytes({ type: 'ready', url: 'wss://elsewhere', token: 'x' }))).toEqual({ type: 'other' });
     expect(parseLobbyHint(bytes('not json'))).toEqual({ type: 'other' });
     expect(parseLobbyHint(bytes([1, 2]))).toEqual({ type: 'other' });
+  });
+});
+
+describe('SentCheck', () => {
+  const note = (seq: unknown) => bytes({ type: 'sent', seq });
+
+  it('spares the call for a note naming only events that arrived', () => {
+    const check = new SentCheck();
+    expect(check.wanted(bytes({ type: 'queued', seq: 1 }), 'p-me', true)).toBe(true);
+    expect(check.wanted(bytes({ type: 'proposed', seq: 2 }), 'p-me', true)).toBe(true);
+    expect(check.wanted(note({ 'p-me': 2, 'p-other': 9 }), 'p-me', false)).toBe(false);
+    expect(check.wanted(note({ 'p-me': 1 }), 'p-me', false)).toBe(false);
+  });
+
+  it('asks when the note names an event that never came', () => {
+    const check = new SentCheck();
+    expect(check.wanted(bytes({ type: 'queued', seq: 1 }), 'p-me', true)).toBe(true);
+    expect(check.wanted(note({ 'p-me': 2 }), 'p-me', false)).toBe(true);
+  });
+
+  it('takes a note naming someone else, or malformed, as a plain hint', () => {
+    const check = new SentCheck();
+    expect(check.wanted(note({ 'p-other': 0 }), 'p-me', false)).toBe(true);
+    expect(check.wanted(note([0]), 'p-me', false)).toBe(true);
+    expect(check.wanted(note({ 'p-me': '0' }), 'p-me', false)).toBe(true);
+    expect(check.wanted(note({ toString: 0 }), 'toString', false)).toBe(false);
+    expect(check.wanted(note({}), 'toString', false)).toBe(true);
+  });
+
+  it('counts no event number from a participant, so a forged event mutes no note', () => {
+    const check = new SentCheck();
+    expect(check.wanted(bytes({ type: 'proposed', seq: 999 }), 'p-me', false)).toBe(true);
+    expect(check.wanted(note({ 'p-me': 1 }), 'p-me', false)).toBe(true);
   });
 });

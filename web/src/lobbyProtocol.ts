@@ -2,7 +2,7 @@
 // holds exactly the fields the agent writes (agent/lobby_session.py, lobby/protocol.py), of
 // exactly their types, or it is refused whole. Fields the agent may add later are ignored.
 import { CANCEL_REASONS, type CancelReason } from './text';
-import { bool, decodeJson, dict, int, list, Malformed, nonEmpty, nullable, number, oneOf, record, string } from './json';
+import { bool, decodeJson, dict, int, list, Malformed, nonEmpty, nullable, number, oneOf, record, string, type Json } from './json';
 
 export type Side = 'pro' | 'con';
 export type SideChoice = Side | 'any';
@@ -144,4 +144,28 @@ export function parseLobbyHint(payload: Uint8Array): LobbyHint {
   if (o?.type !== 'cancelled' || typeof o.match_id !== 'string' || !o.match_id) return { type: 'other' };
   const reason = CANCEL_REASONS.find((r) => r === o.reason);
   return reason ? { type: 'cancelled', match_id: o.match_id, reason } : { type: 'other' };
+}
+
+/** Whether a `disco.lobby` packet calls for reading the state. Every packet does (each is a
+ * hint), except the agent's `sent` note when every event it names for this connection has
+ * arrived already: the agent sends it through its own connection in case LiveKit's server API
+ * lost an event (PROTOCOL.md). Event numbers count only from packets with no sending
+ * participant (the server's), so a participant's forged event cannot mute the notes; a note
+ * can only spare a call, never make the client act. */
+export class SentCheck {
+  private highest = 0;
+
+  wanted(payload: Uint8Array, me: string, fromServer: boolean): boolean {
+    const o = decodeJson(payload);
+    if (o?.type === 'sent') {
+      const seqs = o.seq;
+      const named =
+        seqs !== null && typeof seqs === 'object' && !Array.isArray(seqs) && Object.hasOwn(seqs, me)
+          ? (seqs as Json)[me]
+          : undefined;
+      return !(typeof named === 'number' && named <= this.highest);
+    }
+    if (fromServer && typeof o?.seq === 'number' && o.seq > this.highest) this.highest = o.seq;
+    return true;
+  }
 }
