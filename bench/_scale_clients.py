@@ -67,6 +67,10 @@ class Report:
     rpc_failed: int
     failed_codes: tuple[tuple[str, int], ...]
     rejoined: int = 0  # clients that connected again while settling (their agent had left)
+    # The agent's `sent` notes received, and those naming an event that never came (the
+    # client then asked for its state).
+    notes: int = 0
+    notes_asked: int = 0
 
 
 @dataclass
@@ -228,4 +232,8 @@ def _report(people: list[BenchUser], records: list[ClientRecord]) -> Report:
     failed = {code: n for code, n in outcomes.items() if code != "ok"}
     unconnected = sum(p.unconnected for p in people)
     codes = sorted(failed.items()) + ([("could not connect", unconnected)] if unconnected else [])
-    return Report(tuple(records), calls, sum(failed.values()), tuple(codes))
+    notes = sum(len(p.notes) for p in people)
+    asked = notes - sum(p.receipts for p in people)
+    return Report(
+        tuple(records), calls, sum(failed.values()), tuple(codes), notes=notes, notes_asked=asked
+    )

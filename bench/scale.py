@@ -204,6 +204,9 @@ async def _lobby_run(
         codes.update(dict(rep.failed_codes))
     if codes:
         print(f"    failures by code: {dict(sorted(codes.items()))}", flush=True)
+    notes = sum(rep.notes for rep in reports)
+    asked = sum(rep.notes_asked for rep in reports)
+    print(f"    agent's sent notes: {notes}, {asked} naming an event lost", flush=True)
     rejoined = sum(rep.rejoined for rep in reports)
     if rejoined:
         print(
