@@ -21,8 +21,8 @@ both nodes take the call, and the one holding the empty copy drops the packet. S
 also says, through its own connection, up to which number it sent each person's events (a
 `sent` note, `Receipts`): its connection is where its people are, and a client that lacks an
 event named there asks for its state (docs/PROTOCOL.md). One note goes out per RECEIPT_PERIOD
-for everyone sent something meanwhile, a packet per RECEIPT_GROUP people, well within what the
-agent's own data channel carries.
+for everyone sent something meanwhile, a packet per RECEIPT_GROUP people: at N = 400, a few
+packets a second on the agent's own data channel, where a packet per event would be hundreds.
 """
 
 from __future__ import annotations
@@ -64,9 +64,10 @@ class _Parcel:
 
 
 class Receipts:
-    """The `sent` notes: each person's highest event number sent since the last note, told
-    through the agent's own connection to that person only (their identity among the
-    packet's destinations; the note names only those)."""
+    """The `sent` notes: each person's highest event number sent since the last note, through
+    the agent's own connection, to up to RECEIPT_GROUP people a packet, each named with their
+    number (LiveKit hands the packet, its list of destinations included, to those people
+    only)."""
 
     def __init__(self, participant: rtc.LocalParticipant) -> None:
         self._participant = participant
@@ -109,7 +110,7 @@ class Delivery:
         shard: int,
         shards: int,
         redis_timeout: float,
-        receipts: Receipts | None = None,
+        receipts: Receipts,
     ) -> None:
         self.lkapi, self.room, self.store = lkapi, room, store
         self.receipts = receipts
@@ -208,7 +209,7 @@ class Delivery:
                 logger.warning("lobby event unreadable", extra={"user_id": parcel.user})
                 continue
             await self._send_one(parcel.user, parcel.identity, event)
-        if self.receipts is not None and parcel.notices:
+        if parcel.notices:
             self.receipts.sent(parcel.identity, parcel.first + len(parcel.notices) - 1)
 
     async def _send_one(self, user: str, identity: str, event: dict[str, Any]) -> None:
