@@ -14,7 +14,9 @@ error middleware (api.app) turns any of them into `{"error": {"code", "message"}
     ├── Forbidden               403 forbidden
     │   ├── NotAParticipant     403 not_a_participant
     │   ├── TermsPending        403 terms_required      (an older account confirms at login)
-    │   ├── Banned              403 banned              (`until`, or `permanent`, in the body)
+    │   ├── Banned              403 banned              (`until`, or `permanent`, in the body;
+    │   │                                               also registering with the address of
+    │   │                                               an account deleted while banned)
     │   └── HeldForReview       403 held_for_review     (no lobby token until a decision)
     ├── NotFound                404 not_found
     ├── Conflict                409 conflict
@@ -49,6 +51,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from lobby.db import errors as refused
+from lobby.db.safety import ban_json
 
 
 class ApiError(Exception):
@@ -304,4 +307,8 @@ _GATEWAY: dict[type[refused.GatewayError], ApiError] = {
 
 def from_gateway(error: refused.GatewayError) -> ApiError:
     """The HTTP answer to what the database refused."""
+    if isinstance(error, refused.EmailBarred):
+        # Registering again with the address of an account deleted while banned: the ban's.
+        ban = ban_json(error.until) or {}
+        return Banned(ban.get("until"), bool(ban.get("permanent")))
     return _GATEWAY.get(type(error), ApiError())

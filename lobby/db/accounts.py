@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -10,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from lobby.db.base import Gateway, as_uuid
-from lobby.db.errors import EmailTaken
+from lobby.db.errors import EmailBarred, EmailTaken
 from lobby.db.records import Credentials, User
-from lobby.db.schema import users
+from lobby.db.schema import barred_emails, users
 
 _USER_COLUMNS = (
     users.c.id,
@@ -35,6 +36,12 @@ def _user(row: Sequence[Any]) -> User:
     )
 
 
+def email_digest(email: str) -> str:
+    """What is kept of a barred address (schema.barred_emails): its SHA-256, hex. The API
+    hands addresses over normalised (trimmed, lower-cased), so one address has one digest."""
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
 class Accounts(Gateway):
     async def create_user(self, email: str, password_hash: str, display_name: str) -> User:
         values = {
@@ -46,8 +53,15 @@ class Accounts(Gateway):
             # rules; the time of that consent is recorded with the account.
             "terms_accepted_at": sa.func.now(),
         }
+        barred = sa.select(barred_emails.c.until).where(
+            barred_emails.c.email_digest == email_digest(email),
+            barred_emails.c.until > sa.func.now(),
+        )
         try:
             async with self.engine.begin() as conn:
+                until = await conn.scalar(barred)
+                if until is not None:
+                    raise EmailBarred(until)
                 row = (
                     await conn.execute(users.insert().values(values).returning(*_USER_COLUMNS))
                 ).one()

@@ -3,6 +3,8 @@ error (api.errors.from_gateway); the agents never meet them (their queries canno
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class GatewayError(Exception):
     """A request the stored data refuses: a duplicate, or a row that is not there."""
@@ -10,6 +12,14 @@ class GatewayError(Exception):
 
 class EmailTaken(GatewayError):
     pass
+
+
+class EmailBarred(GatewayError):
+    """The address belonged to an account deleted while banned, and that ban still runs."""
+
+    def __init__(self, until: dt.datetime) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
 
 
 class AlreadyRated(GatewayError):

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from lobby.db.accounts import email_digest
 from lobby.db.base import Gateway
-from lobby.db.schema import discussions, moderation_actions, reports, users
+from lobby.db.schema import barred_emails, discussions, moderation_actions, reports, users
 
 # A permanent ban is stored as a ban until the end of the calendar (one column, one query).
 PERMANENT = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -96,10 +98,20 @@ class Safety(Gateway):
 
     async def delete_account(self, user_id: uuid.UUID) -> bool:
         """The account and what hangs on it go (ratings, blocks, seats in discussions);
-        reports by or about the person stay, with the names they were filed under."""
+        reports by or about the person stay, with the names they were filed under. An account
+        deleted while banned leaves its address barred until the ban ends, so that registering
+        again does not lift it (schema.barred_emails)."""
         async with self.engine.begin() as conn:
-            gone = await conn.execute(users.delete().where(users.c.id == user_id))
-        return gone.rowcount > 0
+            gone = (
+                await conn.execute(
+                    users.delete()
+                    .where(users.c.id == user_id)
+                    .returning(users.c.email, users.c.banned_until)
+                )
+            ).first()
+            if gone is not None and _still_banned(gone.banned_until):
+                await _bar(conn, gone.email, gone.banned_until)
+        return gone is not None
 
     async def set_role(self, user_id: uuid.UUID, role: str, actor: Actor) -> None:
         action = "grant_moderator" if role == "moderator" else "revoke_moderator"
@@ -218,4 +230,19 @@ async def record_action(
             until=until,
             reason=reason[:1000],
         )
+    )
+
+
+def _still_banned(until: dt.datetime | None) -> bool:
+    return until is not None and until > dt.datetime.now(dt.UTC)
+
+
+async def _bar(conn: AsyncConnection, email: str, until: dt.datetime) -> None:
+    """Bar `email` until `until` (a later bar of the same address wins), and drop bars that
+    have run out."""
+    await conn.execute(barred_emails.delete().where(barred_emails.c.until <= sa.func.now()))
+    bar = pg_insert(barred_emails).values(email_digest=email_digest(email), until=until)
+    keep_later = sa.func.greatest(barred_emails.c.until, bar.excluded.until)
+    await conn.execute(
+        bar.on_conflict_do_update(index_elements=["email_digest"], set_={"until": keep_later})
     )

@@ -191,6 +191,18 @@ moderation_actions = sa.Table(
 )
 sa.Index("ix_moderation_actions_at", moderation_actions.c.at)
 
+# The e-mail addresses of banned accounts deleted before their ban ended: no account is made
+# with one until `until` (lobby.db.safety.PERMANENT for a permanent ban). Only a SHA-256 digest
+# of the normalised address is kept (lobby.db.accounts.email_digest), and the row is removed
+# once its ban is over.
+barred_emails = sa.Table(
+    "barred_emails",
+    metadata,
+    sa.Column("email_digest", sa.String(64), primary_key=True),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    _stamp("barred_at"),
+)
+
 # Accounts LiveKit's webhooks saw join a public debate's room as a spectator: only they vote.
 spectators = _per_person(
     "spectators",

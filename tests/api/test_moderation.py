@@ -3,16 +3,20 @@ everywhere (and end by themselves), and the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lobby import lifecycle
+from lobby.db.accounts import email_digest
+from lobby.db.schema import barred_emails
 from lobby.model import Ticket
 from lobby.policy import Pairing
 from lobby.settings import Settings
@@ -20,13 +24,16 @@ from lobby.store import LobbyStore, open_redis
 from tests.api.helpers import (
     PASSWORD,
     Account,
+    count_users,
     error_of,
     lobby_token,
     make_discussion,
     moderator,
     register,
+    register_all,
     report,
     review_queue,
+    signup,
 )
 from tests.support.wait import eventually
 
@@ -167,6 +174,49 @@ async def test_a_short_ban_ends_by_itself(client: Client, engine: AsyncEngine) -
     await eventually(free, "a lobby token once the short ban ended")
     login = await client.post("/api/login", json={"email": target.email, "password": PASSWORD})
     assert login.status == 200
+
+
+async def test_an_account_deleted_while_banned_cannot_register_again_until_the_ban_ends(
+    client: Client, engine: AsyncEngine
+) -> None:
+    target = await register(client, "Di")
+    await _ban_through_report(client, engine, target, days=5 * SECOND)
+    gone = await client.delete("/api/me", json={"password": PASSWORD}, headers=target.auth)
+    assert gone.status == 204
+    again = await client.post("/api/register", json=signup(target.email.upper(), "Di"))
+    error = await error_of(again)
+    assert again.status == 403 and error["code"] == "banned"
+    assert error["until"] and error["permanent"] is False
+    assert await count_users(engine, target.email) == 0
+
+    async def back() -> bool:
+        r = await client.post("/api/register", json=signup(target.email, "Di"))
+        return r.status == 201
+
+    await eventually(back, "registering again once the ban ended", every=1)
+    assert await count_users(engine, target.email) == 1
+
+
+async def test_a_permanent_ban_bars_the_address_for_good_and_no_other_deletion_bars_one(
+    client: Client, engine: AsyncEngine
+) -> None:
+    banned, free, served = await register_all(client, "Flo", "Gus", "Hal")
+    await _ban_through_report(client, engine, banned, permanent=True)
+    await _ban_through_report(client, engine, served, days=SECOND)
+    await asyncio.sleep(1.5)  # Hal's ban is over
+    for who in (banned, free, served):
+        gone = await client.delete("/api/me", json={"password": PASSWORD}, headers=who.auth)
+        assert gone.status == 204, who.display_name
+    refused = await client.post("/api/register", json=signup(banned.email, "Flo"))
+    error = await error_of(refused)
+    assert refused.status == 403 and error == {**error, "until": None, "permanent": True}
+    for who in (free, served):
+        again = await client.post("/api/register", json=signup(who.email, who.display_name))
+        assert again.status == 201, await again.text()
+    async with engine.connect() as conn:
+        kept = (await conn.execute(sa.select(barred_emails.c.email_digest))).scalars().all()
+    # What is kept of the address: its digest, never the address itself.
+    assert banned.email not in kept and email_digest(banned.email) in kept
 
 
 async def test_a_ban_drops_the_ticket_and_puts_the_partner_back_at_the_head(
