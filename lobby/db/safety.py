@@ -57,7 +57,12 @@ class AccountState:
     held_since: dt.datetime | None
 
     def banned(self, now: dt.datetime) -> bool:
-        return self.banned_until is not None and self.banned_until > now
+        return ban_in_force(self.banned_until, now)
+
+
+def ban_in_force(until: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a ban running until `until` (None: no ban) still holds at `now`."""
+    return until is not None and until > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,7 @@ class Safety(Gateway):
                     .returning(users.c.email, users.c.banned_until)
                 )
             ).first()
-            if gone is not None and _still_banned(gone.banned_until):
+            if gone is not None and ban_in_force(gone.banned_until, dt.datetime.now(dt.UTC)):
                 await _bar(conn, gone.email, gone.banned_until)
         return gone is not None
 
@@ -231,10 +236,6 @@ async def record_action(
             reason=reason[:1000],
         )
     )
-
-
-def _still_banned(until: dt.datetime | None) -> bool:
-    return until is not None and until > dt.datetime.now(dt.UTC)
 
 
 async def _bar(conn: AsyncConnection, email: str, until: dt.datetime) -> None:
