@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributeValues, parseDebateHint, parseDebateState, stateFromAttributes } from './debateProtocol';
+import { attributeValues, parseDebateHint, parseDebateState, stateFromAttributes, timeLeft } from './debateProtocol';
 import { Malformed } from './json';
 import { asAttributes, bytes, debateState } from './test/fixtures';
 
@@ -87,5 +87,31 @@ describe('parseDebateHint', () => {
     expect(parseDebateHint(bytes({ type: 'ended', outcome: 'forfeit', winner: 'attacker' }))).toEqual({ type: 'other' });
     expect(parseDebateHint(bytes({ type: 'proposal', from: 5 }))).toEqual({ type: 'other' });
     expect(parseDebateHint(bytes('{'))).toEqual({ type: 'other' });
+  });
+});
+
+describe('timeLeft', () => {
+  const running = parseDebateState(debateState());
+  const deadline = running.deadline ?? 0;
+
+  it('counts down to the deadline', () => {
+    expect(timeLeft(running, deadline - 30_000)).toBe(30);
+    expect(timeLeft(running, deadline + 2_000)).toBe(-2);
+  });
+
+  it('never shows more than the speech lasts, even read a moment before it began', () => {
+    // The phase is 120 s; a render whose `now` was read 300 ms before the phase began.
+    expect(timeLeft(running, deadline - 120_300)).toBe(120);
+  });
+
+  it('shows what was left when paused, and nothing when no clock runs', () => {
+    const paused = parseDebateState(debateState({ paused: true, remaining_ms: 4_500 }));
+    expect(timeLeft(paused, deadline + 60_000)).toBe(4.5);
+    expect(timeLeft(parseDebateState(debateState({ deadline: null })), deadline)).toBeNull();
+  });
+
+  it('does not cap preparation time by the phase', () => {
+    const prep = parseDebateState(debateState({ prep: 'u-pro' }));
+    expect(timeLeft(prep, deadline - 200_000)).toBe(200);
   });
 });

@@ -92,6 +92,18 @@ export function parseDebateState(v: unknown): DebateState {
   };
 }
 
+/**
+ * Seconds left in what the clock times now, read at `now` (epoch ms); null when nothing is
+ * timed. A speech never shows more than its length: a render may carry a `now` read a moment
+ * before the moderator started the phase, or a clock a little behind the moderator's.
+ */
+export function timeLeft(state: DebateState, now: number): number | null {
+  if (state.paused && state.remainingMs !== null) return state.remainingMs / 1000;
+  if (state.deadline === null) return null;
+  const left = (state.deadline - now) / 1000;
+  return state.phase && !state.prep ? Math.min(left, state.phase.seconds) : left;
+}
+
 // These attributes are plain text, every other one is JSON; an empty value is null (LiveKit
 // drops a key set to ''), and so is a missing key.
 const PLAIN_ATTRIBUTES = new Set(['format', 'status', 'prep', 'outcome', 'winner', 'topic', 'motion']);

@@ -5,7 +5,7 @@ import { ParticipantEvent, Track, type Room } from 'livekit-client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorText } from '../api';
 import { debate as rpc } from '../commands';
-import type { DebateHint, DebateState } from '../debateProtocol';
+import { timeLeft, type DebateHint, type DebateState } from '../debateProtocol';
 import { clock, useNow } from '../time';
 import { useModerator } from './useModerator';
 
@@ -20,7 +20,7 @@ export interface Warning {
 /** What the time left is, said from the state (never from a packet): null when no clock runs. */
 export function warningText(state: DebateState | null, now: number): string | null {
   if (!state || state.status !== 'running' || state.paused || state.deadline === null) return null;
-  const left = (state.deadline - now) / 1000;
+  const left = timeLeft(state, now) ?? 0;
   if (left > 0.5) return `${clock(left)} left in this part.`;
   if (state.graceUntil !== null && state.graceUntil > now) {
     return `Time is up: ${Math.ceil((state.graceUntil - now) / 1000)} s to finish your sentence.`;
