@@ -28,7 +28,7 @@ from typing import Any
 from agent.sdk import quiet_native_logs
 from bench._scale_figures import ClientRecord
 from lobby.settings import Settings
-from tests.support.lobby_clients import CONNECT_WAVE, Issuer, LobbyUser, issuer
+from tests.support.lobby_clients import Issuer, LobbyUser, issuer
 from tests.support.wait import eventually
 
 # Tries at connecting one client before it is left out of the run.
@@ -58,6 +58,7 @@ class Slice:
     crowd: tuple[tuple[str, int], ...]
     settle_within: float
     propose_within: float
+    connect_wave: int  # clients connecting at once in this process
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +120,13 @@ async def _serve(pipe: Connection) -> None:
 async def _run(spec: Slice, pipe: Connection) -> None:
     seats = list(spec.seats)
     started = time.monotonic()
-    async with _connected(spec.settings, seats) as (people, issued):
+    async with _connected(spec.settings, seats, spec.connect_wave) as (people, issued):
         pipe.send(("connected", time.monotonic() - started))
 
         rejoined = 0
         # Reconnections in waves, as the first connections: a hundred at once after a split
         # took this process past its time.
-        wave = asyncio.Semaphore(CONNECT_WAVE)
+        wave = asyncio.Semaphore(spec.connect_wave)
 
         async def rejoin(i: int) -> None:
             nonlocal rejoined
@@ -148,7 +149,7 @@ async def _run(spec: Slice, pipe: Connection) -> None:
 
 @contextlib.asynccontextmanager
 async def _connected(
-    settings: Settings, seats: list[Seat]
+    settings: Settings, seats: list[Seat], at_once: int
 ) -> AsyncIterator[tuple[list[BenchUser], Issuer]]:
     """Everyone connected, in waves as the tests connect crowds; a connection that fails (the
     SDK times out on a busy machine) is tried again, and someone who cannot connect at all
@@ -156,8 +157,8 @@ async def _connected(
     people: list[BenchUser] = []
     async with issuer(settings) as issued:
         try:
-            for i in range(0, len(seats), CONNECT_WAVE):
-                wave = seats[i : i + CONNECT_WAVE]
+            for i in range(0, len(seats), at_once):
+                wave = seats[i : i + at_once]
                 people += await asyncio.gather(*(_connect(settings, issued, s) for s in wave))
             yield people, issued
         finally:

@@ -68,7 +68,13 @@ from bench._scale_procs import Clients
 from bench._scale_rooms import RoomFigures, moderated_rooms, rooms_table
 from lobby.settings import Settings
 from scripts.stack import ROOT, Stack, free_port
-from tests.support.lobby_clients import add_topics, add_users, lobby_rooms, wait_for_agent
+from tests.support.lobby_clients import (
+    CONNECT_WAVE,
+    add_topics,
+    add_users,
+    lobby_rooms,
+    wait_for_agent,
+)
 from tests.support.wait import eventually
 from tests.support.worker import Worker, start_worker
 
@@ -171,6 +177,7 @@ class Options:
     shapes: tuple[Shape, ...] = SHAPES
     client_nice: int = 0
     node_priority: int = 0
+    connect_wave: int = CONNECT_WAVE
 
 
 def _slices(d: Deployment, users: list[str], topics: list[str], o: Options) -> list[Slice]:
@@ -180,7 +187,14 @@ def _slices(d: Deployment, users: list[str], topics: list[str], o: Options) -> l
     crowd = tuple(sorted(Counter(rooms).items()))
     seats = [Seat(u, j // 2, topics[j // 2], rooms[j]) for j, u in enumerate(users)]
     return [
-        Slice(d.on(k), tuple(seats[k :: o.procs]), crowd, o.settle, o.propose_within)
+        Slice(
+            d.on(k),
+            tuple(seats[k :: o.procs]),
+            crowd,
+            o.settle,
+            o.propose_within,
+            o.connect_wave,
+        )
         for k in range(min(o.procs, len(seats)))
     ]
 
@@ -301,7 +315,8 @@ async def _bench(one: Stack, two: Stack, o: Options) -> None:
         )
         await asyncio.to_thread(clients.up)
         print(
-            f"lobby: N people over {o.procs} client processes (nice {o.client_nice}; LiveKit "
+            f"lobby: N people over {o.procs} client processes (nice {o.client_nice}, "
+            f"{o.connect_wave} connecting at once each; LiveKit "
             f"nodes ahead by {o.node_priority}), "
             f"N joins spread over {o.spread:g} s",
             flush=True,
@@ -395,7 +410,15 @@ def options(argv: list[str]) -> Options:
         metavar="0-10",
         help="run the LiveKit nodes this many steps ahead of the rest (root; default 0)",
     )
+    p.add_argument(
+        "--connect-wave",
+        type=int,
+        default=CONNECT_WAVE,
+        help=f"clients a process connects at once, before any join (default {CONNECT_WAVE})",
+    )
     a = p.parse_args(argv)
+    if a.connect_wave < 1:
+        p.error("--connect-wave must be at least 1")
     if a.procs < 1 or any(n < 2 or n % 2 for n in a.sizes):
         p.error("--procs must be at least 1 and every size an even number of at least 2")
     rooms = [m for m in a.rooms if m > 0]
@@ -410,6 +433,7 @@ def options(argv: list[str]) -> Options:
         a.shapes,
         a.client_nice,
         a.node_priority,
+        a.connect_wave,
     )
 
 

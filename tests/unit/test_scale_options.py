@@ -9,6 +9,7 @@ import pytest
 
 from bench.scale import SHAPES, options
 from scripts.stack import livekit_config
+from tests.support.lobby_clients import CONNECT_WAVE
 
 
 def test_shapes_pick_deployments_in_the_order_given_once_each() -> None:
@@ -22,6 +23,11 @@ def test_client_priority_defaults_to_the_servers_own() -> None:
     assert options(["--client-nice", "10"]).client_nice == 10
     assert options([]).node_priority == 0
     assert options(["--node-priority", "5"]).node_priority == 5
+
+
+def test_clients_connect_in_waves_as_the_tests_do_unless_told() -> None:
+    assert options([]).connect_wave == CONNECT_WAVE
+    assert options(["--connect-wave", "3"]).connect_wave == 3
 
 
 @pytest.mark.parametrize("bad", ["-1", "11", "x"])
@@ -39,7 +45,13 @@ def test_an_unknown_deployment_is_refused(bad: str, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize(
     "argv",
-    [["--sizes", "3"], ["--sizes", "-2"], ["--procs", "0"], ["--client-nice", "20"]],
+    [
+        ["--sizes", "3"],
+        ["--sizes", "-2"],
+        ["--procs", "0"],
+        ["--client-nice", "20"],
+        ["--connect-wave", "0"],
+    ],
 )
 def test_sizes_and_processes_are_checked(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
