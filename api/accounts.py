@@ -34,6 +34,7 @@ from api.keys import (
 )
 from api.ratelimit import client_address
 from api.safety import enforcer
+from api.watchers import turn_away
 from lobby import names
 from lobby.db.records import User
 from lobby.db.safety import ban_json
@@ -196,6 +197,8 @@ async def update_me(request: web.Request) -> web.Response:
     if updated is None:
         raise Unauthorized("Your session is not valid. Please log in again.")
     request.app[USERS].put(updated.id, updated, time.monotonic() + USER_TTL)
+    if allow_audience is False:
+        await turn_away(request.app, updated.id, None)
     return web.json_response({"user": updated.to_json()})
 
 

@@ -29,6 +29,7 @@ from api.errors import (
     VotingClosed,
 )
 from api.keys import AUDIENCES, DB, LOBBY_STORE, SETTINGS
+from api.watchers import admitted
 from lobby.contract import SPECTATOR_PREFIX, side_or_none
 from lobby.db.audience import Refusal, Tally
 
@@ -152,6 +153,11 @@ async def spectator_event(app: web.Application, event: WebhookEvent, event_id: s
     user, _ = found
     at = event.created_at or int(time.time())
     db = app[DB]
+    if event.event == "participant_joined" and not await admitted(app, room, identity, user):
+        # A watch token minted before a debater withdrew consent or blocked this viewer (LiveKit
+        # cannot revoke it): removed again, and not counted.
+        await db.event_once(event_id, event.event)
+        return
     # Redis first: counting an event twice is harmless (only newer events count), and when
     # Postgres fails nothing marks the event done, so LiveKit's retry runs both again.
     if event.event == "participant_joined":

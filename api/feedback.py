@@ -14,6 +14,7 @@ from api.accounts import current_user
 from api.errors import InvalidField, NotFound
 from api.keys import DB, REDIS, SANCTIONS, SETTINGS
 from api.safety import enforcer
+from api.watchers import turn_away
 from lobby.db.records import HistoryCursor
 from lobby.mirror import Mirror
 
@@ -170,6 +171,7 @@ async def block(request: web.Request) -> web.Response:
     if blocked == user.id:
         raise InvalidField("user_id", "you cannot block yourself")
     created = await _block(request, user.id, blocked)
+    await turn_away(request.app, user.id, blocked)
     return web.json_response({"block": {"user_id": str(blocked)}}, status=201 if created else 200)
 
 

@@ -141,14 +141,7 @@ class Enforcer:
             await self._remove(room, identity)
 
     async def _remove(self, room: str, identity: str) -> None:
-        try:
-            await self.lkapi.room.remove_participant(
-                lk.RoomParticipantIdentity(room=room, identity=identity)
-            )
-            log.info("participant removed", extra={"room": room, "identity": identity})
-        except lk.TwirpError:
-            # Not there (gone already, or never came): nothing to remove.
-            pass
+        await remove_participant(self.lkapi, room, identity)
 
     async def resync(self) -> None:
         """Write every ban and hold in Postgres to Redis again (a Redis that lost them, or a
@@ -160,6 +153,18 @@ class Enforcer:
                 await self.sanctions.ban(user, None if permanent else until.timestamp(), now)
             if held:
                 await self.sanctions.hold(user)
+
+
+async def remove_participant(lkapi: lk.LiveKitAPI, room: str, identity: str) -> None:
+    """Out of the LiveKit room, if there."""
+    try:
+        await lkapi.room.remove_participant(
+            lk.RoomParticipantIdentity(room=room, identity=identity)
+        )
+        log.info("participant removed", extra={"room": room, "identity": identity})
+    except lk.TwirpError:
+        # Not there (gone already, or never came): nothing to remove.
+        pass
 
 
 def enforcer(app: web.Application) -> Enforcer:

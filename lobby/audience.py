@@ -56,6 +56,11 @@ class Audiences:
     async def count(self, room: str) -> int:
         return _watching(await self.redis.hvals(self._audience_key(room)))
 
+    async def watchers(self, room: str) -> list[str]:
+        """The spectator identities watching the room now (joined, not left since)."""
+        found = await self.redis.hgetall(self._audience_key(room))
+        return sorted(text(k) for k, v in found.items() if int(v) > 0)
+
     async def live(self, rooms: Sequence[str]) -> dict[str, tuple[int, str]]:
         """room -> (spectators, phase) in one round trip; phase is '' when no moderator wrote
         one lately."""

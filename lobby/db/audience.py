@@ -62,6 +62,12 @@ class WatchCheck:
     debater: bool
     blocked: bool
 
+    @property
+    def open_to_viewer(self) -> bool:
+        """Public, both debaters allow it, and the viewer neither debates in it nor was blocked
+        by a debater (ended or not: a spectator may stay to the end of the wrap-up)."""
+        return self.debate is not None and not (self.debater or self.blocked)
+
 
 @dataclass(frozen=True, slots=True)
 class Tally:
@@ -163,15 +169,24 @@ class Audience(Gateway):
             return [PublicDebate(*row) for row in await conn.execute(query)]
 
     async def watch_check(self, discussion_id: uuid.UUID, viewer: uuid.UUID) -> WatchCheck:
+        return await self._watch_check(discussions.c.id == discussion_id, viewer)
+
+    async def watch_check_in(self, room: str, viewer: uuid.UUID) -> WatchCheck:
+        """The same check for the discussion held in a LiveKit room (a spectator arriving)."""
+        return await self._watch_check(discussions.c.room == room, viewer)
+
+    async def _watch_check(self, which: Any, viewer: uuid.UUID) -> WatchCheck:
         d, p = discussions, discussion_participants
         query = (
             sa.select(*_debate_columns(), d.c.ended_at, _both_allow(d))
             .join(topics, topics.c.slug == d.c.topic_slug)
-            .where(d.c.id == discussion_id)
+            .where(which)
         )
-        people = sa.select(p.c.user_id).where(p.c.discussion_id == discussion_id)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
+            if row is None:
+                return WatchCheck(None, False, False, False)
+            people = sa.select(p.c.user_id).where(p.c.discussion_id == row[0])
             debaters = {r[0] for r in await conn.execute(people)}
             blockers = await conn.execute(
                 sa.select(blocks.c.blocker_id).where(
@@ -179,10 +194,21 @@ class Audience(Gateway):
                 )
             )
             blocked = blockers.first() is not None
-        if row is None:
-            return WatchCheck(None, False, False, False)
         debate = PublicDebate(*row[:6]) if row[7] else None
         return WatchCheck(debate, row[6] is not None, viewer in debaters, blocked)
+
+    async def live_rooms_of(self, user: uuid.UUID) -> list[str]:
+        """The rooms of the user's discussions in progress (at most one, unless a room was
+        not closed yet)."""
+        d, p = discussions, discussion_participants
+        query = (
+            sa.select(d.c.room)
+            .join(p, p.c.discussion_id == d.c.id)
+            .where(p.c.user_id == user, d.c.ended_at.is_(None))
+            .order_by(d.c.room)
+        )
+        async with self.engine.connect() as conn:
+            return [row[0] for row in await conn.execute(query)]
 
     # -- LiveKit's webhooks -----------------------------------------------------------------
     async def spectator_joined(self, event_id: str, event: str, room: str, user: str) -> bool:

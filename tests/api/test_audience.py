@@ -5,11 +5,13 @@ the audience's vote."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
@@ -18,12 +20,16 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 from google.protobuf.json_format import MessageToJson
 from livekit import api as lk
+from livekit import rtc
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from lobby.audience import Audiences
 from lobby.contract import SPECTATOR_PREFIX, SPECTATOR_TOKEN_TTL
 from lobby.db.schema import blocks, discussions, users
 from lobby.settings import Settings
 from tests.api.helpers import Account, error_of, make_discussion, register
+from tests.support.wait import eventually
 
 Client = TestClient[Any, Any]
 
@@ -230,6 +236,122 @@ async def test_spectators_are_counted_from_livekit_webhooks(
     assert (await _live(client, c))[str(discussion_id)]["audience"] == 1
     await _webhook(client, app_settings, "participant_left", room, second)
     assert (await _live(client, c))[str(discussion_id)]["audience"] == 0
+
+
+# -- spectators turned away -------------------------------------------------------------------
+class _Seat:
+    """A spectator connected to LiveKit with the token the API gave them."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.identity = str(body["identity"])
+        self.room = rtc.Room()
+        self.removed: list[int] = []
+        self.room.on("disconnected", self.removed.append)
+
+    async def connect(self) -> None:
+        await self.room.connect(self.body["url"], self.body["token"])
+
+
+async def _seated(
+    client: Client, settings: Settings, who: Account, discussion_id: uuid.UUID
+) -> _Seat:
+    """`who` watches for real: a token from the API, connected to LiveKit, and the webhook
+    LiveKit sends about it."""
+    r = await _watch(client, who, discussion_id)
+    assert r.status == 200, await r.text()
+    seat = _Seat(await r.json())
+    await seat.connect()
+    await _webhook(client, settings, "participant_joined", seat.body["room"], seat.identity)
+    return seat
+
+
+async def _in_room(lkapi: lk.LiveKitAPI, room: str) -> set[str]:
+    found = await lkapi.room.list_participants(lk.ListParticipantsRequest(room=room))
+    return {p.identity for p in found.participants}
+
+
+@contextlib.asynccontextmanager
+async def _livekit_room(settings: Settings, room: str) -> AsyncIterator[lk.LiveKitAPI]:
+    """The debate's LiveKit room, as the lobby agent opens it (joins never create one)."""
+    url, key, secret = settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret
+    async with lk.LiveKitAPI(url, key, secret) as lkapi:
+        await lkapi.room.create_room(lk.CreateRoomRequest(name=room, empty_timeout=30))
+        try:
+            yield lkapi
+        finally:
+            await lkapi.room.delete_room(lk.DeleteRoomRequest(room=room))
+
+
+REMOVED = rtc.DisconnectReason.PARTICIPANT_REMOVED
+
+
+async def test_withdrawing_consent_turns_the_audience_out_and_keeps_it_out(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b, c, d = [await register(client, n) for n in ("Ann", "Ben", "Cy", "Di")]
+    discussion_id, room = await _public_debate(client, engine, a, b)
+    async with _livekit_room(app_settings, room) as lkapi:
+        seats = [await _seated(client, app_settings, who, discussion_id) for who in (c, d)]
+        assert {s.identity for s in seats} <= await _in_room(lkapi, room)
+        assert (await _live(client, c))[str(discussion_id)]["audience"] == 2
+
+        await _allow(client, a, allow=False)  # Ann withdraws consent mid-debate
+        await eventually(
+            lambda: all(s.removed == [REMOVED] for s in seats), "the spectators removed"
+        )
+        assert not {s.identity for s in seats} & await _in_room(lkapi, room)
+        assert (await _watch(client, c, discussion_id)).status == 404
+        for seat in seats:  # what LiveKit then tells the API
+            await _webhook(client, app_settings, "participant_left", room, seat.identity)
+
+        # Cy's token has not expired, and LiveKit lets it in again: the webhook of that
+        # arrival removes Cy at once, uncounted.
+        back = _Seat(seats[0].body)
+        await back.connect()
+        await _webhook(client, app_settings, "participant_joined", room, back.identity)
+        await eventually(lambda: back.removed == [REMOVED], "the returning spectator removed")
+        assert back.identity not in await _in_room(lkapi, room)
+        assert (await _audience(app_settings, room)) == set()
+
+        # Consent given again: the debate is public again, and Cy may watch.
+        await _allow(client, a)
+        again = await _seated(client, app_settings, c, discussion_id)
+        assert again.identity in await _in_room(lkapi, room)
+        assert again.removed == []
+        await again.room.disconnect()
+
+
+async def test_blocking_a_spectator_turns_out_only_them(
+    client: Client, engine: AsyncEngine, app_settings: Settings
+) -> None:
+    a, b, c, d = [await register(client, n) for n in ("Ann", "Ben", "Cy", "Di")]
+    discussion_id, room = await _public_debate(client, engine, a, b)
+    async with _livekit_room(app_settings, room) as lkapi:
+        cy, di = [await _seated(client, app_settings, who, discussion_id) for who in (c, d)]
+        r = await client.post("/api/blocks", json={"user_id": str(c.id)}, headers=b.auth)
+        assert r.status == 201, await r.text()
+        await eventually(lambda: cy.removed == [REMOVED], "the blocked spectator removed")
+        # The block's request removed before it answered: Di is still there.
+        assert await _in_room(lkapi, room) & {cy.identity, di.identity} == {di.identity}
+        assert di.removed == []
+        await _webhook(client, app_settings, "participant_left", room, cy.identity)
+
+        back = _Seat(cy.body)
+        await back.connect()
+        await _webhook(client, app_settings, "participant_joined", room, back.identity)
+        await eventually(lambda: back.removed == [REMOVED], "the blocked spectator removed again")
+        assert await _audience(app_settings, room) == {di.identity}
+        await di.room.disconnect()
+
+
+async def _audience(settings: Settings, room: str) -> set[str]:
+    """Who the API counts as watching the room (lobby/audience.py, in Redis)."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        return set(await Audiences(redis, settings.redis_prefix).watchers(room))
+    finally:
+        await redis.aclose()
 
 
 # -- voting ----------------------------------------------------------------------------------

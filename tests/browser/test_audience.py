@@ -1,7 +1,8 @@
 """An audience in real browsers: two debaters who allow it, a spectator who finds their debate on
 the Watch page, watches it run (both videos, the motion, the phase and the clock), is counted
 by the debaters, votes in the last phase and sees the result, as the debaters do in their
-summary; then one click queues a debater for the next talk. And a proposal that arrives in a
+summary; then one click queues a debater for the next talk. A spectator is let out, and told,
+when a debater turns the audience off mid-debate. And a proposal that arrives in a
 hidden tab puts its countdown in the title and raises a system notification.
 
 Each test picks its own topic, so tests never pair people from another test.
@@ -10,7 +11,9 @@ Each test picks its own topic, so tests never pair people from another test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from tests.browser.people import SLOW, Person
 
 AUDIENCE_TOPIC = 10
 HIDDEN_TAB_TOPIC = 11
+WITHDRAWN_TOPIC = 12
 DEBATE = "Quick debate"
 
 
@@ -34,13 +38,33 @@ async def _allow_audience(person: Person) -> None:
     await p.get_by_role("link", name="Lobby").click()
 
 
-async def _debate(pro: Person, con: Person) -> None:
-    """Both queue for the same quick debate on opposite sides, accept, and meet in the room."""
-    await pro.choose(AUDIENCE_TOPIC, DEBATE, "For (pro)")
-    await con.choose(AUDIENCE_TOPIC, DEBATE, "Against (con)")
-    await asyncio.gather(pro.expect_proposal(con), con.expect_proposal(pro))
-    await asyncio.gather(pro.answer(True), con.answer(True))
-    await asyncio.gather(pro.expect_in_room(con), con.expect_in_room(pro))
+@contextlib.asynccontextmanager
+async def _public_debate(
+    browser: Browser,
+    contexts: list[BrowserContext],
+    site: Site,
+    artifacts: Path,
+    label: str,
+    topic: int,
+) -> AsyncIterator[tuple[Person, Person, Person]]:
+    """Pia (pro) and Carl (con), who both allow an audience, in a quick debate on this topic
+    (both queued on opposite sides, accepted and met in the room); Sam, a third person in a
+    browser context of his own, not watching yet."""
+    pro = await Person.open(contexts[0], "Pia", artifacts, label)
+    con = await Person.open(contexts[1], "Carl", artifacts, label)
+    fan_context = await browser.new_context(base_url=site.url)
+    try:
+        fan = await Person.open(fan_context, "Sam", artifacts, label)
+        await asyncio.gather(pro.register(), con.register(), fan.register())
+        await asyncio.gather(_allow_audience(pro), _allow_audience(con))
+        await pro.choose(topic, DEBATE, "For (pro)")
+        await con.choose(topic, DEBATE, "Against (con)")
+        await asyncio.gather(pro.expect_proposal(con), con.expect_proposal(pro))
+        await asyncio.gather(pro.answer(True), con.answer(True))
+        await asyncio.gather(pro.expect_in_room(con), con.expect_in_room(pro))
+        yield pro, con, fan
+    finally:
+        await fan_context.close()
 
 
 async def _watch(fan: Person) -> Page:
@@ -57,16 +81,11 @@ async def _watch(fan: Person) -> Page:
 async def test_a_spectator_watches_a_debate_votes_and_sees_the_result(
     browser: Browser, contexts: list[BrowserContext], site: Site, artifacts: Path
 ) -> None:
-    label = "audience"
-    pro = await Person.open(contexts[0], "Pia", artifacts, label)
-    con = await Person.open(contexts[1], "Carl", artifacts, label)
-    fan_context = await browser.new_context(base_url=site.url)
-    try:
-        fan = await Person.open(fan_context, "Sam", artifacts, label)
-        await asyncio.gather(pro.register(), con.register(), fan.register())
-        await asyncio.gather(_allow_audience(pro), _allow_audience(con))
-        await _debate(pro, con)
-
+    async with _public_debate(browser, contexts, site, artifacts, "audience", AUDIENCE_TOPIC) as (
+        pro,
+        con,
+        fan,
+    ):
         watch = await _watch(fan)
         # Both debaters on screen, each under their side, with the motion and the phase.
         for side, person in (("pro", pro), ("con", con)):
@@ -121,8 +140,54 @@ async def test_a_spectator_watches_a_debate_votes_and_sees_the_result(
         await expect(waiting).to_be_visible(timeout=SLOW)
         await expect(waiting).to_contain_text("Quick debate · pro")
         await pro.page.get_by_role("button", name="Leave the queue").click()
-    finally:
-        await fan_context.close()
+
+
+_WITHDRAW = """
+async () => {
+  const { token } = JSON.parse(localStorage.getItem('disco.session'));
+  const r = await fetch('/api/me', {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ allow_audience: false }),
+  });
+  return r.status;
+}
+"""
+
+
+@pytest.mark.timeout(240)
+async def test_a_debater_who_withdraws_consent_mid_debate_sends_the_audience_out(
+    browser: Browser, contexts: list[BrowserContext], site: Site, artifacts: Path
+) -> None:
+    async with _public_debate(browser, contexts, site, artifacts, "withdrawn", WITHDRAWN_TOPIC) as (
+        pro,
+        con,
+        fan,
+    ):
+        watch = await _watch(fan)
+        await expect(watch.get_by_test_id("watch-pro-tile")).to_contain_text(
+            f"{pro.name} (pro)", timeout=SLOW
+        )
+
+        # Mid-debate, Pia turns the audience off from another device (her session's token, the
+        # API's PATCH /api/me; a second tab of hers would take the room over from the first).
+        status = await pro.page.evaluate(_WITHDRAW)
+        assert status == 200, status
+
+        # Sam is let out at once and told why, without being told who.
+        closed = watch.get_by_role("heading", name="This debate is closed to you")
+        await expect(closed).to_be_visible(timeout=SLOW)
+        await fan.shot("1-closed")
+        await watch.get_by_role("button", name="Back to the list").click()
+        await expect(watch.get_by_text("No public debate is running right now.")).to_be_visible(
+            timeout=SLOW
+        )
+        # The debate itself goes on for Pia and Carl.
+        for person in (pro, con):
+            await expect(person.page.get_by_test_id("debate")).to_be_visible()
+            await expect(person.page.get_by_test_id("connection-state")).to_have_text(
+                "Connected", timeout=SLOW
+            )
 
 
 # Run before any page script: the page's visibility made switchable (a headless tab is always

@@ -135,6 +135,10 @@ export const LOBBY_LOST_TEXT = 'The connection to the lobby was lost.';
 export const LOBBY_DUPLICATE_TEXT = CODE_TEXT[2012];
 export const LOBBY_REMOVED_TEXT = 'DISCO let this page out of the lobby. Connect again to carry on.';
 
+export const WATCH_REMOVED_TITLE = 'This debate is closed to you';
+export const WATCH_REMOVED_TEXT =
+  'The debaters can close their debate to an audience at any time, and they have. Other public debates are on the list.';
+
 /** Why a discussion room's connection ended, as LiveKit tells it. */
 export function roomDisconnectText(reason: DisconnectReason | undefined): string {
   switch (reason) {

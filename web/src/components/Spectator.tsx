@@ -2,14 +2,14 @@
 // from the moderator's attributes (it can call no agent): both debaters' videos, the motion,
 // the phase and the clock, the audience, and the vote.
 import { LiveKitRoom, useConnectionState, useRemoteParticipants, useRoomContext, useTracks } from '@livekit/components-react';
-import { ConnectionState, Track } from 'livekit-client';
+import { ConnectionState, DisconnectReason, Track } from 'livekit-client';
 import { useState } from 'react';
 import type { WatchPass } from '../api';
 import { DEBATE_IDENTITY } from '../contract';
 import { formatTitle } from '../formats';
 import { useAudience } from '../hooks/useAudience';
 import { useModerator } from '../hooks/useModerator';
-import { OUTCOME_TEXT, roomErrorText } from '../text';
+import { OUTCOME_TEXT, roomErrorText, WATCH_REMOVED_TEXT, WATCH_REMOVED_TITLE } from '../text';
 import { DebatePanel } from './Debate';
 import { FloorAudio } from './FloorAudio';
 import { Tile } from './Tile';
@@ -19,10 +19,12 @@ const ignore = () => {};
 
 export function Spectator({ pass, onClose }: { pass: WatchPass; onClose: () => void }) {
   const [error, setError] = useState<string | null>(null);
-  const [over, setOver] = useState(false);
+  // How the watching ended: the room closed or the connection ended, or DISCO removed this
+  // spectator (a debater withdrew consent or blocked them; docs/PROTOCOL.md "Audience").
+  const [over, setOver] = useState<'over' | 'removed' | null>(null);
   return (
     <div className="talk" data-testid="spectator">
-      {!over ? (
+      {over === null ? (
         <LiveKitRoom
           serverUrl={pass.url}
           token={pass.token}
@@ -31,11 +33,22 @@ export function Spectator({ pass, onClose }: { pass: WatchPass; onClose: () => v
           video={false}
           data-lk-theme="default"
           options={{ adaptiveStream: true, dynacast: false }}
-          onDisconnected={() => setOver(true)}
+          onDisconnected={(reason?: DisconnectReason) =>
+            setOver(reason === DisconnectReason.PARTICIPANT_REMOVED ? 'removed' : 'over')
+          }
           onError={(e: Error) => setError(roomErrorText(e))}
         >
           <WatchView pass={pass} error={error} onClose={onClose} />
         </LiveKitRoom>
+      ) : over === 'removed' ? (
+        <section className="card" aria-labelledby="watch-over-title">
+          <h1 id="watch-over-title">{WATCH_REMOVED_TITLE}</h1>
+          <p className="muted">{pass.topic_title}</p>
+          <p role="status">{WATCH_REMOVED_TEXT}</p>
+          <button type="button" className="btn btn-primary" onClick={onClose}>
+            Back to the list
+          </button>
+        </section>
       ) : (
         <section className="card" aria-labelledby="watch-over-title">
           <h1 id="watch-over-title">The debate is over</h1>
