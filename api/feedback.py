@@ -119,6 +119,22 @@ async def my_reports(request: web.Request) -> web.Response:
     return web.json_response({"reports": await request.app[DB].mine(user.id)})
 
 
+@routes.get("/api/me/warnings")
+async def my_warnings(request: web.Request) -> web.Response:
+    """The warnings moderators gave the caller that they have not marked read."""
+    user = await current_user(request)
+    return web.json_response({"warnings": await request.app[DB].warnings(user.id)})
+
+
+@routes.post("/api/me/warnings/{id}/read")
+async def warning_read(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    warning_id = v.path_id(request, "id")
+    if not await request.app[DB].warning_read(user.id, warning_id):
+        raise NotFound("You have no such warning.")
+    return web.Response(status=204)
+
+
 async def _discussion(request: web.Request, body: dict[str, Any]) -> uuid.UUID:
     """The discussion a report is about: by id, or by room name (what a client in the room
     knows)."""

@@ -61,6 +61,35 @@ class Review(Gateway):
             for row in rows
         ]
 
+    # -- warnings, as the warned person reads them ----------------------------------------
+    async def warnings(self, user: uuid.UUID) -> list[dict[str, Any]]:
+        """The warnings moderators gave the user that they have not marked read, oldest first:
+        when, and the reason the report gave (never who reported, what they wrote, or the
+        moderator's note)."""
+        m = moderation_actions.c
+        query = (
+            sa.select(m.id, m.at, reports.c.reason)
+            .select_from(moderation_actions.outerjoin(reports, reports.c.id == m.report_id))
+            .where(m.target_id == user, m.action == "warn", m.seen_at.is_(None))
+            .order_by(m.at, m.id)
+            .limit(QUEUE_LIMIT)
+        )
+        rows = await self.all_rows(query)
+        return [{"id": str(row[0]), "at": iso(row[1]), "reason": row[2] or "other"} for row in rows]
+
+    async def warning_read(self, user: uuid.UUID, warning_id: uuid.UUID) -> bool:
+        """Mark one of the user's warnings read (again: no change); False when the user has
+        no such warning."""
+        m = moderation_actions.c
+        query = (
+            moderation_actions.update()
+            .where(m.id == warning_id, m.target_id == user, m.action == "warn")
+            .values(seen_at=sa.func.coalesce(m.seen_at, sa.func.now()))
+            .returning(m.id)
+        )
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query)).first() is not None
+
     # -- the review queue ------------------------------------------------------------------
     async def queue(
         self, limit: int = QUEUE_LIMIT, user: uuid.UUID | None = None

@@ -188,8 +188,11 @@ moderation_actions = sa.Table(
     sa.Column("report_id", UUID(as_uuid=True), nullable=True),
     _moment("until"),
     sa.Column("reason", sa.String(1000), nullable=False, server_default=""),
+    # A warning: when the warned person said they had read it (NULL: shown to them until then).
+    _moment("seen_at"),
 )
 sa.Index("ix_moderation_actions_at", moderation_actions.c.at)
+sa.Index("ix_moderation_actions_target", moderation_actions.c.target_id)
 
 # The e-mail addresses of banned accounts deleted before their ban ended: no account is made
 # with one until `until` (lobby.db.safety.PERMANENT for a permanent ban). Only a SHA-256 digest

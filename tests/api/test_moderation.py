@@ -121,6 +121,68 @@ async def test_an_unknown_report_is_404(client: Client, engine: AsyncEngine) -> 
         assert r.status == 404
 
 
+# -- a warning, as the warned person sees it -------------------------------------------------
+async def _warnings(client: Client, who: Account) -> list[dict[str, Any]]:
+    r = await client.get("/api/me/warnings", headers=who.auth)
+    assert r.status == 200, await r.text()
+    found: list[dict[str, Any]] = (await r.json())["warnings"]
+    return found
+
+
+async def test_a_warned_person_is_told_until_they_mark_it_read(
+    client: Client, engine: AsyncEngine
+) -> None:
+    a, b, c = [await register(client, n) for n in ("Ann", "Ben", "Cy")]
+    mod = await moderator(client, engine)
+    discussion, _ = await make_discussion(engine, [a, b])
+    sent = await report(client, a, discussion, reason="harassment", note="Ann's own words")
+    report_id = (await sent.json())["report"]["id"]
+    assert await _warnings(client, b) == []
+    r = await client.post(
+        f"/api/moderator/reports/{report_id}",
+        json={"action": "warn", "note": "the moderator's note"},
+        headers=mod.auth,
+    )
+    assert r.status == 200
+    found = await _warnings(client, b)
+    assert [(w["reason"], bool(w["at"])) for w in found] == [("harassment", True)]
+    # Only when and why: nothing of who reported, what they wrote or what the moderator noted.
+    text = str(found)
+    for secret in (str(a.id), "Ann", "Ann's own words", "the moderator's note", report_id):
+        assert secret not in text
+    assert await _warnings(client, a) == [] and await _warnings(client, c) == []
+
+    # Only Ben can mark it read; an unknown or malformed id is refused and changes nothing.
+    path = f"/api/me/warnings/{found[0]['id']}/read"
+    assert (await client.post(path, headers=c.auth)).status == 404
+    assert (
+        await client.post(f"/api/me/warnings/{uuid.uuid4()}/read", headers=b.auth)
+    ).status == 404
+    assert (await client.post("/api/me/warnings/nonsense/read", headers=b.auth)).status == 404
+    assert (await client.post(path)).status == 401
+    assert len(await _warnings(client, b)) == 1
+    assert (await client.post(path, headers=b.auth)).status == 204
+    assert await _warnings(client, b) == []
+    assert (await client.post(path, headers=b.auth)).status == 204  # again: no change
+
+
+async def test_only_warnings_are_shown_not_dismissals_or_bans(
+    client: Client, engine: AsyncEngine
+) -> None:
+    a, b = await register(client, "Ann"), await register(client, "Ben")
+    mod = await moderator(client, engine)
+    ids = []
+    for why in ("spam", "hate"):  # one report a discussion
+        discussion, _ = await make_discussion(engine, [a, b])
+        ids.append((await (await report(client, a, discussion, reason=why)).json())["report"]["id"])
+    for report_id, action in zip(ids, ("dismiss", "warn"), strict=True):
+        r = await client.post(
+            f"/api/moderator/reports/{report_id}", json={"action": action}, headers=mod.auth
+        )
+        assert r.status == 200
+    assert [w["reason"] for w in await _warnings(client, b)] == ["hate"]
+
+
 # -- bans ----------------------------------------------------------------------------------
 async def _ban_through_report(
     client: Client, engine: AsyncEngine, target: Account, **ban: Any

@@ -1,18 +1,22 @@
 """Trust and safety as people see it: two strangers talk, one reports the other from the room
 with the chat attached and blocks him, a moderator (made with the operator's command line)
 reviews the report and bans him for a short while; he is removed from the room, gets no lobby
-token, and gets one again once the ban has ended."""
+token, and gets one again once the ban has ended. And a warned person sees the warning on the
+next page they open, until they say they have read it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import admin
+from lobby.db.safety import Actor, record_action
 from tests.browser.conftest import Pairing, Site
 from tests.browser.people import CASUAL, SLOW, Person, both_accept
 from tests.support.wait import eventually
@@ -109,3 +113,39 @@ async def test_report_in_the_room_block_review_and_a_short_ban(
         lambda: _back_in_lobby(bob.page), "Bob back in the lobby after his ban", 120, 2
     )
     await bob.shot("3-back")
+
+
+@pytest.mark.timeout(120)
+async def test_a_warned_person_sees_the_warning_until_they_mark_it_read(
+    browser: Browser, site: Site, artifacts: Path
+) -> None:
+    context = await browser.new_context(base_url=site.url)
+    try:
+        bob = await Person.open(context, "Bob", artifacts, "warned")
+        await bob.register()
+        page = bob.page
+        user = await page.evaluate("JSON.parse(localStorage.getItem('disco.session')).user.id")
+        # A moderator's warning, as deciding a report writes it (the review itself is above).
+        engine = create_async_engine(site.settings.async_database_url)
+        try:
+            async with engine.begin() as conn:
+                await record_action(conn, Actor("operator"), "warn", uuid.UUID(user))
+        finally:
+            await engine.dispose()
+
+        # Bob opens another page: the warning is at the top, with the reason and no reporter.
+        await page.get_by_role("link", name="History").click()
+        notice = page.get_by_test_id("warning")
+        await expect(notice).to_contain_text("A moderator has warned you", timeout=SLOW)
+        await expect(notice).to_contain_text("(something else)")
+        await bob.shot("1-warned")
+        await notice.get_by_role("button", name="I understand").click()
+        await expect(notice).to_have_count(0)
+        # Read once, it stays gone.
+        await page.reload()
+        await page.get_by_role("link", name="Lobby").click()
+        heading = page.get_by_role("heading", name="What do you want to talk about?")
+        await expect(heading).to_be_visible(timeout=SLOW)
+        await expect(notice).to_have_count(0)
+    finally:
+        await context.close()

@@ -1,5 +1,6 @@
 import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
 import type { User } from './api';
+import { WarningNotice } from './components/WarningNotice';
 import { go, useRoute } from './route';
 import { loadSession, saveSession, SessionContext, type Session, type SessionApi } from './session';
 
@@ -68,6 +69,7 @@ export function App() {
       <div className="app">
         <Header user={api.session.user} route={route} onLogout={() => api.logout()} />
         <main id="main" className="main">
+          <WarningNotice token={api.session.token} route={route} />
           {/* The lobby stays mounted so a queue or a talk survives a look at another page. */}
           <div hidden={route !== 'lobby' && route !== 'login' && route !== 'register'}>
             <Suspense fallback={<Loading />}>

@@ -196,6 +196,13 @@ export interface RoomReport {
   block: boolean;
 }
 
+/** A warning a moderator gave this person, shown until they mark it read: when, and why. */
+export interface ModeratorWarning {
+  id: string;
+  at: string;
+  reason: string;
+}
+
 export interface OwnReport {
   id: string;
   discussion_id: string;
@@ -284,6 +291,9 @@ export const api = {
     request<unknown>('POST', '/api/reports', token, { discussion_id, user_id, reason, note }),
   reportInRoom: (token: string, report: RoomReport) => request<unknown>('POST', '/api/reports', token, report),
   myReports: (token: string) => request<{ reports: OwnReport[] }>('GET', '/api/reports', token),
+  myWarnings: (token: string) => request<{ warnings: ModeratorWarning[] }>('GET', '/api/me/warnings', token),
+  warningRead: (token: string, id: string) =>
+    request<unknown>('POST', `/api/me/warnings/${encodeURIComponent(id)}/read`, token, {}),
   reviewQueue: (token: string) => request<{ reports: ReviewReport[] }>('GET', '/api/moderator/reports', token),
   decide: (token: string, id: string, decision: Decision) =>
     request<unknown>('POST', `/api/moderator/reports/${encodeURIComponent(id)}`, token, decision),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR, ERROR_NAMES } from './contract';
-import { cancelNotice, errorMessage, sentence } from './text';
+import { cancelNotice, errorMessage, sentence, warningText } from './text';
 
 describe('errorMessage', () => {
   it('says DISCO is having trouble, and when to try again', () => {
@@ -74,5 +74,17 @@ describe('contract', () => {
       unavailable: 'unavailable',
     };
     for (const [key, code] of Object.entries(ERROR)) expect(ERROR_NAMES[code]).toBe(names[key as keyof typeof ERROR]);
+  });
+});
+
+describe('warningText', () => {
+  it('says the reason and the day, never who reported', () => {
+    const text = warningText('Hate speech', new Date('2026-11-30T12:00:00Z'));
+    expect(text).toContain('(hate speech)');
+    expect(text).toContain(new Date('2026-11-30T12:00:00Z').toLocaleDateString());
+  });
+
+  it('says "recently" for a date it cannot read', () => {
+    expect(warningText('Spam or advertising', new Date('soon'))).toContain('upheld the report recently.');
   });
 });

@@ -121,6 +121,15 @@ export const REPORT_REASONS: Readonly<Record<string, string>> = {
   other: 'Something else',
 };
 
+/** A moderator's warning as the warned person reads it: the report's reason and the day. */
+export function warningText(reason: string, at: Date): string {
+  const day = Number.isNaN(at.getTime()) ? 'recently' : `on ${at.toLocaleDateString()}`;
+  return (
+    `Someone you talked with reported you (${reason.toLowerCase()}), and a moderator upheld the ` +
+    `report ${day}. Please keep to DISCO's rules: another upheld report can get you banned.`
+  );
+}
+
 /** What was decided on a report, as the reporter and moderators read it. */
 export const REPORT_STATUS: Readonly<Record<string, string>> = {
   open: 'Waiting for a moderator',
