@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -21,19 +20,14 @@ from pathlib import Path
 import pytest
 
 from api.nodes import node_id_in
+from scripts.ports import free_udp_port
 from scripts.redis_server import RedisServer
 from scripts.stack import LIVEKIT_BIN, ROOT, free_port
 from tests.support.wait import wait_http_ready, wait_until
 
 TEMPLATE = ROOT / "deploy" / "livekit.yaml"
 KEY = "prod-key"
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+STARTS = 3  # a node whose port was taken meanwhile is started again, on fresh ports
 
 
 @pytest.fixture
@@ -85,16 +79,26 @@ class Nodes:
         }
 
     def start(self, node_ip: str) -> tuple[subprocess.Popen[bytes], int]:
-        """A node on ports of its own (port 443 needs privileges this test does not have)."""
+        """A node on ports of its own (port 443 needs privileges this test does not have). A
+        port found free may be taken by another socket before the node binds it: the node then
+        exits saying so, and is started again on fresh ports."""
+        for _ in range(STARTS):
+            started = self._start(node_ip)
+            if started is not None:
+                return started
+        raise AssertionError(f"a node could not bind its ports in {STARTS} starts")
+
+    def _start(self, node_ip: str) -> tuple[subprocess.Popen[bytes], int] | None:
         port = free_port()
         env = self.env(node_ip) | {
             "LIVEKIT_PORT": str(port),
             "LIVEKIT_RTC_TCP_PORT": str(free_port()),
             "LIVEKIT_TURN_TLS_PORT": str(free_port()),
-            "LIVEKIT_TURN_UDP_PORT": str(_free_udp_port()),
+            "LIVEKIT_TURN_UDP_PORT": str(free_udp_port()),
             "LIVEKIT_PROMETHEUS_PORT": str(metrics := free_port()),
         }
-        log = open(self.folder / f"livekit-{node_ip}.log", "ab")  # noqa: SIM115 (the node's)
+        path = self.folder / f"livekit-{node_ip}.log"
+        log = open(path, "wb")  # noqa: SIM115 (the node's, closed here once it has it)
         proc = subprocess.Popen(
             [str(LIVEKIT_BIN), "--config", str(self.config), "--bind", "127.0.0.1"],
             env=env,
@@ -103,8 +107,14 @@ class Nodes:
             start_new_session=True,
         )
         log.close()
-        self.procs.append(proc)
-        wait_http_ready(f"http://127.0.0.1:{port}/", alive=lambda: proc.poll() is None)
+        self.procs.append(proc)  # stopped at the end, whether it started or not
+        try:
+            wait_http_ready(f"http://127.0.0.1:{port}/", alive=lambda: proc.poll() is None)
+        except AssertionError:
+            said = path.read_text(errors="replace")
+            if proc.poll() is not None and "address already in use" in said:
+                return None
+            raise AssertionError(f"the node on {node_ip} did not start:\n{said[-2000:]}") from None
         self.metrics.append(f"http://127.0.0.1:{metrics}/metrics")
         return proc, port
 
