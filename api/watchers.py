@@ -36,11 +36,16 @@ async def turn_away(app: web.Application, debater: uuid.UUID, viewer: uuid.UUID 
     removed = 0
     for room in await app[DB].live_rooms_of(debater):
         for identity in await app[AUDIENCES].watchers(room):
-            found = await app[LOBBY_STORE].spectator(identity)
-            if viewer is not None and (found is None or found[0] != str(viewer)):
+            if viewer is not None and not await _watched_by(app, identity, viewer):
                 continue
             await remove_participant(app[LIVEKIT], room, identity)
             removed += 1
     if removed:
         log.info("spectators turned away", extra={"user_id": str(debater), "removed": removed})
     return removed
+
+
+async def _watched_by(app: web.Application, identity: str, viewer: uuid.UUID) -> bool:
+    """Whether the API minted this spectator identity for `viewer`."""
+    found = await app[LOBBY_STORE].spectator(identity)
+    return found is not None and found[0] == str(viewer)

@@ -59,7 +59,7 @@ class Audiences:
     async def watchers(self, room: str) -> list[str]:
         """The spectator identities watching the room now (joined, not left since)."""
         found = await self.redis.hgetall(self._audience_key(room))
-        return sorted(text(k) for k, v in found.items() if int(v) > 0)
+        return sorted(text(k) for k, v in found.items() if _joined(v))
 
     async def live(self, rooms: Sequence[str]) -> dict[str, tuple[int, str]]:
         """room -> (spectators, phase) in one round trip; phase is '' when no moderator wrote
@@ -88,5 +88,10 @@ class Audiences:
         await self.redis.delete(self._audience_key(room), self._phase_key(room))
 
 
+def _joined(value: bytes | str) -> bool:
+    """An identity's last event was a join (positive), not a leave (negative)."""
+    return int(value) > 0
+
+
 def _watching(values: list[bytes | str]) -> int:
-    return sum(1 for v in values if int(v) > 0)
+    return sum(1 for v in values if _joined(v))
